@@ -1,0 +1,67 @@
+# Everything is set up from nothing, idempotently; stamp files make re-runs fast.
+#   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
+#                loader for tests/app), localdev/node_modules (Azurite)
+#   make test    the whole test suite
+#   make demo    the local stack demo
+#   make bench   benchmarks
+#   make clean   remove everything `make deps` made, and .localdev/
+
+SHELL := /bin/bash
+
+PYTHON ?= python3
+# The first Python 3.13+ that really runs (a pyenv shim for an inactive version does not).
+ifndef PY313
+PY313 := $(shell for p in $$(command -v python3.13 2>/dev/null) \
+	$$(ls -d /root/.pyenv/versions/3.13*/bin/python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 13))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+endif
+NPM ?= npm
+PYTEST_ARGS ?=
+
+VENV := .venv
+VENV313 := .venv313
+NODE_MODULES := localdev/node_modules
+
+DEV_STAMP := $(VENV)/.deps-stamp
+INDEXING_STAMP := $(VENV313)/.deps-stamp
+NODE_STAMP := $(NODE_MODULES)/.deps-stamp
+
+.PHONY: deps test demo bench clean
+
+deps: $(DEV_STAMP) $(INDEXING_STAMP) $(NODE_STAMP)
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# azure-functions 1.x (requirements.txt) declares Requires-Python <3.13, so .venv313 gets
+# requirements.txt without its azure-functions line, plus requirements-indexing.txt (2.x).
+$(INDEXING_STAMP): requirements.txt requirements-indexing.txt
+	@test -n "$(PY313)" || { echo "error: no Python 3.13 found (tried python3.13 on PATH and" \
+		"~/.pyenv/versions/3.13*); install one or run make PY313=/path/to/python3.13" >&2; exit 1; }
+	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
+	grep -viE '^[[:space:]]*azure[-_.]functions[[:space:]]*([=<>~!;[]|$$)' requirements.txt \
+		> $(VENV313)/requirements-app.txt
+	$(VENV313)/bin/python -m pip install -q -r requirements-indexing.txt -r $(VENV313)/requirements-app.txt
+	touch $@
+
+$(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
+	if [ -f localdev/package-lock.json ]; then \
+		$(NPM) ci --prefix localdev --no-audit --no-fund; \
+	else \
+		$(NPM) install --prefix localdev --no-audit --no-fund; \
+	fi
+	touch $@
+
+test: deps
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+demo: deps
+	$(VENV)/bin/python -m localdev.demo
+
+bench: deps
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) $(VENV313) $(NODE_MODULES) .localdev
