@@ -1,0 +1,103 @@
+"""Azure Functions entry point: triggers only. Parse input, call remediation, shape output."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import azure.functions as func
+
+from remediation import __version__, api
+from remediation.ids import within_any
+from remediation.model import Trigger
+from remediation.service import Failure, Remediator
+from remediation.settings import Settings, SettingsError
+
+log = logging.getLogger("remediation")
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+# Settings are validated once, at start-up. An invalid configuration is logged as one message and
+# every function but `health` refuses to run with it, so `/api/health` can still say what is wrong.
+try:
+    SETTINGS: Settings | None = Settings.from_env()
+    SETTINGS_ERROR: SettingsError | None = None
+except SettingsError as error:
+    SETTINGS, SETTINGS_ERROR = None, error
+    log.error("%s", error)
+
+_remediator: Any = None
+
+
+def remediator() -> Any:
+    """The shared Remediator, built on first use (its SDK clients are built on first use too)."""
+    global _remediator
+    if SETTINGS is None:
+        raise SETTINGS_ERROR  # type: ignore[misc]
+    if _remediator is None:
+        _remediator = Remediator(SETTINGS)
+    return _remediator
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
+
+
+def _error(error: api.ApiError) -> func.HttpResponse:
+    return _json(error.body(), error.status)
+
+
+def _settings_unavailable() -> func.HttpResponse | None:
+    if SETTINGS is None:
+        return _error(api.ApiError(503, "InvalidSettings", str(SETTINGS_ERROR)))
+    return None
+
+
+@app.route(route="remediate", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def remediate(req: func.HttpRequest) -> func.HttpResponse:
+    """POST /api/remediate {"resourceId": "...", "dryRun": false} → 200 with the audit record."""
+    if (unavailable := _settings_unavailable()) is not None:
+        return unavailable
+    try:
+        request = api.parse_remediate(req.get_body())
+    except api.ApiError as error:
+        return _error(error)
+    result = remediator().reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    headers = {"Remediation-Audit-Error": "; ".join(result.audit_errors)[:1000]} if result.audit_errors else None
+    if result.failure is Failure.OUT_OF_SCOPE:
+        return _error(api.OUT_OF_SCOPE)
+    if result.failure is Failure.NOT_FOUND:
+        return _json(api.NOT_FOUND.body(), 404, headers)
+    if result.failure in (Failure.ARM_ERROR, Failure.ARM_UNAVAILABLE):
+        error = api.resource_manager_error(result.record.error, result.failure is Failure.ARM_UNAVAILABLE)
+        return _json({**error.body(), "record": result.record.to_json()}, error.status, headers)
+    return _json(result.record.to_json(), 200, headers)
+
+
+@app.route(route="remediations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def remediations(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/remediations?resourceId=<id>&top=<n> → the account's audit records, newest first."""
+    if (unavailable := _settings_unavailable()) is not None:
+        return unavailable
+    try:
+        account_id, top = api.parse_history_query(req.params)
+    except api.ApiError as error:
+        return _error(error)
+    if not within_any(account_id, SETTINGS.scopes):  # type: ignore[union-attr]
+        return _error(api.OUT_OF_SCOPE)
+    try:
+        records = remediator().history(account_id, top)
+    except Exception as error:  # noqa: BLE001 - the table is down: say so, don't crash the worker
+        log.error("audit history read failed: %s", type(error).__name__)
+        return _error(api.ApiError(503, "AuditStoreUnavailable", "the audit table cannot be read right now"))
+    return _json({"value": records})
+
+
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/health → settings valid, version. Anonymous, so it reveals no configuration values."""
+    if SETTINGS is None:
+        problems = [p.split(":", 1)[0] for p in SETTINGS_ERROR.problems]  # type: ignore[union-attr]
+        return _json({"status": "unhealthy", "version": __version__, "settings": "invalid",
+                      "invalidSettings": problems}, 503)
+    return _json({"status": "healthy", "version": __version__, "settings": "valid", "mode": SETTINGS.mode.value})

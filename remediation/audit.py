@@ -1,0 +1,181 @@
+"""The audit record (DESIGN §7) and where it goes: a JSON log line and a row in the audit table.
+
+The log line is written first and whole, so a record survives an unreachable table; a sink that
+fails is reported (logged as an error and returned to the caller), never swallowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping, Protocol
+
+from .ids import ResourceId
+from .model import Mode, Outcome, Trigger
+from .settings import Settings
+
+log = logging.getLogger("remediation.audit")
+
+_MAX_PROPERTY_CHARS = 30_000  # a Table string property holds 32K UTF-16 characters
+_MAX_TOP = 100
+
+# Claims copied into `actor`; everything else in a claim set stays out of logs and records.
+ACTOR_FIELDS = ("name", "upn", "appId", "objectId", "ipAddress")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class AuditRecord:
+    resource_id: str
+    trigger: Trigger
+    mode: Mode
+    outcome: Outcome
+    kind: str | None = None
+    event: Mapping[str, Any] | None = None
+    actor: Mapping[str, Any] | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    duration_ms: int = 0
+    event_to_fix_ms: int | None = None
+    error: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=utc_now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": iso(self.time),
+            "resourceId": self.resource_id,
+            "kind": self.kind,
+            "trigger": self.trigger.value,
+            "mode": self.mode.value,
+            "event": dict(self.event) if self.event else None,
+            "actor": {k: v for k, v in self.actor.items() if k in ACTOR_FIELDS} if self.actor else None,
+            "outcome": self.outcome.value,
+            "findings": self.findings,
+            "actions": self.actions,
+            "before": self.before,
+            "after": self.after,
+            "durationMs": self.duration_ms,
+            "eventToFixMs": self.event_to_fix_ms,
+            "error": self.error,
+        }
+
+
+class AuditSink(Protocol):
+    name: str
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+
+class LogSink:
+    name = "log"
+
+    def write(self, record: dict[str, Any]) -> None:
+        log.info(json.dumps(record, sort_keys=False, default=str))
+
+
+def _partition_key(resource_id: str) -> str:
+    # Table keys may not hold '/', so the account ID is hashed; its case never matters in ARM.
+    return hashlib.sha256(resource_id.lower().encode()).hexdigest()[:40]
+
+
+def _row_key(record: dict[str, Any]) -> str:
+    # Inverted milliseconds: the Table sorts rows ascending, so the newest record comes first.
+    moment = datetime.fromisoformat(record["time"].replace("Z", "+00:00"))
+    inverted = 10**13 - int(moment.timestamp() * 1000)
+    return f"{inverted:013d}-{record['id']}"
+
+
+class TableSink:
+    """Audit rows in Azure Table storage (Azurite locally); one partition per account."""
+
+    name = "table"
+
+    def __init__(self, settings: Settings, credential: Any = None) -> None:
+        self._settings = settings
+        self._credential = credential
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _table(self) -> Any:
+        if self._client is None:
+            from azure.data.tables import TableServiceClient
+
+            with self._lock:
+                if self._client is None:
+                    settings = self._settings
+                    if settings.storage_connection:
+                        service = TableServiceClient.from_connection_string(settings.storage_connection)
+                    else:
+                        from azure.identity import DefaultAzureCredential
+
+                        service = TableServiceClient(
+                            f"https://{settings.storage_account_name}.table.core.windows.net",
+                            credential=self._credential or DefaultAzureCredential())
+                    self._client = service.create_table_if_not_exists(settings.audit_table)
+        return self._client
+
+    def write(self, record: dict[str, Any]) -> None:
+        text = json.dumps(record, default=str)
+        entity: dict[str, Any] = {
+            "PartitionKey": _partition_key(record["resourceId"]),
+            "RowKey": _row_key(record),
+            "resourceId": record["resourceId"],
+            "outcome": record["outcome"],
+            "trigger": record["trigger"],
+            "recordTime": record["time"],
+            "chunks": 0,
+        }
+        for index in range(0, max(len(text), 1), _MAX_PROPERTY_CHARS):
+            entity[f"record{index // _MAX_PROPERTY_CHARS}"] = text[index:index + _MAX_PROPERTY_CHARS]
+            entity["chunks"] += 1
+        self._table().upsert_entity(entity)
+
+    def history(self, resource_id: ResourceId, top: int) -> list[dict[str, Any]]:
+        """The account's records, newest first."""
+        query = self._table().query_entities(
+            "PartitionKey eq @pk", parameters={"pk": _partition_key(str(resource_id))},
+            results_per_page=min(top, _MAX_TOP))
+        records: list[dict[str, Any]] = []
+        for entity in query:
+            text = "".join(entity.get(f"record{i}", "") for i in range(int(entity.get("chunks", 0))))
+            records.append(json.loads(text))
+            if len(records) >= top:
+                break
+        return records
+
+
+class Auditor:
+    """Sends each record to every sink; the log sink always goes first."""
+
+    def __init__(self, sinks: list[AuditSink]) -> None:
+        self.sinks = sinks
+
+    def record(self, record: AuditRecord) -> list[str]:
+        """Write the record everywhere; returns one message per sink that failed."""
+        data = record.to_json()
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.write(data)
+            except Exception as error:  # noqa: BLE001 - reported below and to the caller
+                message = f"audit {sink.name} write failed for record {record.id}: {type(error).__name__}: " \
+                          f"{str(error).splitlines()[0] if str(error) else ''}"[:500]
+                log.error(message)
+                errors.append(message)
+        return errors

@@ -1,0 +1,175 @@
+"""Credential, Resource Manager endpoint, retry and polling: the one place SDK clients are built.
+
+SDKs are imported on first use, not at import time: the Functions host imports function_app at
+start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of Microsoft.Network resources
+therefore go through the generic `send_request` of an already loaded client; the network SDK is
+loaded only when a private endpoint or zone group has to be written.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+from .ids import ResourceId
+from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.core.credentials import TokenCredential
+
+# API versions of the generic reads; the same versions the SDKs in requirements.txt use for writes.
+NETWORK_API_VERSION = "2026-03-01"
+
+# azure-core retries 408/429/500/502/503/504 and honours Retry-After; these bound it for a function
+# invocation (Event Grid resends after 30 s; HTTP callers wait at most a few minutes).
+_RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30}
+_TIMEOUTS = {"connection_timeout": 10, "read_timeout": 60}
+
+
+def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
+    """`cls=` hook for SDK operations: keep ARM's JSON whole (models drop fields they don't know)."""
+    response = pipeline_response.http_response
+    return response.json() if response.text() else None
+
+
+class ArmClients:
+    """Lazily built, cached SDK clients for one settings object; safe to share across threads."""
+
+    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
+        self.settings = settings
+        self._credential = credential
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def credential(self) -> TokenCredential:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            with self._lock:
+                if self._credential is None:
+                    self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.settings.arm_endpoint,
+            "credential_scopes": [self.settings.arm_scope],
+            "polling_interval": self.settings.poll_interval_seconds,
+            **_RETRY,
+            **_TIMEOUTS,
+        }
+
+    def _client(self, name: str, subscription_id: str, factory: Callable[[], Any]) -> Any:
+        key = (name, subscription_id.lower())
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._clients[key] = factory()
+        return client
+
+    def cognitive(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+            return CognitiveServicesManagementClient(self.credential, subscription_id, **self._options())
+
+        return self._client("cognitive", subscription_id, build)
+
+    def private_dns(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+            return PrivateDnsManagementClient(self.credential, subscription_id, **self._options())
+
+        return self._client("privatedns", subscription_id, build)
+
+    def network(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.network import NetworkManagementClient  # heavy: only for network writes
+
+            return NetworkManagementClient(self.credential, subscription_id, **self._options())
+
+        return self._client("network", subscription_id, build)
+
+    # Generic reads, through the private DNS client's pipeline (same credential, retry and logging).
+
+    def get_json(self, resource_id: ResourceId | str, api_version: str) -> Any:
+        return self._send("GET", self._url(str(resource_id), api_version), resource_id)
+
+    def list_json(self, collection_path: str, api_version: str) -> Iterator[dict[str, Any]]:
+        """Every item of an ARM list, following `nextLink` page by page."""
+        url: str | None = self._url(collection_path, api_version)
+        while url:
+            page = self._send("GET", url, collection_path) or {}
+            yield from page.get("value") or []
+            url = page.get("nextLink")
+
+    def _url(self, path: str, api_version: str) -> str:
+        return f"{self.settings.arm_endpoint}{path}?api-version={api_version}"
+
+    def _send(self, method: str, url: str, resource: object) -> Any:
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        # nextLink is absolute; only follow it to the configured endpoint (never send the token elsewhere).
+        if urlsplit(url).netloc.lower() != urlsplit(self.settings.arm_endpoint).netloc.lower():
+            raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
+        subscription = str(resource).split("/")[2] if str(resource).startswith("/subscriptions/") else "_"
+        response = self.private_dns(subscription).send_request(HttpRequest(method, url))
+        if response.status_code == 404:
+            raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return response.json() if response.text() else None
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+class ErrorKind:
+    """How a failed ARM call should be treated."""
+
+    BUSY = "busy"  # an operation is running on the resource: retry later, never "already exists"
+    NOT_FOUND = "not-found"
+    UNAVAILABLE = "unavailable"  # throttled past our retries, 5xx, or no connection
+    FAILED = "failed"
+
+
+_BUSY_CODES = {"requestconflict", "accountprovisioningstateinvalid", "retryableerrorduetoanotheroperation",
+               "anotheroperationinprogress", "conflict"}
+
+
+def classify(error: BaseException) -> str:
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return ErrorKind.UNAVAILABLE
+    if isinstance(error, HttpResponseError):
+        status = error.status_code or 0
+        code = (getattr(error.error, "code", None) or "").lower()
+        if status == 404:
+            return ErrorKind.NOT_FOUND
+        if status == 409 or code in _BUSY_CODES:
+            return ErrorKind.BUSY
+        if status in (429, 503, 504) or status == 0:
+            return ErrorKind.UNAVAILABLE
+    return ErrorKind.FAILED
+
+
+def describe(error: BaseException) -> str:
+    """A one-line error for the audit record: ARM's code and message, never headers or tokens."""
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(error, HttpResponseError):
+        code = getattr(error.error, "code", None)
+        message = getattr(error.error, "message", None) or error.reason or str(error).splitlines()[0]
+        status = f"{error.status_code} " if error.status_code else ""
+        return f"{status}{code + ': ' if code else ''}{message}"[:1000]
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:1000]

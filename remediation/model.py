@@ -1,0 +1,221 @@
+"""The vocabulary shared by observe, plan, apply and audit: enums and the observed state.
+
+Observed state is built from ARM JSON at the edge (`from_arm`) and is plain, frozen data inside the
+core, so `plan.py` can be read and tested without any SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+from .ids import InvalidResourceId, ResourceId, parse_resource_id
+
+
+class Mode(str, Enum):
+    ENFORCE = "enforce"
+    REPORT = "report"
+
+
+class Trigger(str, Enum):
+    EVENT = "event"
+    HTTP = "http"
+    SWEEP = "sweep"
+    QUEUE = "queue"
+
+
+class FindingCode(str, Enum):
+    PUBLIC_NETWORK_ACCESS_ENABLED = "PUBLIC_NETWORK_ACCESS_ENABLED"
+    NETWORK_DEFAULT_ACTION_ALLOW = "NETWORK_DEFAULT_ACTION_ALLOW"
+    IP_RULE_NOT_ALLOWED = "IP_RULE_NOT_ALLOWED"
+    LOCAL_AUTH_ENABLED = "LOCAL_AUTH_ENABLED"
+    CUSTOM_SUBDOMAIN_MISSING = "CUSTOM_SUBDOMAIN_MISSING"
+    PRIVATE_ENDPOINT_MISSING = "PRIVATE_ENDPOINT_MISSING"
+    PRIVATE_ENDPOINT_CONNECTION_PENDING = "PRIVATE_ENDPOINT_CONNECTION_PENDING"
+    PRIVATE_DNS_ZONE_MISSING = "PRIVATE_DNS_ZONE_MISSING"
+    PRIVATE_DNS_ZONE_LINK_MISSING = "PRIVATE_DNS_ZONE_LINK_MISSING"
+    PRIVATE_DNS_ZONE_GROUP_MISSING = "PRIVATE_DNS_ZONE_GROUP_MISSING"
+    PRIVATE_DNS_ZONE_GROUP_INCOMPLETE = "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE"
+    ACCOUNT_NOT_READY = "ACCOUNT_NOT_READY"
+
+
+class ActionKind(str, Enum):
+    PATCH_ACCOUNT_NETWORK = "patch-account-network"
+    APPROVE_CONNECTION = "approve-private-endpoint-connection"
+    CREATE_PRIVATE_ENDPOINT = "create-private-endpoint"
+    CREATE_DNS_ZONE = "create-private-dns-zone"
+    CREATE_DNS_ZONE_LINK = "create-private-dns-zone-link"
+    PUT_DNS_ZONE_GROUP = "put-private-dns-zone-group"
+
+
+class ActionStatus(str, Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+
+
+class Outcome(str, Enum):
+    COMPLIANT = "compliant"
+    REMEDIATED = "remediated"
+    WOULD_REMEDIATE = "would-remediate"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+    EXEMPT = "exempt"
+    SKIPPED = "skipped"
+    CONTESTED = "contested"
+
+
+# ARM's terminal provisioning states; anything else means an operation is still running.
+TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled"})
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    """Read a nested JSON value, matching keys case-insensitively (ARM payloads vary in casing)."""
+    node = mapping
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        if key in node:
+            node = node[key]
+            continue
+        lowered = key.lower()
+        node = next((value for k, value in node.items() if isinstance(k, str) and k.lower() == lowered), None)
+    return node
+
+
+def _optional_id(value: Any) -> ResourceId | None:
+    try:
+        return parse_resource_id(value)
+    except InvalidResourceId:
+        return None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A private endpoint connection as the account (the provider side) reports it."""
+
+    id: ResourceId | None
+    name: str
+    private_endpoint_id: ResourceId | None
+    status: str | None  # Approved, Pending, Rejected, Disconnected
+
+    @classmethod
+    def from_arm(cls, body: Mapping[str, Any]) -> Connection:
+        return cls(
+            id=_optional_id(_get(body, "id")),
+            name=str(_get(body, "name") or ""),
+            private_endpoint_id=_optional_id(_get(body, "properties", "privateEndpoint", "id")),
+            status=_get(body, "properties", "privateLinkServiceConnectionState", "status"),
+        )
+
+    @property
+    def approved(self) -> bool:
+        return (self.status or "").lower() == "approved"
+
+    @property
+    def pending(self) -> bool:
+        return (self.status or "").lower() == "pending"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: ResourceId
+    kind: str
+    location: str
+    tags: Mapping[str, str]
+    provisioning_state: str | None
+    public_network_access: str | None
+    network_acls: Mapping[str, Any] | None  # kept as ARM JSON so a PATCH preserves fields we don't govern
+    disable_local_auth: bool | None
+    custom_subdomain: str | None
+    connections: tuple[Connection, ...] = ()
+
+    @classmethod
+    def from_arm(cls, body: Mapping[str, Any]) -> Account:
+        acls = _get(body, "properties", "networkAcls")
+        connections = _get(body, "properties", "privateEndpointConnections") or []
+        tags = _get(body, "tags") or {}
+        return cls(
+            id=parse_resource_id(_get(body, "id")),
+            kind=str(_get(body, "kind") or ""),
+            location=str(_get(body, "location") or ""),
+            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
+            provisioning_state=_get(body, "properties", "provisioningState"),
+            public_network_access=_get(body, "properties", "publicNetworkAccess"),
+            network_acls=dict(acls) if isinstance(acls, Mapping) else None,
+            disable_local_auth=_get(body, "properties", "disableLocalAuth"),
+            custom_subdomain=_get(body, "properties", "customSubDomainName") or None,
+            connections=tuple(Connection.from_arm(c) for c in connections if isinstance(c, Mapping)),
+        )
+
+    @property
+    def ready(self) -> bool:
+        return (self.provisioning_state or "succeeded").lower() in TERMINAL_STATES
+
+    def governed(self) -> dict[str, Any]:
+        """The properties this tool governs, as ARM spells them (the audit record's before/after)."""
+        return {
+            "publicNetworkAccess": self.public_network_access,
+            "networkAcls": dict(self.network_acls) if self.network_acls is not None else None,
+            "disableLocalAuth": self.disable_local_auth,
+            "privateEndpointConnections": [
+                {"name": c.name, "privateEndpoint": str(c.private_endpoint_id) if c.private_endpoint_id else None,
+                 "status": c.status}
+                for c in self.connections
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class ZoneGroup:
+    name: str
+    # (config name, zone id) pairs, in the order ARM returned them
+    configs: tuple[tuple[str, ResourceId], ...]
+
+    @classmethod
+    def from_arm(cls, body: Mapping[str, Any]) -> ZoneGroup:
+        configs = []
+        for config in _get(body, "properties", "privateDnsZoneConfigs") or []:
+            zone_id = _optional_id(_get(config, "properties", "privateDnsZoneId"))
+            if zone_id is not None:
+                configs.append((str(_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
+        return cls(name=str(_get(body, "name") or "default"), configs=tuple(configs))
+
+    def zone_for(self, zone_name: str) -> ResourceId | None:
+        return next((zone for _, zone in self.configs if zone.name.lower() == zone_name.lower()), None)
+
+
+@dataclass(frozen=True)
+class PrivateEndpoint:
+    id: ResourceId
+    subnet_id: ResourceId | None
+    zone_group: ZoneGroup | None
+
+    @property
+    def vnet_id(self) -> ResourceId | None:
+        return vnet_of(self.subnet_id)
+
+
+def vnet_of(subnet_id: ResourceId | None) -> ResourceId | None:
+    """`…/virtualNetworks/v/subnets/s` → `…/virtualNetworks/v`."""
+    if subnet_id is None or len(subnet_id.types) != 2:
+        return None
+    return subnet_id.parent
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: ResourceId
+    exists: bool
+    linked_vnets: frozenset[ResourceId] = frozenset()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything plan() needs, read in one reconcile. Missing keys mean 'not read', not 'absent'."""
+
+    account: Account
+    endpoints: Mapping[ResourceId, PrivateEndpoint] = field(default_factory=dict)
+    zones: Mapping[ResourceId, Zone] = field(default_factory=dict)

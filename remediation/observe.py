@@ -1,0 +1,98 @@
+"""Read the actual state of an account and everything its lockdown depends on. Reads only.
+
+The account GET already carries its private endpoint connections, so a compliant account costs one
+read for the account, then per serving endpoint one read for the endpoint and one for its zone
+group, then one list of virtual network links per zone the kind needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify
+from .desired import DesiredState
+from .ids import InvalidResourceId, ResourceId, parse_resource_id
+from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup, _get, vnet_of
+from .plan import dns_zone_ids
+
+PRIVATE_DNS_API_VERSION = "2024-06-01"
+
+
+def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
+    """GET the account (raises azure.core ResourceNotFoundError when it does not exist)."""
+    client = clients.cognitive(account_id.subscription_id)
+    body = client.accounts.get(account_id.resource_group, account_id.name, cls=_raw)
+    return Account.from_arm(body)
+
+
+def wait_until_ready(clients: ArmClients, account: Account, timeout: float, interval: float,
+                     sleep: Callable[[float], None] = time.sleep,
+                     clock: Callable[[], float] = time.monotonic) -> Account:
+    """Re-read a busy account until its provisioningState is terminal or `timeout` passes (bounded)."""
+    deadline = clock() + timeout
+    while not account.ready and clock() < deadline:
+        sleep(max(interval, 0.05))
+        account = read_account(clients, account.id)
+    return account
+
+
+def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Observation:
+    if not account.ready or not account.custom_subdomain:
+        return Observation(account)  # plan() stops before private endpoints in both cases
+
+    endpoints: dict[ResourceId, PrivateEndpoint] = {}
+    for connection in account.connections:
+        if connection.private_endpoint_id is None or not (connection.approved or connection.pending):
+            continue
+        endpoint = _read_endpoint(clients, desired, connection.private_endpoint_id)
+        if endpoint is not None:
+            endpoints[endpoint.id] = endpoint
+
+    serving = [e for e in endpoints.values() if e.subnet_id in desired.serving_subnets]
+    wanted: dict[ResourceId, None] = {}  # zones to read, in a stable order
+    for endpoint in serving:
+        wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, endpoint.zone_group).values() if z))
+    if not serving and desired.new_endpoint_subnet is not None:
+        wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, None).values() if z))
+    return Observation(account, endpoints, {zone_id: _read_zone(clients, zone_id) for zone_id in wanted})
+
+
+def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId) -> PrivateEndpoint | None:
+    try:
+        body = clients.get_json(endpoint_id, NETWORK_API_VERSION)
+    except Exception as error:
+        if classify(error) == ErrorKind.NOT_FOUND:
+            return None  # a connection whose endpoint is gone serves nothing
+        raise
+    subnet_id = _parse(_get(body, "properties", "subnet", "id"))
+    group = None
+    if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
+        groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
+        group = ZoneGroup.from_arm(groups[0]) if groups else None  # Azure allows one group per endpoint
+    return PrivateEndpoint(endpoint_id, subnet_id, group)
+
+
+def _read_zone(clients: ArmClients, zone_id: ResourceId) -> Zone:
+    try:
+        links = list(clients.list_json(f"{zone_id}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION))
+    except Exception as error:
+        if classify(error) == ErrorKind.NOT_FOUND:
+            return Zone(zone_id, exists=False)
+        raise
+    vnets = {_parse(_get(link, "properties", "virtualNetwork", "id")) for link in links}
+    return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
+
+
+def _parse(value: Any) -> ResourceId | None:
+    try:
+        return parse_resource_id(value)
+    except InvalidResourceId:
+        return None
+
+
+def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
+    return pipeline_response.http_response.json()
+
+
+__all__ = ["observe", "read_account", "wait_until_ready", "vnet_of"]

@@ -1,0 +1,235 @@
+"""Desired state + observed state → findings → actions. Pure: no I/O, no clock, no SDK.
+
+Read top to bottom: the account's own network settings first (one PATCH holding only what is
+wrong), then its private endpoints, then DNS for every endpoint that serves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .desired import (
+    PRIVATE_LINK_GROUP_ID,
+    ZONE_GROUP_NAME,
+    DesiredState,
+    private_endpoint_id,
+    zone_config_name,
+    zone_link_name,
+)
+from .ids import ResourceId
+from .model import Account, ActionKind, FindingCode, Observation, PrivateEndpoint, ZoneGroup, vnet_of
+from .settings import PublicAccessMode
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: FindingCode
+    property: str
+    actual: Any
+    expected: Any
+    target: str | None = None  # the resource concerned, when it is not the account itself
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    target: ResourceId
+    body: Mapping[str, Any]  # the ARM request body (a new private endpoint's location is added by apply)
+    blocked: str | None = None  # why it cannot run: missing configuration, account condition, scope
+    requires: tuple[ResourceId, ...] = ()  # resources that earlier actions in the plan create
+
+
+@dataclass(frozen=True)
+class Plan:
+    findings: tuple[Finding, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def not_ready(self) -> bool:
+        return any(f.code is FindingCode.ACCOUNT_NOT_READY for f in self.findings)
+
+
+@dataclass
+class _Builder:
+    findings: list[Finding] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+    def find(self, code: FindingCode, prop: str, actual: Any, expected: Any, target: ResourceId | None = None) -> None:
+        self.findings.append(Finding(code, prop, actual, expected, str(target) if target else None))
+
+    def act(self, action: Action) -> None:
+        if all(a.target != action.target or a.kind is not action.kind for a in self.actions):
+            self.actions.append(action)
+
+    def build(self) -> Plan:
+        # Dependency order: account first, then endpoints, zones, links and finally zone groups.
+        ordered = sorted(self.actions, key=lambda a: _ACTION_ORDER.index(a.kind))
+        return Plan(tuple(self.findings), tuple(ordered))
+
+
+_ACTION_ORDER = list(ActionKind)
+
+
+def plan(desired: DesiredState, observed: Observation) -> Plan:
+    account = observed.account
+    out = _Builder()
+    if not account.ready:
+        out.find(FindingCode.ACCOUNT_NOT_READY, "properties.provisioningState", account.provisioning_state, "Succeeded")
+        return out.build()  # never write to an account while an operation runs on it
+    _plan_network(desired, account, out)
+    _plan_private_endpoints(desired, observed, out)
+    return out.build()
+
+
+# --- the account's own network settings ----------------------------------------------------------
+
+def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> None:
+    patch: dict[str, Any] = {}
+
+    # SelectedNetworks keeps public access on but never turns it on: Disabled is stricter, so it stays.
+    if desired.public_network_access is PublicAccessMode.DISABLED and account.public_network_access != "Disabled":
+        out.find(FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, "properties.publicNetworkAccess",
+                 account.public_network_access, "Disabled")
+        patch["publicNetworkAccess"] = "Disabled"
+
+    acls = dict(account.network_acls or {})
+    new_acls = dict(acls)
+    if acls.get("defaultAction") != "Deny":
+        out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
+                 acls.get("defaultAction"), "Deny")
+        new_acls["defaultAction"] = "Deny"  # existing rules are kept
+
+    if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
+        rules = [r for r in acls.get("ipRules") or [] if isinstance(r, Mapping)]
+        refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
+        if refused:
+            out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
+                     [str(network) for network in desired.allowed_ip_rules])
+            new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
+
+    if new_acls != acls:
+        patch["networkAcls"] = new_acls  # the whole object: Azure does not promise to merge its parts
+
+    if desired.disable_local_auth and account.disable_local_auth is not True:
+        out.find(FindingCode.LOCAL_AUTH_ENABLED, "properties.disableLocalAuth", account.disable_local_auth, True)
+        patch["disableLocalAuth"] = True
+
+    if patch:
+        out.act(Action(ActionKind.PATCH_ACCOUNT_NETWORK, account.id, {"properties": patch}))
+
+
+# --- private endpoints ---------------------------------------------------------------------------
+
+def _in_serving_subnet(desired: DesiredState, endpoint: PrivateEndpoint | None) -> bool:
+    return endpoint is not None and endpoint.subnet_id in desired.serving_subnets
+
+
+def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _Builder) -> None:
+    account = observed.account
+    if not account.custom_subdomain:
+        out.find(FindingCode.CUSTOM_SUBDOMAIN_MISSING, "properties.customSubDomainName", None, "a custom subdomain")
+        return  # a private endpoint needs one, and it can only be set when the account is created
+
+    serving: list[PrivateEndpoint] = []
+    for connection in account.connections:
+        endpoint = observed.endpoints.get(connection.private_endpoint_id) if connection.private_endpoint_id else None
+        if not _in_serving_subnet(desired, endpoint):
+            continue  # someone else's endpoint elsewhere: neither ours to count nor to change
+        if connection.pending and connection.id is not None:
+            out.find(FindingCode.PRIVATE_ENDPOINT_CONNECTION_PENDING,
+                     "properties.privateEndpointConnections[].properties.privateLinkServiceConnectionState.status",
+                     connection.status, "Approved", connection.id)
+            out.act(Action(ActionKind.APPROVE_CONNECTION, connection.id, {"properties": {
+                "privateLinkServiceConnectionState": {"status": "Approved",
+                                                      "description": "Approved by private network remediation"}}}))
+            serving.append(endpoint)
+        elif connection.approved:
+            serving.append(endpoint)
+
+    if serving:
+        for endpoint in serving:
+            _plan_dns(desired, observed, endpoint.id, endpoint.vnet_id, endpoint.zone_group, (), out)
+        return
+
+    subnet = desired.new_endpoint_subnet
+    out.find(FindingCode.PRIVATE_ENDPOINT_MISSING, "properties.privateEndpointConnections",
+             [c.status for c in account.connections] or None,
+             f"an Approved connection from a private endpoint in {str(subnet) if subnet else 'an allowed subnet'}")
+    if subnet is None:
+        out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, account.id, {},
+                       blocked="REMEDIATION_PE_SUBNET_ID has no subnet for this account's location; reported only"))
+        return
+    new_id = private_endpoint_id(account.id, subnet)
+    out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, new_id, {"properties": {
+        "subnet": {"id": str(subnet)},
+        "privateLinkServiceConnections": [{"name": new_id.name, "properties": {
+            "privateLinkServiceId": str(account.id), "groupIds": [PRIVATE_LINK_GROUP_ID]}}],
+    }}))
+    _plan_dns(desired, observed, new_id, vnet_of(subnet), None, (new_id,), out)
+
+
+# --- private DNS for one serving endpoint --------------------------------------------------------
+
+def dns_zone_ids(desired: DesiredState, group: ZoneGroup | None) -> dict[str, ResourceId | None]:
+    """For each zone the kind needs, the zone to check: the one the endpoint's zone group uses, else ours.
+
+    observe() reads exactly these zones, so plan() never judges a zone it did not read.
+    """
+    return {name: (group.zone_for(name) if group else None) or desired.zone_id(name) for name in desired.dns_zones}
+
+
+def _plan_dns(desired: DesiredState, observed: Observation, endpoint_id: ResourceId, vnet_id: ResourceId | None,
+              group: ZoneGroup | None, requires: tuple[ResourceId, ...], out: _Builder) -> None:
+    zones = dns_zone_ids(desired, group)
+    for zone_id in zones.values():
+        if zone_id is not None:  # None: no DNS resource group configured and the endpoint names no such zone
+            _plan_zone(desired, observed, zone_id, vnet_id, out)
+
+    missing = [name for name in desired.dns_zones if group is None or group.zone_for(name) is None]
+    if not missing:
+        return
+    code = FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING if group is None else FindingCode.PRIVATE_DNS_ZONE_GROUP_INCOMPLETE
+    out.find(code, "privateDnsZoneGroups[].properties.privateDnsZoneConfigs",
+             [zone.name for _, zone in group.configs] if group else None, list(desired.dns_zones), endpoint_id)
+    group_name = group.name if group else ZONE_GROUP_NAME
+    target = endpoint_id.child("privateDnsZoneGroups", group_name)
+    unresolved = [name for name in missing if zones[name] is None]
+    if unresolved:
+        out.act(Action(ActionKind.PUT_DNS_ZONE_GROUP, target, {},
+                       blocked="REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID is not set; reported only"))
+        return
+    configs = [(name, zone) for name, zone in (group.configs if group else ())]
+    configs += [(zone_config_name(name), zones[name]) for name in missing]  # type: ignore[misc]
+    body = {"properties": {"privateDnsZoneConfigs": [
+        {"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in configs]}}
+    new_zones = tuple(zones[name] for name in missing if not _zone_exists(observed, zones[name]))
+    out.act(Action(ActionKind.PUT_DNS_ZONE_GROUP, target, body, requires=(*requires, *new_zones)))  # type: ignore[arg-type]
+
+
+def _zone_exists(observed: Observation, zone_id: ResourceId | None) -> bool:
+    zone = observed.zones.get(zone_id) if zone_id else None
+    return zone is not None and zone.exists
+
+
+def _plan_zone(desired: DesiredState, observed: Observation, zone_id: ResourceId, vnet_id: ResourceId | None,
+               out: _Builder) -> None:
+    zone = observed.zones.get(zone_id)
+    if zone is None:
+        return  # not observed (should not happen): never act on what we did not read
+    ours = desired.dns_zone_resource_group is not None and zone_id.is_within(desired.dns_zone_resource_group)
+    outside = None if ours else "the zone is outside REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID; reported only"
+    if not zone.exists:
+        if all(f.target != str(zone_id) or f.code is not FindingCode.PRIVATE_DNS_ZONE_MISSING for f in out.findings):
+            out.find(FindingCode.PRIVATE_DNS_ZONE_MISSING, "privateDnsZones", None, zone_id.name, zone_id)
+        out.act(Action(ActionKind.CREATE_DNS_ZONE, zone_id, {"location": "global"}, blocked=outside))
+    if vnet_id is None or vnet_id in zone.linked_vnets:
+        return
+    link_id = zone_id.child("virtualNetworkLinks", zone_link_name(vnet_id))
+    if all(f.target != str(link_id) for f in out.findings):
+        out.find(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING, "virtualNetworkLinks[].properties.virtualNetwork.id",
+                 None, str(vnet_id), link_id)
+    out.act(Action(ActionKind.CREATE_DNS_ZONE_LINK, link_id, {
+        "location": "global",
+        "properties": {"virtualNetwork": {"id": str(vnet_id)}, "registrationEnabled": False},
+    }, blocked=outside, requires=() if zone.exists else (zone_id,)))

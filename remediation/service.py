@@ -1,0 +1,182 @@
+"""reconcile(): the one code path every trigger ends in. Observe, plan, apply, record.
+
+Like a controller's reconcile loop it acts on the state it reads now, never on what an event
+claimed, and running it twice on a fixed account writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Callable, Mapping
+
+from .apply import ActionResult, Applier, ApplyResult, WriteScope, planned
+from .audit import AuditRecord, Auditor, LogSink, TableSink, utc_now
+from .clients import ArmClients, ErrorKind, classify, describe
+from .desired import desired_state, exempt_until
+from .ids import ResourceId, within_any
+from .model import Account, ActionKind, ActionStatus, FindingCode, Mode, Outcome, Trigger
+from .observe import observe, read_account, wait_until_ready
+from .plan import Plan, plan
+from .settings import Settings
+
+
+class Failure(str, Enum):
+    """Why a reconcile could not do its job; the HTTP layer maps each to a status code."""
+
+    OUT_OF_SCOPE = "out-of-scope"
+    NOT_FOUND = "not-found"
+    ARM_UNAVAILABLE = "arm-unavailable"
+    ARM_ERROR = "arm-error"
+
+
+@dataclass
+class ReconcileResult:
+    record: AuditRecord
+    failure: Failure | None = None
+    audit_errors: list[str] = field(default_factory=list)
+
+
+class Remediator:
+    def __init__(self, settings: Settings, clients: ArmClients | None = None, auditor: Auditor | None = None,
+                 *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clients = clients or ArmClients(settings)
+        self.table = TableSink(settings)
+        self.auditor = auditor or Auditor([LogSink(), self.table])
+        self.sleep = sleep
+        self.clock = clock
+
+    def reconcile(self, account_id: ResourceId, trigger: Trigger, *, dry_run: bool = False,
+                  event: Mapping[str, Any] | None = None, actor: Mapping[str, Any] | None = None,
+                  event_time: datetime | None = None) -> ReconcileResult:
+        started = self.clock()
+        mode = Mode.REPORT if dry_run else self.settings.mode
+        record = AuditRecord(str(account_id), trigger, mode, Outcome.SKIPPED, event=event, actor=actor)
+        if not within_any(account_id, self.settings.scopes):
+            record.error = "the account is outside REMEDIATION_SCOPES"
+            return ReconcileResult(record, Failure.OUT_OF_SCOPE)  # not ours: nothing read, nothing recorded
+
+        failure = self._run(account_id, mode, record, event_time)
+        record.duration_ms = int((self.clock() - started) * 1000)
+        return ReconcileResult(record, failure, self.auditor.record(record))
+
+    def history(self, account_id: ResourceId, top: int) -> list[dict[str, Any]]:
+        """The account's audit records, newest first."""
+        return self.table.history(account_id, top)
+
+    def _run(self, account_id: ResourceId, mode: Mode, record: AuditRecord, event_time: datetime | None) -> Failure | None:
+        settings = self.settings
+        try:
+            account = read_account(self.clients, account_id)
+            record.kind = account.kind
+            if account.kind.lower() not in settings.kinds:
+                record.error = f"kind {account.kind!r} is not in REMEDIATION_KINDS"
+                return None
+            if exempt_until(dict(account.tags), settings.exempt_tag, utc_now()):
+                record.outcome = Outcome.EXEMPT
+                return None
+            account = wait_until_ready(self.clients, account, settings.ready_timeout_seconds,
+                                       settings.poll_interval_seconds, self.sleep, self.clock)
+            desired = desired_state(settings, account.kind, account.location)
+            observation = observe(self.clients, desired, account)
+        except Exception as error:  # noqa: BLE001 - every read failure becomes a recorded outcome
+            kind = classify(error)
+            record.outcome = Outcome.SKIPPED if kind == ErrorKind.NOT_FOUND else Outcome.FAILED
+            record.error = "the account does not exist" if kind == ErrorKind.NOT_FOUND else describe(error)
+            return {ErrorKind.NOT_FOUND: Failure.NOT_FOUND, ErrorKind.UNAVAILABLE: Failure.ARM_UNAVAILABLE}.get(
+                kind, Failure.ARM_ERROR)
+
+        the_plan = plan(desired, observation)
+        record.before = account.governed()
+        record.findings = [_finding_json(f) for f in the_plan.findings]
+        if the_plan.not_ready:
+            record.outcome = Outcome.DEFERRED
+            record.error = f"provisioningState is {account.provisioning_state!r}; not written, retry later"
+            return None
+        if not the_plan.findings:
+            record.outcome = Outcome.COMPLIANT
+            return None
+        if mode is Mode.REPORT:
+            record.outcome = Outcome.WOULD_REMEDIATE
+            record.actions = [_action_json(r) for r in planned(the_plan)]
+            return None
+
+        applied = self._applier(observation.endpoints, desired.serving_subnets).apply(the_plan)
+        record.actions = [_action_json(r) for r in applied.results]
+        record.after = _after(account, applied)
+        if applied.first_write_at and event_time:
+            record.event_to_fix_ms = max(0, int((applied.first_write_at - event_time.timestamp()) * 1000))
+        return _judge(record, the_plan, applied)
+
+    def _applier(self, endpoints: Mapping[ResourceId, Any], serving_subnets: frozenset[ResourceId]) -> Applier:
+        settings = self.settings
+        scope = WriteScope(
+            account_scopes=settings.scopes,
+            new_endpoint_subnets=frozenset(settings.pe_subnets.subnets),
+            existing_endpoints=frozenset(e.id for e in endpoints.values() if e.subnet_id in serving_subnets),
+            dns_resource_group=settings.dns_zone_resource_group,
+        )
+        return Applier(self.clients, scope, ready_timeout=settings.ready_timeout_seconds,
+                       poll_interval=settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock)
+
+
+def _judge(record: AuditRecord, the_plan: Plan, applied: ApplyResult) -> Failure | None:
+    """The outcome says whether the account is locked down now; `error` says what is still open and why."""
+    if applied.busy:
+        record.outcome = Outcome.DEFERRED
+        record.error = "the account stayed busy; the rest is deferred"
+        return None
+    open_items = [f"{r.action.kind.value} {r.action.target}: {r.error}" for r in applied.results
+                  if r.status is not ActionStatus.SUCCEEDED]
+    if any(f.code is FindingCode.CUSTOM_SUBDOMAIN_MISSING for f in the_plan.findings):
+        open_items.append("CUSTOM_SUBDOMAIN_MISSING: the account has no custom subdomain, so no private endpoint "
+                          "can serve it; recreate it with one")
+    if not open_items:
+        record.outcome = Outcome.REMEDIATED
+        return None
+    record.outcome = Outcome.FAILED
+    record.error = "not fixed: " + "; ".join(open_items)
+    if applied.unavailable:
+        return Failure.ARM_UNAVAILABLE
+    return Failure.ARM_ERROR if applied.failed else None
+
+
+def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
+    """The governed properties after the writes, from what ARM answered to them (no extra read)."""
+    after = account
+    for result in applied.results:
+        if result.status is ActionStatus.SUCCEEDED and result.action.kind is ActionKind.PATCH_ACCOUNT_NETWORK \
+                and isinstance(result.resource, dict):
+            after = Account.from_arm(result.resource)
+    governed = after.governed()
+    connections = governed["privateEndpointConnections"]
+    for result in applied.results:
+        if result.status is not ActionStatus.SUCCEEDED:
+            continue
+        if result.action.kind is ActionKind.APPROVE_CONNECTION:
+            for connection in connections:
+                if connection["name"].lower() == result.action.target.name.lower():
+                    connection["status"] = "Approved"
+        elif result.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT and isinstance(result.resource, dict):
+            links = (result.resource.get("properties") or {}).get("privateLinkServiceConnections") or [{}]
+            state = ((links[0].get("properties") or {}).get("privateLinkServiceConnectionState") or {})
+            if all(c["privateEndpoint"] != str(result.action.target) for c in connections):
+                connections.append({"name": links[0].get("name"), "privateEndpoint": str(result.action.target),
+                                    "status": state.get("status")})
+    return governed
+
+
+def _finding_json(finding: Any) -> dict[str, Any]:
+    data = {"code": finding.code.value, "property": finding.property, "actual": finding.actual,
+            "expected": finding.expected}
+    if finding.target:
+        data["target"] = finding.target
+    return data
+
+
+def _action_json(result: ActionResult) -> dict[str, Any]:
+    return {"name": result.action.kind.value, "target": str(result.action.target), "status": result.status.value,
+            "error": result.error}
