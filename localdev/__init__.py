@@ -1,0 +1,1 @@
+"""Local development stack: ARM emulator, scenarios and helpers for running the loop without Azure."""

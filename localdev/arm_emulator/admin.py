@@ -1,0 +1,55 @@
+"""Admin API under /_emulator/ (no auth, loopback only, never in the request log)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .faults import Fault
+from .handlers.base import Reply
+
+if TYPE_CHECKING:
+    from .emulator import ArmEmulator
+
+
+def _err(status: int, message: str) -> Reply:
+    return Reply(status, {"error": {"code": "BadRequest" if status == 400 else "NotFound", "message": message}})
+
+
+def handle_admin(emu: "ArmEmulator", method: str, path: str, query: dict[str, str], body: Any) -> Reply:
+    route = path[len("/_emulator/"):].strip("/").lower()
+    try:
+        if route == "requests" and method == "GET":
+            return Reply(200, {"value": [r.to_dict() for r in emu.requests]})
+        if route == "requests" and method == "DELETE":
+            emu.clear_requests()
+            return Reply(204)
+        if route == "seed" and method == "POST":
+            return Reply(200, {"resources": emu.seed(body or {})})
+        if route == "reset" and method == "POST":
+            emu.reset()
+            return Reply(204)
+        if route == "faults" and method == "POST":
+            emu.add_fault(Fault.from_dict(body or {}))
+            return Reply(201, {"faults": [f.to_dict() for f in emu.faults.list()]})
+        if route == "faults" and method == "GET":
+            return Reply(200, {"value": [f.to_dict() for f in emu.faults.list()]})
+        if route == "faults" and method == "DELETE":
+            emu.faults.clear()
+            return Reply(204)
+        if route == "resources" and method == "GET":
+            return Reply(200, {"value": emu.resources(query.get("type"))})
+        if route == "identity" and method == "GET":
+            return Reply(200, {**emu.app_identity.to_dict(), "identity_endpoint": emu.identity_endpoint,
+                               "identity_header": emu.identity_header, "url": emu.url, "ca_path": emu.ca_path})
+        if route == "token" and method == "POST":
+            b = body or {}
+            token = emu.user_token(name=b.get("name", "Dana Admin"), upn=b.get("upn", "dana@contoso.example"),
+                                   object_id=b.get("object_id"))
+            return Reply(200, {"access_token": token, "token_type": "Bearer"})
+        if route == "config" and method == "GET":
+            return Reply(200, emu.config.to_dict())
+        if route == "config" and method in ("POST", "PATCH"):
+            emu.config.update(body or {})
+            return Reply(200, emu.config.to_dict())
+    except (TypeError, ValueError, KeyError) as e:
+        return _err(400, str(e))
+    return _err(404, f"No admin route {method} {path}")

@@ -1,0 +1,203 @@
+"""ArmEmulator: the object tests, the demo and the CLI start, query and steer."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import ssl
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from . import ids, seed as seeding
+from .certs import ensure_certs
+from .faults import Fault, FaultSet
+from .handlers import cognitive, network, privatedns
+from .model import EmulatorConfig, RequestRecord, WriteEvent
+from .server import EmulatorHTTPServer
+from .store import ResourceStore
+from .tokens import AppIdentity, TokenIssuer
+from .world import ACCOUNT_TYPE, PE_TYPE, World
+
+log = logging.getLogger("localdev.arm_emulator")
+DEFAULT_CERT_DIR = Path(".localdev/certs")
+_RATE_START = {"reads": 11999, "writes": 1199}
+
+
+class ArmEmulator:
+    def __init__(self, cert_dir: Path | str | None = None, port: int = 0, host: str = "127.0.0.1",
+                 identity: AppIdentity | None = None) -> None:
+        self.cert_dir = Path(cert_dir) if cert_dir is not None else DEFAULT_CERT_DIR
+        self.host = host
+        self.port = port
+        self.app_identity = identity or AppIdentity()
+        self.identity_header = secrets.token_urlsafe(24)
+        self.tokens = TokenIssuer(self.app_identity)
+        self.config = EmulatorConfig()
+        self.world = World(self.config)
+        self.faults = FaultSet()
+        self._records: list[RequestRecord] = []
+        self._records_lock = threading.Lock()
+        self._callbacks: list[Callable[[WriteEvent], None]] = []
+        self._rate: dict[tuple[str, str], int] = {}
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ca_path: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> "ArmEmulator":
+        if self._server is not None:
+            return self
+        paths = ensure_certs(self.cert_dir)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(paths.server_cert), str(paths.server_key))
+        self._ca_path = str(paths.ca_cert.resolve())
+        self._server = EmulatorHTTPServer((self.host, self.port), self, ctx)
+        self.port = self._server.server_address[1]
+        self.world.base_url = self.url
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"arm-emulator:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_all()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> "ArmEmulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- where and how to reach it -------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_path(self) -> str:
+        if self._ca_path is None:
+            self._ca_path = str(ensure_certs(self.cert_dir).ca_cert.resolve())
+        return self._ca_path
+
+    @property
+    def identity_endpoint(self) -> str:
+        return f"{self.url}/msi/token"
+
+    def env(self) -> dict[str, str]:
+        """Environment an app needs to reach this emulator through DefaultAzureCredential."""
+        return {"REMEDIATION_ARM_ENDPOINT": self.url, "REQUESTS_CA_BUNDLE": self.ca_path,
+                "IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header,
+                "AZURE_CLIENT_ID": self.app_identity.client_id}
+
+    def audiences(self) -> set[str]:
+        return {self.url.lower(), f"https://localhost:{self.port}", "https://management.azure.com",
+                "https://management.core.windows.net"}
+
+    def user_token(self, name: str = "Dana Admin", upn: str = "dana@contoso.example",
+                   object_id: str | None = None) -> str:
+        """Bearer token for a person (appid = Azure portal), for writes 'as a user'."""
+        return self.tokens.user_token(self.url, name, upn, object_id)
+
+    def app_token(self) -> str:
+        return self.tokens.app_token(self.url)[0]
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def store(self) -> ResourceStore:
+        return self.world.store
+
+    def seed(self, scenario: dict[str, Any]) -> int:
+        return seeding.seed(self.world, scenario)
+
+    def seed_file(self, path: Path | str) -> int:
+        return self.seed(json.loads(Path(path).read_text()))
+
+    def reset(self) -> None:
+        """Empty store, request log and faults; default config. Identity and callbacks stay."""
+        self.world.clear()
+        self.faults.clear()
+        self.clear_requests()
+        self.config.update(EmulatorConfig().to_dict())
+        self._rate.clear()
+
+    def resources(self, type: str | None = None) -> list[dict[str, Any]]:
+        """Resources as a GET would return them (derived fields included)."""
+        with self.world.lock:
+            out = []
+            for rid in self.store.ids(type=type):
+                r = self.store.raw(rid)
+                out.append(self.render(r))
+            return out
+
+    def render(self, r: dict[str, Any]) -> dict[str, Any]:
+        t = r["type"].lower()
+        if t == ACCOUNT_TYPE.lower():
+            return self.world.render_account(r)
+        if t == PE_TYPE.lower():
+            return self.world.render_pe(r)
+        if t == "microsoft.network/virtualnetworks":
+            return network.render_vnet(self.world, r)
+        if t == "microsoft.network/privatednszones":
+            return privatedns.render_zone(self.world, r)
+        return json.loads(json.dumps(r))
+
+    def get(self, resource_id: str) -> dict[str, Any] | None:
+        """Rendered resource (like an ARM GET, without moving LRO/settle counters)."""
+        with self.world.lock:
+            r = self.store.raw(resource_id)
+            return self.render(r) if r is not None else None
+
+    # -- request log ---------------------------------------------------------------------------------
+    def _record(self, rec: RequestRecord) -> None:
+        with self._records_lock:
+            self._records.append(rec)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        with self._records_lock:
+            return list(self._records)
+
+    def clear_requests(self) -> None:
+        with self._records_lock:
+            self._records.clear()
+
+    def ratelimit_remaining(self, subscription: str, which: str) -> int:
+        key = (subscription.lower(), which)
+        with self._records_lock:
+            left = self._rate.get(key, _RATE_START[which] + 1) - 1
+            self._rate[key] = max(0, left)
+            return self._rate[key]
+
+    # -- faults and hooks ----------------------------------------------------------------------------
+    def add_fault(self, fault: Fault) -> None:
+        self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def on_write(self, callback: Callable[[WriteEvent], None]) -> None:
+        """Call callback(WriteEvent) for every accepted write, before the response is sent.
+
+        Runs on the request thread: keep it quick and hand slow work (event delivery) to another thread.
+        """
+        self._callbacks.append(callback)
+
+    def _emit_write(self, event: WriteEvent) -> None:
+        for cb in list(self._callbacks):
+            try:
+                cb(event)
+            except Exception:
+                log.exception("on_write callback failed")
+
+
+__all__ = ["ArmEmulator", "Fault", "EmulatorConfig", "AppIdentity", "RequestRecord", "WriteEvent", "ids"]

@@ -1,0 +1,256 @@
+"""Microsoft.CognitiveServices: accounts, private endpoint connections, private link resources, operations.
+
+PATCH semantics (Azure's own deep-merge rules are undocumented; these are the emulator's):
+- each key under `properties` replaces the stored key as a whole (so `networkAcls`, when sent, replaces
+  the whole rule set, ipRules included); keys not sent are kept; read-only keys are ignored;
+- `tags`, `sku`, `identity` replace the stored value when sent; `kind` and `location` cannot change;
+- `customSubDomainName` cannot change once set (400).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..errors import ArmError, bad_request, conflict_busy, not_found
+from ..lro import Operation
+from ..world import ACCOUNT_TYPE, PEC_TYPE, World, account_etag, zones_for_kind
+from .base import Reply, Req, body_dict, children_list, op_api, paged, require, require_group
+
+READONLY_PROPS = {"provisioningState", "endpoint", "endpoints", "privateEndpointConnections", "internalId",
+                  "dateCreated", "capabilities", "isMigrated", "skuChangeInfo", "callRateLimit", "quotaLimit",
+                  "deletionDate", "scheduledPurgeDate", "commitmentPlanAssociations", "abusePenalty"}
+PEC_STATUSES = {"pending": "Pending", "approved": "Approved", "rejected": "Rejected"}
+
+
+def _validate_props(props: dict[str, Any]) -> None:
+    acls = props.get("networkAcls")
+    if acls is not None:
+        if not isinstance(acls, dict):
+            raise bad_request("Property 'networkAcls' must be an object.")
+        da = acls.get("defaultAction")
+        if da is not None and str(da).lower() not in ("allow", "deny"):
+            raise bad_request(f"The value '{da}' is not valid for networkAcls.defaultAction. "
+                              "Allowed values: Allow, Deny.")
+        for rule in acls.get("ipRules") or []:
+            if not isinstance(rule, dict) or not rule.get("value"):
+                raise bad_request("Each networkAcls.ipRules entry needs a 'value'.")
+    pna = props.get("publicNetworkAccess")
+    if pna is not None and str(pna).lower() not in ("enabled", "disabled"):
+        raise bad_request(f"The value '{pna}' is not valid for publicNetworkAccess. Allowed values: Enabled, Disabled.")
+
+
+def _writable(props: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in (props or {}).items() if k not in READONLY_PROPS}
+
+
+def _op_urls(world: World, req: Req, location: str, op: Operation) -> tuple[str, str]:
+    loc = str(location or "global").replace(" ", "").lower()
+    base = (f"{world.base_url}/subscriptions/{req.arm.subscription}/providers/Microsoft.CognitiveServices"
+            f"/locations/{loc}/operationResults/{op.id}?api-version={op_api(req)}")
+    return base, base + "&operationResultResponseType=Location"
+
+
+def _account_write_reply(world: World, req: Req, account: dict[str, Any], created: bool) -> Reply:
+    """Answer an accepted account PUT/PATCH the way config.account_lro says."""
+    mode = world.config.account_lro
+    rid = account["id"]
+    rt = world.runtime(rid)
+    rt.body_gets_left = rt.settle_gets_left = 0
+    settle = max(0, int(world.config.account_settle_gets))
+    ok_status = 201 if created else 200
+    if mode in ("aao", "location"):
+        def done(_op: Operation) -> None:
+            world.runtime(rid).settle_gets_left = max(0, int(world.config.account_settle_gets))
+
+        op = world.ops.start(rid, world.config.lro_polls, transitional_state="Accepted", on_done=done,
+                             result=lambda: world.render_account(world.store.raw(rid)) if world.store.raw(rid) else None)
+        aao, loc = _op_urls(world, req, account.get("location", ""), op)
+        headers = {"Location": loc}
+        if mode == "aao":
+            headers["Azure-AsyncOperation"] = aao
+        return Reply(202, world.render_account(account), headers, rid)
+    if mode == "body":
+        rt.body_gets_left = max(0, int(world.config.lro_polls)) + settle
+        return Reply(ok_status, world.render_account(account), {}, rid)
+    body = world.render_account(account)
+    body["properties"]["provisioningState"] = "Succeeded"
+    rt.settle_gets_left = settle
+    return Reply(ok_status, body, {}, rid)
+
+
+def account_get(world: World, req: Req) -> Reply:
+    account = require(world, req)
+    body = world.render_account(account)
+    world.note_account_get(account["id"])
+    return Reply(200, body)
+
+
+def account_put(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    body = body_dict(req)
+    for key in ("location", "kind"):
+        if not body.get(key):
+            raise bad_request(f"The request content was invalid: required property '{key}' is missing.")
+    if not isinstance(body.get("sku"), dict) or not body["sku"].get("name"):
+        raise bad_request("The request content was invalid: required property 'sku.name' is missing.")
+    props = _writable(body.get("properties"))
+    _validate_props(props)
+    existing = world.store.raw(req.arm.resource_id)
+    if existing is not None:
+        if world.account_busy(existing):
+            raise conflict_busy(existing["id"])
+        old_sub = existing.get("properties", {}).get("customSubDomainName")
+        if old_sub and props.get("customSubDomainName", old_sub).lower() != old_sub.lower():
+            raise bad_request("The custom subdomain name of an account cannot be changed.", "BadRequest")
+    rid = existing["id"] if existing else req.arm.resource_id
+    account: dict[str, Any] = {"id": rid, "name": req.arm.name, "type": ACCOUNT_TYPE,
+                               "location": body["location"], "kind": body["kind"], "sku": copy.deepcopy(body["sku"]),
+                               "etag": account_etag(), "properties": {**props, "provisioningState": "Succeeded"}}
+    for key in ("tags", "identity"):
+        if key in body:
+            account[key] = copy.deepcopy(body[key])
+    world.store.put_raw(account)
+    return _account_write_reply(world, req, account, created=existing is None)
+
+
+def account_patch(world: World, req: Req) -> Reply:
+    account = require(world, req)
+    body = body_dict(req)
+    if world.account_busy(account):
+        raise conflict_busy(account["id"])
+    props = _writable(body.get("properties"))
+    _validate_props(props)
+    stored = account.setdefault("properties", {})
+    old_sub = stored.get("customSubDomainName")
+    new_sub = props.get("customSubDomainName")
+    if old_sub and new_sub and new_sub.lower() != old_sub.lower():
+        raise bad_request("The custom subdomain name of an account cannot be changed.", "BadRequest")
+    stored.update(props)
+    stored["provisioningState"] = "Succeeded"
+    for key in ("tags", "sku", "identity"):
+        if key in body and body[key] is not None:
+            account[key] = copy.deepcopy(body[key])
+    account["etag"] = account_etag()
+    return _account_write_reply(world, req, account, created=False)
+
+
+def account_delete(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    account = world.store.raw(req.arm.resource_id)
+    if account is None:
+        return Reply(204, None, {}, req.arm.resource_id)
+    if world.account_busy(account):
+        raise conflict_busy(account["id"])
+    world.store.delete_raw(account["id"])
+    world.accounts.pop(account["id"].lower(), None)
+    return Reply(200, None, {}, account["id"])
+
+
+def account_list(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    return paged(world, req, ACCOUNT_TYPE, req.arm.scope, world.render_account)
+
+
+# -- private endpoint connections ------------------------------------------------------------------------
+def _account_of(world: World, req: Req) -> dict[str, Any]:
+    a = req.arm
+    return require(world, req, f"{a.scope}/providers/{a.namespace}/{a.types[0]}/{a.names[0]}",
+                   "Microsoft.CognitiveServices/accounts")
+
+
+def _pec(world: World, req: Req, account: dict[str, Any]) -> dict[str, Any]:
+    pec = world.store.raw(f"{account['id']}/privateEndpointConnections/{req.arm.names[-1]}")
+    if pec is None:
+        raise not_found("Microsoft.CognitiveServices/accounts/privateEndpointConnections",
+                        f"{account['name']}/{req.arm.names[-1]}", req.arm.resource_group)
+    return pec
+
+
+def pec_list(world: World, req: Req) -> Reply:
+    account = _account_of(world, req)
+    return children_list(world, req, account, PEC_TYPE, world.render_pec, page=False)
+
+
+def pec_get(world: World, req: Req) -> Reply:
+    account = _account_of(world, req)
+    return Reply(200, world.render_pec(_pec(world, req, account)))
+
+
+def pec_put(world: World, req: Req) -> Reply:
+    account = _account_of(world, req)
+    pec = _pec(world, req, account)
+    body = body_dict(req)
+    state = ((body.get("properties") or {}).get("privateLinkServiceConnectionState") or {})
+    status = PEC_STATUSES.get(str(state.get("status", "")).lower())
+    if status is None:
+        raise bad_request("properties.privateLinkServiceConnectionState.status must be one of "
+                          "Pending, Approved, Rejected.")
+    if world.account_busy(account):
+        raise conflict_busy(account["id"])
+    current = pec["properties"]["privateLinkServiceConnectionState"]
+    if current.get("status") == "Rejected" and status != "Rejected":
+        raise bad_request("A rejected private endpoint connection cannot be approved; "
+                          "the endpoint owner must recreate it.", "PrivateEndpointConnectionRejected")
+    pec["properties"]["privateLinkServiceConnectionState"] = {
+        "status": status, "description": state.get("description") or current.get("description", ""),
+        "actionsRequired": state.get("actionsRequired") or "None"}
+    pec["etag"] = account_etag()
+    if world.config.connection_lro == "aao":
+        op = world.ops.start(pec["id"], world.config.lro_polls, transitional_state="Updating",
+                             result=lambda: world.render_pec(pec))
+        aao, loc = _op_urls(world, req, account.get("location", ""), op)
+        return Reply(202, world.render_pec(pec), {"Azure-AsyncOperation": aao, "Location": loc}, pec["id"])
+    return Reply(200, world.render_pec(pec), {}, pec["id"])
+
+
+def pec_delete(world: World, req: Req) -> Reply:
+    account = _account_of(world, req)
+    pec = world.store.raw(f"{account['id']}/privateEndpointConnections/{req.arm.names[-1]}")
+    if pec is None:
+        return Reply(204, None, {}, req.arm.resource_id)
+    if world.account_busy(account):
+        raise conflict_busy(account["id"])
+    world.store.delete_raw(pec["id"])
+    return Reply(200, None, {}, pec["id"])
+
+
+def plr_list(world: World, req: Req) -> Reply:
+    account = _account_of(world, req)
+    item = {"id": f"{account['id']}/privateLinkResources/account", "name": "account",
+            "type": "Microsoft.CognitiveServices/accounts/privateLinkResources",
+            "properties": {"groupId": "account", "displayName": "account", "requiredMembers": ["default"],
+                           "requiredZoneNames": zones_for_kind(account.get("kind"))}}
+    return Reply(200, {"value": [item]})
+
+
+# -- operation results -----------------------------------------------------------------------------------
+def operation_get(world: World, req: Req) -> Reply:
+    op = world.ops.poll(req.arm.names[-1])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
+    if req.query.get("operationResultResponseType", "").lower() == "location":
+        if not op.done:
+            return Reply(202, None, {"Location": f"{world.base_url}{req.path}?{_query(req)}"})
+        if op.status != "Succeeded":
+            raise ArmError(400, (op.error or {}).get("code", "OperationFailed"),
+                           (op.error or {}).get("message", "The operation failed."))
+        result = op.result() if op.result else None
+        return Reply(200 if result is not None else 204, result)
+    return Reply(200, op.status_body())
+
+
+def _query(req: Req) -> str:
+    from urllib.parse import urlencode
+    return urlencode(req.query)
+
+
+ROUTES = {
+    ("microsoft.cognitiveservices/accounts", False): {"GET": account_get, "PUT": account_put,
+                                                     "PATCH": account_patch, "DELETE": account_delete},
+    ("microsoft.cognitiveservices/accounts", True): {"GET": account_list},
+    ("microsoft.cognitiveservices/accounts/privateendpointconnections", True): {"GET": pec_list},
+    ("microsoft.cognitiveservices/accounts/privateendpointconnections", False): {
+        "GET": pec_get, "PUT": pec_put, "DELETE": pec_delete},
+    ("microsoft.cognitiveservices/accounts/privatelinkresources", True): {"GET": plr_list},
+    ("microsoft.cognitiveservices/locations/operationresults", False): {"GET": operation_get},
+}

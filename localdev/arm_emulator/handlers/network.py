@@ -1,0 +1,369 @@
+"""Microsoft.Network: virtual networks and subnets, private endpoints, private DNS zone groups, operations."""
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from ..errors import ArmError, bad_request, not_found, parent_not_found
+from ..lro import Operation
+from ..world import (ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name)
+from .base import Reply, Req, body_dict, children_list, op_api, paged, require, require_group
+
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+MAX_ZONES_PER_GROUP = 5
+
+
+def _etag() -> str:
+    return f'W/"{uuid.uuid4()}"'
+
+
+def _op_headers(world: World, req: Req, location: str, op: Operation, delete: bool = False) -> dict[str, str]:
+    loc = str(location or "global").replace(" ", "").lower()
+    base = f"{world.base_url}/subscriptions/{req.arm.subscription}/providers/Microsoft.Network/locations/{loc}"
+    api = op_api(req)
+    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={api}"}
+    if delete:
+        headers["Location"] = f"{base}/operationResults/{op.id}?api-version={api}"
+    return headers
+
+
+def _busy_guard(world: World, resource_id: str) -> None:
+    if world.ops.running(resource_id) is not None:
+        raise ArmError(409, "AnotherOperationInProgress",
+                       f"Another operation on this or dependent resource is in progress. To retrieve status "
+                       f"of the operation use uri: {resource_id}.")
+
+
+# -- virtual networks / subnets ------------------------------------------------------------------------
+def render_vnet(world: World, vnet: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(vnet)
+    out.setdefault("properties", {})["subnets"] = [copy.deepcopy(s) for s in world.store.children(vnet["id"], SUBNET_TYPE)]
+    return out
+
+
+def store_subnet(world: World, vnet_id: str, subnet: dict[str, Any]) -> dict[str, Any]:
+    sid = f"{vnet_id}/subnets/{subnet['name']}"
+    props = {"provisioningState": "Succeeded", "privateEndpointNetworkPolicies": "Disabled",
+             "privateLinkServiceNetworkPolicies": "Enabled", **copy.deepcopy(subnet.get("properties") or {})}
+    return world.store.put_raw({"id": sid, "name": subnet["name"], "type": SUBNET_TYPE, "etag": _etag(),
+                                "properties": props})
+
+
+def store_vnet(world: World, vnet: dict[str, Any]) -> dict[str, Any]:
+    body = copy.deepcopy(vnet)
+    subnets = (body.setdefault("properties", {})).pop("subnets", None) or []
+    body["properties"].setdefault("provisioningState", "Succeeded")
+    body.setdefault("etag", _etag())
+    body["type"] = VNET_TYPE
+    stored = world.store.put_raw(body)
+    for s in subnets:
+        store_subnet(world, stored["id"], s)
+    return stored
+
+
+def vnet_get(world: World, req: Req) -> Reply:
+    return Reply(200, render_vnet(world, require(world, req)))
+
+
+def vnet_put(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    body = body_dict(req)
+    if not body.get("location"):
+        raise bad_request("The request content was invalid: required property 'location' is missing.")
+    existed = world.store.raw(req.arm.resource_id) is not None
+    stored = store_vnet(world, {**body, "id": req.arm.resource_id, "name": req.arm.name})
+    return Reply(200 if existed else 201, render_vnet(world, stored), {}, stored["id"])
+
+
+def vnet_list(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    return paged(world, req, VNET_TYPE, req.arm.scope, lambda v: render_vnet(world, v))
+
+
+def _vnet_of(world: World, req: Req) -> dict[str, Any]:
+    a = req.arm
+    vnet = world.store.raw(f"{a.scope}/providers/{a.namespace}/{a.types[0]}/{a.names[0]}")
+    require_group(world, req)
+    if vnet is None:
+        raise not_found(VNET_TYPE, a.names[0], a.resource_group)
+    return vnet
+
+
+def subnet_get(world: World, req: Req) -> Reply:
+    vnet = _vnet_of(world, req)
+    subnet = world.store.raw(f"{vnet['id']}/subnets/{req.arm.names[-1]}")
+    if subnet is None:
+        raise not_found(SUBNET_TYPE, f"{vnet['name']}/{req.arm.names[-1]}", req.arm.resource_group)
+    return Reply(200, copy.deepcopy(subnet))
+
+
+def subnet_put(world: World, req: Req) -> Reply:
+    vnet = _vnet_of(world, req)
+    body = body_dict(req)
+    if not (body.get("properties") or {}).get("addressPrefix"):
+        raise bad_request("Subnet must have properties.addressPrefix.", "InvalidRequestFormat")
+    existed = world.store.raw(f"{vnet['id']}/subnets/{req.arm.names[-1]}") is not None
+    stored = store_subnet(world, vnet["id"], {**body, "name": req.arm.names[-1]})
+    return Reply(200 if existed else 201, copy.deepcopy(stored), {}, stored["id"])
+
+
+def subnet_list(world: World, req: Req) -> Reply:
+    vnet = _vnet_of(world, req)
+    return children_list(world, req, vnet, SUBNET_TYPE, copy.deepcopy, page=True)
+
+
+# -- private endpoints ---------------------------------------------------------------------------------
+def _invalid_reference(ref: str, by: str) -> ArmError:
+    return ArmError(400, "InvalidResourceReference",
+                    f"Resource {ref} referenced by resource {by} was not found. Please make sure that the "
+                    "referenced resource exists, and that both resources are in the same region.")
+
+
+def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, check_state: bool = True) -> tuple[dict[str, Any], bool]:
+    """Validate and store a PE (create or update) with its provider-side connections. Returns (pe, created)."""
+    props = body.get("properties") or {}
+    if not body.get("location"):
+        raise bad_request("The request content was invalid: required property 'location' is missing.")
+    subnet_id = (props.get("subnet") or {}).get("id")
+    if not subnet_id:
+        raise bad_request(f"Private endpoint {pe_id} must reference a subnet.", "InvalidRequestFormat")
+    subnet = world.subnet(subnet_id)
+    if subnet is None:
+        raise _invalid_reference(subnet_id, pe_id)
+    pe_name = pe_id.rsplit("/", 1)[-1]
+    conns: list[tuple[str, dict[str, Any]]] = []
+    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        for i, c in enumerate(props.get(key) or []):
+            c = copy.deepcopy(c)
+            c.setdefault("name", pe_name if i == 0 else f"{pe_name}-{i}")
+            conns.append((key, c))
+    if not conns:
+        raise bad_request(f"Private endpoint {pe_id} must have at least one private link service connection.",
+                          "PrivateEndpointMustHaveOnePrivateLinkServiceConnection")
+    existing = world.store.raw(pe_id)
+    known = set()
+    if existing is not None:
+        known = {(c["name"].lower(), (c.get("properties") or {}).get("privateLinkServiceId", "").lower())
+                 for c, _ in world.pe_connections(existing)}
+    targets: list[dict[str, Any]] = []
+    for key, c in conns:
+        cp = c.setdefault("properties", {})
+        target_id = cp.get("privateLinkServiceId") or ""
+        target = world.store.raw(target_id)
+        if target is None or target["type"].lower() != ACCOUNT_TYPE.lower():
+            raise _invalid_reference(target_id, pe_id)
+        groups = [g.lower() for g in cp.get("groupIds") or []]
+        if groups != ["account"]:
+            raise ArmError(400, "InvalidPrivateLinkServiceConnectionGroupIds",
+                           f"Private link service connection {c['name']} has group ids {cp.get('groupIds')}; "
+                           f"resource {target['id']} supports only group id 'account'.")
+        is_new = (c["name"].lower(), target_id.lower()) not in known
+        if check_state and is_new and world.account_busy(target):
+            raise ArmError(400, "AccountProvisioningStateInvalid",
+                           f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account "
+                           f"{target['id']} in state {world.account_state(target)}")
+        targets.append(target)
+
+    # Endpoint-side data: one NIC, one private IP, a DNS config per FQDN the account needs.
+    ip = world.pe_ip(existing) if existing is not None else None
+    old_subnet = ((existing or {}).get("properties") or {}).get("subnet", {}).get("id", "")
+    if ip is None or old_subnet.lower() != subnet_id.lower():
+        if ip is not None:
+            world.release_ip(old_subnet, ip)
+        ip = world.allocate_ip(subnet)
+    a = pe_id.split("/providers/")[0]
+    nic_id = (f"{a}/providers/Microsoft.Network/networkInterfaces/"
+              f"{pe_name}.nic.{uuid.uuid5(uuid.NAMESPACE_URL, pe_id.lower())}")
+    dns = []
+    for target in targets:
+        for fqdn in account_fqdns(target):
+            if all(d["fqdn"] != fqdn for d in dns):
+                dns.append({"fqdn": fqdn, "ipAddresses": [ip]})
+    pe = {"id": existing["id"] if existing else pe_id, "name": pe_name, "type": PE_TYPE,
+          "location": body["location"], "etag": _etag(),
+          "properties": {"provisioningState": "Succeeded", "privateLinkServiceConnections": [],
+                         "manualPrivateLinkServiceConnections": [], "subnet": {"id": subnet["id"]},
+                         "networkInterfaces": [{"id": nic_id}], "customDnsConfigs": dns,
+                         "ipConfigurations": copy.deepcopy(props.get("ipConfigurations") or []),
+                         "applicationSecurityGroups": copy.deepcopy(props.get("applicationSecurityGroups") or []),
+                         "customNetworkInterfaceName": props.get("customNetworkInterfaceName", ""),
+                         "_emulator": {"ip": ip}}}
+    if "tags" in body:
+        pe["tags"] = copy.deepcopy(body["tags"])
+    for key, c in conns:
+        cp = c["properties"]
+        pe["properties"][key].append({
+            "id": f"{pe['id']}/{key}/{c['name']}",
+            "name": c["name"], "type": "Microsoft.Network/privateEndpoints/privateLinkServiceConnections",
+            "etag": pe["etag"],
+            "properties": {"provisioningState": "Succeeded", "privateLinkServiceId": world.store.raw(cp["privateLinkServiceId"])["id"],
+                           "groupIds": list(cp.get("groupIds") or []), "requestMessage": cp.get("requestMessage", ""),
+                           "privateLinkServiceConnectionState": {"status": "Pending", "description": "",
+                                                                 "actionsRequired": "None"}}})
+    # Connections dropped from the endpoint disappear from the account.
+    if existing is not None:
+        keep = {(c["name"].lower(), c["properties"]["privateLinkServiceId"].lower()) for _, c in conns}
+        for c, _ in world.pe_connections(existing):
+            tid = (c.get("properties") or {}).get("privateLinkServiceId", "")
+            if (c["name"].lower(), tid.lower()) not in keep and world.store.raw(tid):
+                world.store.delete_raw(f"{world.store.raw(tid)['id']}/privateEndpointConnections/{pec_name(existing['id'], c['name'])}")
+    world.store.put_raw(pe)
+    for c, manual in world.pe_connections(pe):
+        world.connect(pe, c, manual)
+    # A zone group already on the endpoint follows a new IP / FQDN set.
+    for group in world.store.children(pe["id"], ZONE_GROUP_TYPE):
+        world.remove_zone_group_records(group)
+        world.write_zone_group_records(pe, group)
+    return pe, existing is None
+
+
+def pe_get(world: World, req: Req) -> Reply:
+    return Reply(200, world.render_pe(require(world, req)))
+
+
+def pe_put(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    _busy_guard(world, req.arm.resource_id)
+    pe, created = apply_private_endpoint(world, req.arm.resource_id, body_dict(req))
+    op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Updating")
+    return Reply(201 if created else 200, world.render_pe(pe), _op_headers(world, req, pe["location"], op), pe["id"])
+
+
+def pe_delete(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    pe = world.store.raw(req.arm.resource_id)
+    if pe is None:
+        return Reply(204, None, {}, req.arm.resource_id)
+    _busy_guard(world, pe["id"])
+    world.remove_pe_links(pe)
+    world.store.delete_raw(pe["id"])
+    op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Deleting")
+    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), pe["id"])
+
+
+def pe_list(world: World, req: Req) -> Reply:
+    require_group(world, req)
+    return paged(world, req, PE_TYPE, req.arm.scope, world.render_pe)
+
+
+# -- private DNS zone groups ---------------------------------------------------------------------------
+def _pe_of(world: World, req: Req) -> dict[str, Any]:
+    a = req.arm
+    require_group(world, req)
+    pe = world.store.raw(f"{a.scope}/providers/{a.namespace}/{a.types[0]}/{a.names[0]}")
+    if pe is None:
+        raise parent_not_found(PE_TYPE, a.names[0], a.resource_group)
+    return pe
+
+
+def render_group(world: World, group: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(group)
+    op = world.ops.running(group["id"])
+    if op is not None:
+        out["properties"]["provisioningState"] = op.transitional_state
+    return out
+
+
+def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    group_id = f"{pe['id']}/privateDnsZoneGroups/{name}"
+    others = [g for g in world.store.children(pe["id"], ZONE_GROUP_TYPE) if g["name"].lower() != name.lower()]
+    if others:
+        raise ArmError(400, "PrivateEndpointCannotHaveMoreThanOnePrivateDnsZoneGroup",
+                       f"Cannot create more than one private dns zone groups in the private endpoint {pe['id']}. "
+                       f"Existing group: {others[0]['name']}.")
+    configs_in = (body.get("properties") or {}).get("privateDnsZoneConfigs") or []
+    if len(configs_in) > MAX_ZONES_PER_GROUP:
+        raise bad_request(f"Private DNS zone group {group_id} has more than {MAX_ZONES_PER_GROUP} zones.",
+                          "PrivateDnsZoneGroupHasTooManyZones")
+    configs, bad, names = [], [], set()
+    for cfg in configs_in:
+        zone_id = (cfg.get("properties") or {}).get("privateDnsZoneId") or ""
+        zone = world.store.raw(zone_id)
+        if zone is None:
+            bad.append(zone_id)
+            continue
+        cname = cfg.get("name") or zone["name"].replace(".", "-")
+        if cname.lower() in names:
+            raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", details=[
+                {"code": "DuplicateResourceName",
+                 "message": f"Resource {group_id} has two child resources with the same name ({cname})."}])
+        names.add(cname.lower())
+        configs.append({"name": cname, "properties": {"privateDnsZoneId": zone["id"], "recordSets": []}})
+    if bad:
+        raise ArmError(400, "InvalidPrivateDnsZoneIds",
+                       f"Private Dns Zone group {group_id} has invalid private dns zone ids {', '.join(bad)}.")
+    existing = world.store.raw(group_id)
+    if existing is not None:
+        world.remove_zone_group_records(existing)
+    group = {"id": existing["id"] if existing else group_id, "name": name, "type": ZONE_GROUP_TYPE,
+             "etag": _etag(), "properties": {"provisioningState": "Succeeded", "privateDnsZoneConfigs": configs}}
+    world.write_zone_group_records(pe, group)
+    world.store.put_raw(group)
+    return group, existing is None
+
+
+def group_get(world: World, req: Req) -> Reply:
+    pe = _pe_of(world, req)
+    group = world.store.raw(f"{pe['id']}/privateDnsZoneGroups/{req.arm.names[-1]}")
+    if group is None:
+        raise not_found(ZONE_GROUP_TYPE, f"{pe['name']}/{req.arm.names[-1]}", req.arm.resource_group)
+    return Reply(200, render_group(world, group))
+
+
+def group_put(world: World, req: Req) -> Reply:
+    pe = _pe_of(world, req)
+    _busy_guard(world, pe["id"])
+    group, created = apply_zone_group(world, pe, req.arm.names[-1], body_dict(req))
+    op = world.ops.start(group["id"], world.config.lro_polls, transitional_state="Updating")
+    return Reply(201 if created else 200, render_group(world, group),
+                 _op_headers(world, req, pe.get("location", ""), op), group["id"])
+
+
+def group_delete(world: World, req: Req) -> Reply:
+    pe = _pe_of(world, req)
+    group = world.store.raw(f"{pe['id']}/privateDnsZoneGroups/{req.arm.names[-1]}")
+    if group is None:
+        return Reply(204, None, {}, req.arm.resource_id)
+    world.remove_zone_group_records(group)
+    world.store.delete_raw(group["id"])
+    op = world.ops.start(group["id"], world.config.lro_polls, transitional_state="Deleting")
+    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), group["id"])
+
+
+def group_list(world: World, req: Req) -> Reply:
+    pe = _pe_of(world, req)
+    return children_list(world, req, pe, ZONE_GROUP_TYPE, lambda g: render_group(world, g), page=True)
+
+
+# -- operations ----------------------------------------------------------------------------------------
+def operation_status(world: World, req: Req) -> Reply:
+    op = world.ops.poll(req.arm.names[-1])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
+    return Reply(200, op.status_body())
+
+
+def operation_result(world: World, req: Req) -> Reply:
+    op = world.ops.poll(req.arm.names[-1])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
+    if not op.done:
+        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"})
+    result = op.result() if op.result else None
+    return Reply(200 if result is not None else 204, result)
+
+
+ROUTES = {
+    ("microsoft.network/virtualnetworks", False): {"GET": vnet_get, "PUT": vnet_put},
+    ("microsoft.network/virtualnetworks", True): {"GET": vnet_list},
+    ("microsoft.network/virtualnetworks/subnets", False): {"GET": subnet_get, "PUT": subnet_put},
+    ("microsoft.network/virtualnetworks/subnets", True): {"GET": subnet_list},
+    ("microsoft.network/privateendpoints", False): {"GET": pe_get, "PUT": pe_put, "DELETE": pe_delete},
+    ("microsoft.network/privateendpoints", True): {"GET": pe_list},
+    ("microsoft.network/privateendpoints/privatednszonegroups", False): {
+        "GET": group_get, "PUT": group_put, "DELETE": group_delete},
+    ("microsoft.network/privateendpoints/privatednszonegroups", True): {"GET": group_list},
+    ("microsoft.network/locations/operations", False): {"GET": operation_status},
+    ("microsoft.network/locations/operationresults", False): {"GET": operation_result},
+}

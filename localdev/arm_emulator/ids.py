@@ -1,0 +1,119 @@
+"""ARM resource ID parsing, case-insensitive like Resource Manager itself."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Canonical casing for the types the emulator serves, keyed by lower-case type.
+CANONICAL_TYPES = {t.lower(): t for t in (
+    "Microsoft.Resources/resourceGroups",
+    "Microsoft.CognitiveServices/accounts",
+    "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
+    "Microsoft.CognitiveServices/accounts/privateLinkResources",
+    "Microsoft.CognitiveServices/locations/operationResults",
+    "Microsoft.Network/virtualNetworks",
+    "Microsoft.Network/virtualNetworks/subnets",
+    "Microsoft.Network/privateEndpoints",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    "Microsoft.Network/networkInterfaces",
+    "Microsoft.Network/locations/operations",
+    "Microsoft.Network/locations/operationResults",
+    "Microsoft.Network/privateDnsZones",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+    "Microsoft.Network/privateDnsZones/A",
+    "Microsoft.Network/privateDnsZones/AAAA",
+    "Microsoft.Network/privateDnsZones/CNAME",
+    "Microsoft.Network/privateDnsZones/SOA",
+    "Microsoft.Network/privateDnsOperationStatuses",
+    "Microsoft.Network/privateDnsOperationResults",
+)}
+
+
+def canonical_type(t: str) -> str:
+    return CANONICAL_TYPES.get(t.lower(), t)
+
+
+@dataclass(frozen=True)
+class ArmPath:
+    """A parsed ARM URL path: a resource (names == types) or a collection (one more type than names)."""
+
+    subscription: str
+    resource_group: str | None
+    namespace: str | None
+    types: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @property
+    def is_collection(self) -> bool:
+        return len(self.types) > len(self.names)
+
+    @property
+    def type(self) -> str:
+        """Full type, e.g. Microsoft.Network/privateDnsZones/A (canonical casing when known)."""
+        if self.namespace is None:
+            return "Microsoft.Resources/resourceGroups" if self.types else "Microsoft.Resources/subscriptions"
+        return canonical_type("/".join((self.namespace, *self.types)))
+
+    @property
+    def scope(self) -> str:
+        s = f"/subscriptions/{self.subscription}"
+        return f"{s}/resourceGroups/{self.resource_group}" if self.resource_group else s
+
+    @property
+    def resource_id(self) -> str:
+        """The resource's ID (for a collection: the parent's ID, or the scope)."""
+        if self.namespace is None:
+            return self.scope
+        segs = [self.scope, "providers", self.namespace]
+        for t, n in zip(self.types, self.names):
+            segs += [t, n]
+        return "/".join(segs)
+
+    @property
+    def name(self) -> str:
+        return self.names[-1] if self.names else (self.resource_group or self.subscription)
+
+
+def parse_path(path: str) -> ArmPath | None:
+    """Parse /subscriptions/{s}[/resourceGroups/{rg}][/providers/{ns}/{type}/{name}...]; None if not ARM."""
+    segs = [s for s in path.split("/") if s]
+    if len(segs) < 2 or segs[0].lower() != "subscriptions":
+        return None
+    sub, rest = segs[1], segs[2:]
+    rg = None
+    if rest and rest[0].lower() == "resourcegroups":
+        if len(rest) == 1:
+            return ArmPath(sub, None, None, ("resourceGroups",), ())
+        rg, rest = rest[1], rest[2:]
+    if not rest:
+        return ArmPath(sub, rg, None, ("resourceGroups",) if rg else (), (rg,) if rg else ())
+    if rest[0].lower() != "providers" or len(rest) < 3:
+        return None
+    ns, rest = rest[1], rest[2:]
+    return ArmPath(sub, rg, ns, tuple(rest[0::2]), tuple(rest[1::2]))
+
+
+def parent_id(resource_id: str) -> str | None:
+    """ID of the parent resource of a nested resource (e.g. a zone for a record set), else None."""
+    p = parse_path(resource_id)
+    if p is None or p.namespace is None or len(p.types) < 2:
+        return None
+    return ArmPath(p.subscription, p.resource_group, p.namespace, p.types[:-1], p.names[:-1]).resource_id
+
+
+def rg_id(resource_id: str) -> str | None:
+    p = parse_path(resource_id)
+    if p is None or p.resource_group is None:
+        return None
+    return f"/subscriptions/{p.subscription}/resourceGroups/{p.resource_group}"
+
+
+def sub_id(resource_id: str) -> str | None:
+    p = parse_path(resource_id)
+    return f"/subscriptions/{p.subscription}" if p else None
+
+
+def type_of(resource_id: str) -> str:
+    p = parse_path(resource_id)
+    if p is None:
+        raise ValueError(f"not an ARM resource ID: {resource_id!r}")
+    return p.type

@@ -1,0 +1,92 @@
+"""Long-running operations: a status that advances only when a client polls it.
+
+Tying progress to polls (not wall-clock time) keeps tests deterministic: with lro_polls=N the
+operation answers InProgress N times, then Succeeded, however fast or slow the client is.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .model import iso, utcnow
+
+
+@dataclass
+class Operation:
+    id: str
+    resource_id: str
+    polls_left: int
+    transitional_state: str = "Accepted"   # what the resource reads as while the operation runs
+    status: str = "InProgress"
+    start: Any = field(default_factory=utcnow)
+    end: Any = None
+    error: dict[str, str] | None = None
+    on_done: Callable[["Operation"], None] | None = None
+    result: Callable[[], Any] | None = None   # final body for Location polling (None: empty body)
+
+    @property
+    def done(self) -> bool:
+        return self.status != "InProgress"
+
+    def status_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "name": self.id.rsplit("/", 1)[-1], "status": self.status,
+                                "startTime": iso(self.start)}
+        if self.end is not None:
+            body["endTime"] = iso(self.end)
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+class OperationTracker:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ops: dict[str, Operation] = {}
+        self._by_resource: dict[str, str] = {}
+
+    def start(self, resource_id: str, polls: int, *, transitional_state: str = "Accepted",
+              on_done: Callable[[Operation], None] | None = None,
+              result: Callable[[], Any] | None = None, fail: dict[str, str] | None = None) -> Operation:
+        op_id = str(uuid.uuid4())
+        op = Operation(op_id, resource_id, max(0, polls), transitional_state, on_done=on_done, result=result,
+                       error=fail)
+        with self._lock:
+            self._ops[op_id] = op
+            self._by_resource[resource_id.lower()] = op_id
+        return op
+
+    def get(self, op_id: str) -> Operation | None:
+        with self._lock:
+            return self._ops.get(op_id.lower()) or self._ops.get(op_id)
+
+    def poll(self, op_id: str) -> Operation | None:
+        """Advance the operation by one poll; returns it (None if unknown)."""
+        with self._lock:
+            op = self.get(op_id)
+            if op is None or op.done:
+                return op
+            if op.polls_left > 0:
+                op.polls_left -= 1
+                return op
+            self._finish(op)
+            return op
+
+    def _finish(self, op: Operation) -> None:
+        op.status = "Failed" if op.error else "Succeeded"
+        op.end = utcnow()
+        if self._by_resource.get(op.resource_id.lower()) == op.id:
+            del self._by_resource[op.resource_id.lower()]
+        if op.on_done:
+            op.on_done(op)
+
+    def running(self, resource_id: str) -> Operation | None:
+        with self._lock:
+            op_id = self._by_resource.get(resource_id.lower())
+            return self._ops.get(op_id) if op_id else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ops.clear()
+            self._by_resource.clear()

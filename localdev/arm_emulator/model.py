@@ -1,0 +1,83 @@
+"""Plain records shared across the emulator: configuration, request log entries, write events."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ACCOUNT_LRO_MODES = ("aao", "location", "body", "sync")
+
+
+@dataclass
+class EmulatorConfig:
+    """Behaviour switches; mutate freely between requests (emu.reset() restores the defaults)."""
+
+    page_size: int = 100
+    lro_polls: int = 1              # InProgress answers (or Accepted GETs in "body" mode) before Succeeded
+    account_lro: str = "aao"        # "aao" | "location" | "body" | "sync" for account PUT/PATCH
+    account_settle_gets: int = 0    # GETs that still read "Accepted" after an account operation finished
+    require_auth: bool = True
+    connection_lro: str = "sync"    # private endpoint connection PUT: "sync" (200) | "aao" (202 + AAO)
+    dns_lro: str = "sync"           # private DNS zone/link PUT: "sync" (201/200) | "aao" (202 + AAO/Location)
+
+    def update(self, values: dict[str, Any]) -> None:
+        for k, v in values.items():
+            if k not in self.__dataclass_fields__:
+                raise ValueError(f"unknown config field {k!r}")
+            setattr(self, k, v)
+        if self.account_lro not in ACCOUNT_LRO_MODES:
+            raise ValueError(f"account_lro must be one of {ACCOUNT_LRO_MODES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    api_version: str | None
+    status: int
+    request_body: Any
+    caller: dict[str, Any] | None     # oid, appid, name, upn of the token's subject; never the token
+    time: dt.datetime
+    operation: str | None             # e.g. "Microsoft.CognitiveServices/accounts/write" for writes
+    kind: str                         # "read" | "write" | "poll" | "token" | "admin"
+    correlation_id: str | None = None
+    fault: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["time"] = iso(self.time)
+        return d
+
+
+@dataclass
+class WriteEvent:
+    """An accepted write, as Event Grid would learn of it (emitted when ARM accepts the request)."""
+
+    operation_name: str
+    resource_id: str
+    method: str
+    status: int
+    caller_claims: dict[str, Any]     # all claims of the caller's token (Event Grid events carry them)
+    correlation_id: str
+    time: dt.datetime
+    url: str = ""
+    client_ip: str = ""
+    api_version: str | None = None
+    request_body: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["time"] = iso(self.time)
+        return d

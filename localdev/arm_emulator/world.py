@@ -1,0 +1,296 @@
+"""Shared emulator state and the cross-provider rules (account readiness, FQDNs, zones, IPs).
+
+Handlers for each provider work on this one object; rules that span providers (a private endpoint
+creating a connection on an account, a zone group writing records) live here so they stay in one place.
+"""
+from __future__ import annotations
+
+import copy
+import ipaddress
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from . import ids
+from .lro import OperationTracker
+from .model import EmulatorConfig, iso, utcnow
+from .store import ResourceStore
+
+ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
+PEC_TYPE = "Microsoft.CognitiveServices/accounts/privateEndpointConnections"
+PE_TYPE = "Microsoft.Network/privateEndpoints"
+ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+ZONE_TYPE = "Microsoft.Network/privateDnsZones"
+LINK_TYPE = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
+A_TYPE = "Microsoft.Network/privateDnsZones/A"
+
+TERMINAL_STATES = {"succeeded", "failed", "canceled"}
+ZONE_GROUP_TTL = 10
+
+# Zone -> the public DNS suffix it shadows. The account FQDN in that suffix gets an A record in the zone.
+ZONE_SUFFIX = {
+    "privatelink.openai.azure.com": "openai.azure.com",
+    "privatelink.cognitiveservices.azure.com": "cognitiveservices.azure.com",
+    "privatelink.services.ai.azure.com": "services.ai.azure.com",
+}
+
+
+def zones_for_kind(kind: str | None) -> list[str]:
+    k = (kind or "").lower()
+    if k == "openai":
+        return ["privatelink.openai.azure.com"]
+    if k == "aiservices":
+        return ["privatelink.cognitiveservices.azure.com", "privatelink.openai.azure.com",
+                "privatelink.services.ai.azure.com"]
+    return ["privatelink.cognitiveservices.azure.com"]
+
+
+def account_fqdns(account: dict[str, Any]) -> list[str]:
+    """Public FQDNs a private endpoint to this account serves, one per zone the kind needs."""
+    sub = (account.get("properties") or {}).get("customSubDomainName")
+    if not sub:
+        return []
+    return [f"{sub.lower()}.{ZONE_SUFFIX[z]}" for z in zones_for_kind(account.get("kind"))]
+
+
+def account_endpoint(account: dict[str, Any]) -> str:
+    props = account.get("properties") or {}
+    sub = props.get("customSubDomainName")
+    if not sub:
+        loc = str(account.get("location", "")).replace(" ", "").lower()
+        return f"https://{loc}.api.cognitive.microsoft.com/"
+    if str(account.get("kind", "")).lower() == "openai":
+        return f"https://{sub}.openai.azure.com/"
+    return f"https://{sub}.cognitiveservices.azure.com/"
+
+
+def account_etag() -> str:
+    stamp = utcnow().strftime("%Y-%m-%dT%H%%3A%M%%3A%S.%f") + "0Z"
+    return f"W/\"datetime'{stamp}'\""
+
+
+def new_etag() -> str:
+    return str(uuid.uuid4())
+
+
+def pec_name(pe_id: str, conn_name: str) -> str:
+    """Provider-side connection name: <peName>.<guid>, stable for a given endpoint and connection."""
+    pe_name = pe_id.rstrip("/").rsplit("/", 1)[-1]
+    return f"{pe_name}.{uuid.uuid5(uuid.NAMESPACE_URL, pe_id.lower() + '/' + conn_name.lower())}"
+
+
+@dataclass
+class AccountRuntime:
+    body_gets_left: int = 0     # "body" LRO mode: GETs that still read Accepted
+    settle_gets_left: int = 0   # after an operation: GETs that still read Accepted
+
+
+class World:
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.lock = threading.RLock()
+        self.store = ResourceStore(self.lock)
+        self.ops = OperationTracker()
+        self.config = config
+        self.base_url = ""
+        self.accounts: dict[str, AccountRuntime] = {}
+        self.subnet_ips: dict[str, set[str]] = {}
+        self.group_locations: dict[str, str] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.store.clear()
+            self.ops.clear()
+            self.accounts.clear()
+            self.subnet_ips.clear()
+            self.group_locations.clear()
+
+    # -- accounts ------------------------------------------------------------------------------------
+    def runtime(self, account_id: str) -> AccountRuntime:
+        return self.accounts.setdefault(account_id.lower(), AccountRuntime())
+
+    def account_state(self, account: dict[str, Any]) -> str:
+        """provisioningState as a reader sees it now (running operation / body polling / settling)."""
+        op = self.ops.running(account["id"])
+        if op is not None:
+            return op.transitional_state
+        rt = self.accounts.get(account["id"].lower())
+        if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0):
+            return "Accepted"
+        return (account.get("properties") or {}).get("provisioningState", "Succeeded")
+
+    def account_busy(self, account: dict[str, Any]) -> bool:
+        return self.account_state(account).lower() not in TERMINAL_STATES
+
+    def note_account_get(self, account_id: str) -> None:
+        """A GET of the account moves body-mode polling and settling along."""
+        if self.ops.running(account_id) is not None:
+            return
+        rt = self.accounts.get(account_id.lower())
+        if rt is None:
+            return
+        if rt.body_gets_left > 0:
+            rt.body_gets_left -= 1
+        elif rt.settle_gets_left > 0:
+            rt.settle_gets_left -= 1
+
+    def render_account(self, account: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(account)
+        props = out.setdefault("properties", {})
+        props["provisioningState"] = self.account_state(account)
+        props["endpoint"] = account_endpoint(account)
+        props["privateEndpointConnections"] = [self.render_pec(c) for c in self.store.children(account["id"], PEC_TYPE)]
+        return out
+
+    def render_pec(self, pec: dict[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy(pec)
+
+    # -- private endpoints ---------------------------------------------------------------------------
+    def subnet(self, subnet_id: str) -> dict[str, Any] | None:
+        return self.store.raw(subnet_id)
+
+    def allocate_ip(self, subnet: dict[str, Any]) -> str:
+        """Next free address in the subnet; Azure reserves the first four (.0-.3)."""
+        prefix = (subnet.get("properties") or {}).get("addressPrefix") or "10.0.0.0/24"
+        net = ipaddress.ip_network(prefix, strict=False)
+        used = self.subnet_ips.setdefault(subnet["id"].lower(), set())
+        for i, host in enumerate(net.hosts()):
+            if i < 3:   # hosts() skips .0, so .1-.3 are indexes 0..2
+                continue
+            if str(host) not in used:
+                used.add(str(host))
+                return str(host)
+        raise ValueError(f"subnet {subnet['id']} is full")
+
+    def release_ip(self, subnet_id: str, ip: str) -> None:
+        self.subnet_ips.get(subnet_id.lower(), set()).discard(ip)
+
+    def pe_ip(self, pe: dict[str, Any]) -> str | None:
+        for cfg in (pe.get("properties") or {}).get("customDnsConfigs") or []:
+            if cfg.get("ipAddresses"):
+                return cfg["ipAddresses"][0]
+        return ((pe.get("properties") or {}).get("_emulator") or {}).get("ip")
+
+    def connect(self, pe: dict[str, Any], conn: dict[str, Any], manual: bool) -> dict[str, Any]:
+        """Create (or keep) the provider-side connection on the account for one PE connection."""
+        props = conn.get("properties") or {}
+        target = props["privateLinkServiceId"]
+        pec_id = f"{self.store.raw(target)['id']}/privateEndpointConnections/{pec_name(pe['id'], conn['name'])}"
+        existing = self.store.raw(pec_id)
+        if existing is not None:
+            return existing
+        status, desc = ("Pending", props.get("requestMessage") or "Please approve my connection.") if manual \
+            else ("Approved", "Auto-Approved")
+        pec = {"id": pec_id, "name": pec_id.rsplit("/", 1)[-1], "type": PEC_TYPE,
+               "etag": account_etag(), "location": self.store.raw(target).get("location"),
+               "properties": {"privateEndpoint": {"id": pe["id"]},
+                              "privateLinkServiceConnectionState": {"status": status, "description": desc,
+                                                                    "actionsRequired": "None"},
+                              "groupIds": list(props.get("groupIds") or ["account"]),
+                              "provisioningState": "Succeeded"}}
+        return self.store.put_raw(pec)
+
+    def pe_connections(self, pe: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
+        props = pe.get("properties") or {}
+        return [(c, False) for c in props.get("privateLinkServiceConnections") or []] + \
+               [(c, True) for c in props.get("manualPrivateLinkServiceConnections") or []]
+
+    def render_pe(self, pe: dict[str, Any]) -> dict[str, Any]:
+        """PE body with each connection's state mirrored from the provider side (Disconnected if removed)."""
+        out = copy.deepcopy(pe)
+        props = out.setdefault("properties", {})
+        props.pop("_emulator", None)
+        op = self.ops.running(pe["id"])
+        if op is not None:
+            props["provisioningState"] = op.transitional_state
+        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+            for conn in props.get(key) or []:
+                cprops = conn.setdefault("properties", {})
+                target = self.store.raw(cprops.get("privateLinkServiceId", ""))
+                pec = self.store.raw(f"{target['id']}/privateEndpointConnections/{pec_name(pe['id'], conn['name'])}") \
+                    if target else None
+                if pec is not None:
+                    cprops["privateLinkServiceConnectionState"] = copy.deepcopy(
+                        pec["properties"]["privateLinkServiceConnectionState"])
+                else:
+                    cprops["privateLinkServiceConnectionState"] = {
+                        "status": "Disconnected",
+                        "description": "Connection was removed by the private link resource owner.",
+                        "actionsRequired": "None"}
+        return out
+
+    def remove_pe_links(self, pe: dict[str, Any]) -> None:
+        """Delete the provider-side connections, zone groups (and their records) and the IP of a PE."""
+        for conn, _ in self.pe_connections(pe):
+            target = self.store.raw((conn.get("properties") or {}).get("privateLinkServiceId", ""))
+            if target:
+                self.store.delete_raw(f"{target['id']}/privateEndpointConnections/{pec_name(pe['id'], conn['name'])}")
+        for group in self.store.children(pe["id"], ZONE_GROUP_TYPE):
+            self.remove_zone_group_records(group)
+        ip = self.pe_ip(pe)
+        subnet_id = ((pe.get("properties") or {}).get("subnet") or {}).get("id")
+        if ip and subnet_id:
+            self.release_ip(subnet_id, ip)
+
+    def pe_fqdn_ips(self, pe: dict[str, Any]) -> list[tuple[str, list[str]]]:
+        return [(c["fqdn"], list(c.get("ipAddresses") or []))
+                for c in (pe.get("properties") or {}).get("customDnsConfigs") or []]
+
+    # -- DNS zone groups -----------------------------------------------------------------------------
+    def zone_group_record_sets(self, pe: dict[str, Any], zone_id: str) -> list[tuple[str, str, list[str]]]:
+        """(record set name, fqdn in zone, ips) the zone should hold for this PE."""
+        zone_name = zone_id.rstrip("/").rsplit("/", 1)[-1].lower()
+        suffix = ZONE_SUFFIX.get(zone_name, zone_name.removeprefix("privatelink."))
+        out = []
+        for fqdn, ips in self.pe_fqdn_ips(pe):
+            if fqdn.lower().endswith("." + suffix):
+                rel = fqdn[: -len(suffix) - 1]
+                out.append((rel, f"{rel}.{zone_name}", ips))
+        return out
+
+    def write_zone_group_records(self, pe: dict[str, Any], group: dict[str, Any]) -> None:
+        for cfg in (group.get("properties") or {}).get("privateDnsZoneConfigs") or []:
+            zone = self.store.raw(cfg["properties"]["privateDnsZoneId"])
+            if zone is None:
+                continue
+            sets = []
+            for rel, fqdn, ips in self.zone_group_record_sets(pe, zone["id"]):
+                rec_id = f"{zone['id']}/A/{rel}"
+                rec = self.store.raw(rec_id)
+                if rec is None:
+                    rec = self.store.put_raw({"id": rec_id, "name": rel, "type": A_TYPE, "etag": new_etag(),
+                                              "properties": {"ttl": ZONE_GROUP_TTL, "fqdn": f"{fqdn}.",
+                                                             "isAutoRegistered": False, "aRecords": []}})
+                recs = rec["properties"].setdefault("aRecords", [])
+                for ip in ips:
+                    if {"ipv4Address": ip} not in recs:
+                        recs.append({"ipv4Address": ip})
+                rec["etag"] = new_etag()
+                sets.append({"recordType": "A", "recordSetName": rel, "fqdn": fqdn,
+                             "ttl": rec["properties"].get("ttl", ZONE_GROUP_TTL),
+                             "ipAddresses": ips, "provisioningState": "Succeeded"})
+            cfg["properties"]["recordSets"] = sets
+
+    def remove_zone_group_records(self, group: dict[str, Any]) -> None:
+        for cfg in (group.get("properties") or {}).get("privateDnsZoneConfigs") or []:
+            zone = self.store.raw(cfg["properties"].get("privateDnsZoneId", ""))
+            if zone is None:
+                continue
+            for rs in cfg["properties"].get("recordSets") or []:
+                rec = self.store.raw(f"{zone['id']}/A/{rs['recordSetName']}")
+                if rec is None:
+                    continue
+                recs = [r for r in rec["properties"].get("aRecords") or []
+                        if r.get("ipv4Address") not in set(rs.get("ipAddresses") or [])]
+                if recs:
+                    rec["properties"]["aRecords"] = recs
+                else:
+                    self.store.delete_raw(rec["id"])
+
+    def now(self) -> str:
+        return iso(utcnow())
+
+
+def canonical_id(resource_id: str) -> str:
+    return ids.parse_path(resource_id).resource_id if ids.parse_path(resource_id) else resource_id
