@@ -41,7 +41,11 @@ class Operation:
 
 
 class OperationTracker:
-    def __init__(self) -> None:
+    """Operations by id. An operation nobody polls still finishes after max_age_s seconds, so a client
+    that gave up (polling=False, a crash) cannot leave a resource busy for the life of the emulator."""
+
+    def __init__(self, max_age_s: Callable[[], float] = lambda: 60.0) -> None:
+        self._max_age_s = max_age_s
         self._lock = threading.RLock()
         self._ops: dict[str, Operation] = {}
         self._by_resource: dict[str, str] = {}
@@ -84,7 +88,12 @@ class OperationTracker:
     def running(self, resource_id: str) -> Operation | None:
         with self._lock:
             op_id = self._by_resource.get(resource_id.lower())
-            return self._ops.get(op_id) if op_id else None
+            op = self._ops.get(op_id) if op_id else None
+            if op is not None and (utcnow() - op.start).total_seconds() > self._max_age_s():
+                op.polls_left = 0
+                self._finish(op)
+                return None
+            return op
 
     def clear(self) -> None:
         with self._lock:

@@ -91,7 +91,7 @@ class World:
     def __init__(self, config: EmulatorConfig) -> None:
         self.lock = threading.RLock()
         self.store = ResourceStore(self.lock)
-        self.ops = OperationTracker()
+        self.ops = OperationTracker(lambda: float(config.lro_max_age_s))
         self.config = config
         self.base_url = ""
         self.accounts: dict[str, AccountRuntime] = {}

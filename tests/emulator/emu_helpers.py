@@ -58,3 +58,38 @@ class Clients:
 
 def arm_requests(emu: ArmEmulator, kinds: tuple[str, ...] = ("read", "write", "poll")) -> list[Any]:
     return [r for r in emu.requests if r.kind in kinds]
+
+
+class Raw:
+    """Minimal HTTPS client for wire-level assertions (status, headers, body) with an app token."""
+
+    def __init__(self, emu: ArmEmulator, token: str | None = "app") -> None:
+        import ssl
+
+        self.emu = emu
+        self.ctx = ssl.create_default_context(cafile=emu.ca_path)
+        self.token = emu.app_token() if token == "app" else token
+
+    def __call__(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                 api_version: str | None = "2025-09-01") -> tuple[int, dict[str, str], Any]:
+        import http.client
+        import json
+
+        if api_version and "api-version=" not in path:
+            path += ("&" if "?" in path else "?") + f"api-version={api_version}"
+        h = {"Accept": "application/json"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        conn = http.client.HTTPSConnection("127.0.0.1", self.emu.port, context=self.ctx, timeout=10)
+        try:
+            conn.request(method, path, body=data, headers=h)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, json.loads(raw) if raw else None
+        finally:
+            conn.close()

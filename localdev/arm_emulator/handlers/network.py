@@ -28,13 +28,6 @@ def _op_headers(world: World, req: Req, location: str, op: Operation, delete: bo
     return headers
 
 
-def _busy_guard(world: World, resource_id: str) -> None:
-    if world.ops.running(resource_id) is not None:
-        raise ArmError(409, "AnotherOperationInProgress",
-                       f"Another operation on this or dependent resource is in progress. To retrieve status "
-                       f"of the operation use uri: {resource_id}.")
-
-
 # -- virtual networks / subnets ------------------------------------------------------------------------
 def render_vnet(world: World, vnet: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(vnet)
@@ -224,7 +217,6 @@ def pe_get(world: World, req: Req) -> Reply:
 
 def pe_put(world: World, req: Req) -> Reply:
     require_group(world, req)
-    _busy_guard(world, req.arm.resource_id)
     pe, created = apply_private_endpoint(world, req.arm.resource_id, body_dict(req))
     op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Updating")
     return Reply(201 if created else 200, world.render_pe(pe), _op_headers(world, req, pe["location"], op), pe["id"])
@@ -235,7 +227,6 @@ def pe_delete(world: World, req: Req) -> Reply:
     pe = world.store.raw(req.arm.resource_id)
     if pe is None:
         return Reply(204, None, {}, req.arm.resource_id)
-    _busy_guard(world, pe["id"])
     world.remove_pe_links(pe)
     world.store.delete_raw(pe["id"])
     op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Deleting")
@@ -313,7 +304,6 @@ def group_get(world: World, req: Req) -> Reply:
 
 def group_put(world: World, req: Req) -> Reply:
     pe = _pe_of(world, req)
-    _busy_guard(world, pe["id"])
     group, created = apply_zone_group(world, pe, req.arm.names[-1], body_dict(req))
     op = world.ops.start(group["id"], world.config.lro_polls, transitional_state="Updating")
     return Reply(201 if created else 200, render_group(world, group),
