@@ -146,7 +146,8 @@ def test_zone_link_zone_group_and_records(emu, clients):
         assert rec.properties.a_records[0].ipv4_address == "10.0.1.4"
         assert rec.properties.fqdn == f"aoai-prod.{z}."
     assert clients.dns.private_zones.get("rg-dns", "privatelink.openai.azure.com").properties.number_of_record_sets == 2
-    assert [g.name for g in clients.net.private_dns_zone_groups.list(PE_NAME, "rg-net")  # (pe, rg): the SDK's order] == ["default"]
+    # note the Network SDK's argument order here: (private_endpoint_name, resource_group_name)
+    assert [g.name for g in clients.net.private_dns_zone_groups.list(PE_NAME, "rg-net")] == ["default"]
 
     with pytest.raises(HttpResponseError) as err:   # one zone group per private endpoint
         clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "second", {
