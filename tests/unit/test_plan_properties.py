@@ -1,0 +1,284 @@
+"""Property tests for plan(): total, deterministic, writes only where allowed, converges, waits when busy."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arm_shapes import (
+    ACCOUNT_ID,
+    DNS_RG,
+    EXISTING_PE_ID,
+    FOREIGN_SUBNET_ID,
+    OTHER_DNS_RG,
+    OTHER_SUBNET_ID,
+    SUBNET_ID,
+    account_body,
+    connection_body,
+    make_settings,
+    zone_id,
+)
+from remediation.desired import desired_state, zones_for_kind
+from remediation.ids import parse_resource_id
+from remediation.model import TERMINAL_STATES, Account, ActionKind, FindingCode, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.plan import Plan, plan
+from remediation.settings import PublicAccessMode, SubnetMap
+
+NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
+                 FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED}
+ORDER = list(ActionKind)
+SUBNETS = [SUBNET_ID, OTHER_SUBNET_ID, FOREIGN_SUBNET_ID]
+PE_IDS = [EXISTING_PE_ID,
+          OTHER_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-team",
+          FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-other",
+          EXISTING_PE_ID + "-2"]
+ALL_ZONE_NAMES = sorted({*zones_for_kind("OpenAI"), *zones_for_kind("AIServices")})
+ALLOWED_POOL = ["10.0.0.0/8", "203.0.113.7/32", "198.51.100.0/24", "2001:db8::/32"]
+VNETS = [s.rsplit("/subnets/", 1)[0] for s in SUBNETS]
+
+text = st.text(max_size=12)
+states = st.one_of(st.sampled_from(["Succeeded", "succeeded", "Failed", "Canceled", "Accepted", "Creating",
+                                    "Deleting", "Updating", "Moving", "ResolvingDNS", None]), text)
+ip_values = st.one_of(
+    st.sampled_from(["10.1.2.3", "10.0.0.0/16", "203.0.113.7", "198.51.100.128/25", "8.8.8.8", "0.0.0.0/0",
+                     "2001:db8::1", "2001:db9::/48", "garbage", "", "10.0.0.1/8"]),
+    st.builds(lambda ip, p: f"{ip}/{p}", st.ip_addresses(v=4), st.integers(0, 32)),
+    st.ip_addresses().map(str),
+    text,
+)
+ip_rules = st.one_of(st.builds(lambda v: {"value": v}, ip_values),
+                     st.builds(lambda v: {"value": v, "action": "Allow"}, ip_values),
+                     st.just({"action": "Allow"}))
+acls = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {"defaultAction": st.one_of(st.sampled_from(["Allow", "Deny", "deny", None]), text)},
+        optional={
+            "ipRules": st.lists(ip_rules, max_size=5),
+            "virtualNetworkRules": st.lists(st.builds(lambda s: {"id": s}, st.sampled_from(SUBNETS)), max_size=2),
+            "bypass": st.sampled_from(["AzureServices", "None"]),
+            "futureField": st.dictionaries(text, st.integers(), max_size=2),
+        }),
+)
+connection_status = st.one_of(st.sampled_from(["Approved", "Pending", "Rejected", "Disconnected", "pending", None]), text)
+
+
+@st.composite
+def connections(draw: st.DrawFn) -> list[dict]:
+    out = []
+    for i in range(draw(st.integers(0, 3))):
+        pe = draw(st.one_of(st.sampled_from(PE_IDS), st.just("not-an-id")))
+        conn = connection_body(pe, "Approved", name=f"conn{i}")
+        conn["properties"]["privateLinkServiceConnectionState"]["status"] = draw(connection_status)
+        if draw(st.integers(0, 9)) == 0:
+            conn.pop("id")  # a connection without an ID cannot be approved, but must not break planning
+        out.append(conn)
+    return out
+
+
+@st.composite
+def account_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    body = account_body(
+        kind=draw(st.sampled_from(["OpenAI", "AIServices", "CognitiveServices", "openai"])),
+        location=draw(st.sampled_from(["eastus", "East US", "westeurope"])),
+        account_id=draw(st.sampled_from([ACCOUNT_ID, ACCOUNT_ID.replace("resourceGroups", "resourcegroups").upper()
+                                         .replace("/SUBSCRIPTIONS/", "/subscriptions/")])),
+        connections=draw(connections()),
+    )
+    props = body["properties"]
+    props["provisioningState"] = draw(states)
+    props["publicNetworkAccess"] = draw(st.one_of(st.sampled_from(["Enabled", "Disabled", "disabled", None]), text))
+    props["networkAcls"] = draw(acls)
+    props["disableLocalAuth"] = draw(st.sampled_from([True, False, None]))
+    props["customSubDomainName"] = draw(st.sampled_from(["myaccount", "myaccount", "myaccount", None, ""]))
+    for key in ("publicNetworkAccess", "networkAcls", "disableLocalAuth"):
+        if draw(st.integers(0, 5)) == 0:
+            props.pop(key)
+    return body
+
+
+@st.composite
+def zone_groups(draw: st.DrawFn) -> ZoneGroup | None:
+    if draw(st.booleans()):
+        return None
+    names = draw(st.lists(st.sampled_from(ALL_ZONE_NAMES), unique=True, max_size=3))
+    configs = tuple((n.replace(".", "-"), zone_id(n, draw(st.sampled_from([DNS_RG, OTHER_DNS_RG])))) for n in names)
+    return ZoneGroup(draw(st.sampled_from(["default", "custom"])), configs)
+
+
+@st.composite
+def observations(draw: st.DrawFn) -> Observation:
+    account = Account.from_arm(draw(account_bodies()))
+    endpoints = {}
+    for pe in PE_IDS:
+        if draw(st.integers(0, 4)):
+            subnet = draw(st.sampled_from([*SUBNETS, None]))
+            rid = parse_resource_id(pe)
+            endpoints[rid] = PrivateEndpoint(rid, parse_resource_id(subnet) if subnet else None, draw(zone_groups()))
+    zone_map = {}
+    for rg in (DNS_RG, OTHER_DNS_RG):  # observe() reads every zone plan() may judge
+        for name in ALL_ZONE_NAMES:
+            zid = zone_id(name, rg)
+            linked = draw(st.lists(st.sampled_from(VNETS), unique=True, max_size=3))
+            zone_map[zid] = Zone(zid, draw(st.booleans()), frozenset(parse_resource_id(v) for v in linked))
+    return Observation(account, endpoints, zone_map)
+
+
+@st.composite
+def app_settings(draw: st.DrawFn):
+    subnet_choice = draw(st.sampled_from(["none", "plain", "map"]))
+    pe_subnets = {
+        "none": SubnetMap(),
+        "plain": SubnetMap({"*": parse_resource_id(SUBNET_ID)}),
+        "map": SubnetMap({"eastus": parse_resource_id(SUBNET_ID), "westeurope": parse_resource_id(OTHER_SUBNET_ID)}),
+    }[subnet_choice]
+    return make_settings(
+        public_network_access=draw(st.sampled_from(list(PublicAccessMode))),
+        allowed_ip_rules=tuple(ipaddress.ip_network(a) for a in draw(st.lists(st.sampled_from(ALLOWED_POOL), unique=True))),
+        disable_local_auth=draw(st.booleans()),
+        pe_subnets=pe_subnets,
+        pe_allowed_subnet_ids=draw(st.sampled_from([(), (parse_resource_id(OTHER_SUBNET_ID),)])),
+        dns_zone_resource_group=draw(st.sampled_from([parse_resource_id(DNS_RG), None])),
+    )
+
+
+def run(s, obs: Observation) -> tuple[Any, Plan]:
+    desired = desired_state(s, obs.account.kind, obs.account.location)
+    return desired, plan(desired, obs)
+
+
+PROPS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_plan_is_total_and_deterministic(s, obs: Observation) -> None:
+    _, first = run(s, obs)
+    _, second = run(s, copy.deepcopy(obs))
+    assert first == second
+    assert isinstance(first, Plan)
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_actions_ordered_unique_and_requirements_come_first(s, obs: Observation) -> None:
+    _, result = run(s, obs)
+    kinds = [ORDER.index(a.kind) for a in result.actions]
+    assert kinds == sorted(kinds)
+    keys = [(a.kind, a.target) for a in result.actions]
+    assert len(keys) == len(set(keys))
+    for i, action in enumerate(result.actions):
+        earlier = {a.target for a in result.actions[:i]}
+        for needed in action.requires:
+            assert needed in earlier, (action, needed)
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_writes_stay_in_allowed_places(s, obs: Observation) -> None:
+    desired, result = run(s, obs)
+    account = obs.account
+    allowed_scopes = [account.id]
+    allowed_scopes += [subnet.resource_group_id for subnet in s.pe_subnets.subnets]
+    if s.dns_zone_resource_group is not None:
+        allowed_scopes.append(s.dns_zone_resource_group)
+    allowed_scopes += [pe.id for pe in obs.endpoints.values() if pe.subnet_id in desired.serving_subnets]
+    for action in result.actions:
+        if action.blocked:
+            continue
+        assert any(action.target.is_within(scope) for scope in allowed_scopes), action
+        assert any(action.target.is_within(scope) for scope in s.scopes) or action.target.is_within(account.id)
+        if action.kind in (ActionKind.PATCH_ACCOUNT_NETWORK, ActionKind.APPROVE_CONNECTION):
+            assert action.target.is_within(account.id)
+        if action.kind in (ActionKind.CREATE_DNS_ZONE, ActionKind.CREATE_DNS_ZONE_LINK):
+            assert s.dns_zone_resource_group is not None and action.target.is_within(s.dns_zone_resource_group)
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_patch_holds_only_governed_properties_and_never_opens_access(s, obs: Observation) -> None:
+    _, result = run(s, obs)
+    for action in result.actions:
+        if action.kind is not ActionKind.PATCH_ACCOUNT_NETWORK:
+            continue
+        assert set(action.body) == {"properties"}
+        props = action.body["properties"]
+        assert props and set(props) <= {"publicNetworkAccess", "networkAcls", "disableLocalAuth"}
+        assert props.get("publicNetworkAccess", "Disabled") == "Disabled"
+        assert props.get("disableLocalAuth", True) is True
+        if "networkAcls" in props:
+            acls = props["networkAcls"]
+            assert acls["defaultAction"] == "Deny"
+            before = obs.account.network_acls or {}
+            for key, value in before.items():  # nothing but defaultAction and ipRules changes
+                if key not in ("defaultAction", "ipRules"):
+                    assert acls[key] == value
+            if s.public_network_access is PublicAccessMode.DISABLED:
+                assert acls.get("ipRules") == before.get("ipRules")
+            elif "ipRules" in acls:  # only a subset, never a new rule
+                assert all(rule in (before.get("ipRules") or []) for rule in acls["ipRules"])
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_applying_the_patch_converges(s, obs: Observation) -> None:
+    _, result = run(s, obs)
+    patches = [a for a in result.actions if a.kind is ActionKind.PATCH_ACCOUNT_NETWORK]
+    if not obs.account.ready:
+        return
+    body = {"id": str(obs.account.id), "kind": obs.account.kind, "location": obs.account.location,
+            "tags": dict(obs.account.tags), "properties": {
+                "provisioningState": obs.account.provisioning_state,
+                "publicNetworkAccess": obs.account.public_network_access,
+                "networkAcls": copy.deepcopy(obs.account.network_acls),
+                "disableLocalAuth": obs.account.disable_local_auth,
+                "customSubDomainName": obs.account.custom_subdomain}}
+    for patch in patches:
+        body["properties"].update(copy.deepcopy(patch.body["properties"]))
+    again = Observation(Account.from_arm(body), obs.endpoints, obs.zones)
+    _, second = run(s, again)
+    assert not (set(f.code for f in second.findings) & NETWORK_CODES), second.findings
+    assert not [a for a in second.actions if a.kind is ActionKind.PATCH_ACCOUNT_NETWORK]
+    # and the network findings of the first plan are exactly the ones the patch fixed
+    assert bool(patches) == bool(set(f.code for f in result.findings) & NETWORK_CODES)
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_busy_account_gets_no_actions(s, obs: Observation) -> None:
+    _, result = run(s, obs)
+    state = obs.account.provisioning_state
+    terminal = not state or state.lower() in TERMINAL_STATES  # absent or empty: nothing is running
+    if terminal:
+        assert not result.not_ready
+    else:
+        assert result.actions == ()
+        assert [f.code for f in result.findings] == [FindingCode.ACCOUNT_NOT_READY]
+
+
+@PROPS
+@given(app_settings(), observations(), st.sampled_from(["Accepted", "Creating", "Deleting", "Updating", "Moving"]))
+def test_forced_busy_state_gets_no_actions(s, obs: Observation, state: str) -> None:
+    busy = Account(**{**obs.account.__dict__, "provisioning_state": state})
+    _, result = run(s, Observation(busy, obs.endpoints, obs.zones))
+    assert result.actions == () and result.not_ready
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_one_private_endpoint_at_most_and_only_when_none_serves(s, obs: Observation) -> None:
+    desired, result = run(s, obs)
+    creates = [a for a in result.actions if a.kind is ActionKind.CREATE_PRIVATE_ENDPOINT]
+    assert len(creates) <= 1
+    serving = [c for c in obs.account.connections
+               if (c.approved or (c.pending and c.id is not None)) and c.private_endpoint_id in obs.endpoints
+               and obs.endpoints[c.private_endpoint_id].subnet_id in desired.serving_subnets]
+    if creates:
+        assert not serving
+        assert FindingCode.PRIVATE_ENDPOINT_MISSING in {f.code for f in result.findings}
+    if serving and obs.account.ready:
+        assert FindingCode.PRIVATE_ENDPOINT_MISSING not in {f.code for f in result.findings}
