@@ -124,7 +124,7 @@ def test_413_checked_before_parsing() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG api.py:56-59 (parse_remediate): json.loads raises a plain ValueError for an integer literal "
+    "CODE BUG api.py:55-56 (parse_remediate): json.loads raises a plain ValueError for an integer literal "
     "over Python's 4300-digit limit, which is not caught, so a 5 KB body escapes as an unhandled error (500) "
     "instead of 400 (DESIGN §6: 400 malformed JSON)"))
 def test_huge_integer_is_a_400() -> None:
@@ -157,7 +157,7 @@ def test_history_top_out_of_bounds(top: str) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG api.py:73 (parse_history_query): str.isdigit() accepts characters such as '²' or '①' that int() "
+    "CODE BUG api.py:74 (parse_history_query): str.isdigit() accepts characters such as '²' or '①' that int() "
     "rejects, so ?top=² raises ValueError (a 500) instead of ApiError 400"))
 @pytest.mark.parametrize("top", ["²", "①", "5²"])
 def test_history_top_unicode_digits(top: str) -> None:

@@ -120,12 +120,15 @@ def test_rejects_malformed(text: str) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG ids.py:16-19: the patterns end in '$', which also matches before a final newline, so an ID "
-    "with a trailing newline parses (and keeps the newline in str() and key); whitespace must be refused"))
+    "CODE BUG ids.py:15-19: _GUID, _RESOURCE_GROUP and _SEGMENT end in '$', which also matches before a final "
+    "newline, so a segment ending in '\\n' passes, anywhere in the ID (the newline stays in str() and key and "
+    "would reach a request URL); whitespace must be refused - use \\Z or fullmatch"))
 @pytest.mark.parametrize("text", [
     f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a\n",
     f"/subscriptions/{SUB}/resourceGroups/rg\n",
     f"/subscriptions/{SUB}\n",
+    f"/subscriptions/{SUB}/resourceGroups/rg\n/providers/Microsoft.CognitiveServices/accounts/a",
+    f"/subscriptions/{SUB}\n/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a",
 ])
 def test_rejects_trailing_newline(text: str) -> None:
     with pytest.raises(InvalidResourceId):
@@ -133,7 +136,7 @@ def test_rejects_trailing_newline(text: str) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG ids.py:20 (_SEGMENT) disagrees with ids.py:17 (_RESOURCE_GROUP, 'ARM's own rule'): ARM allows "
+    "CODE BUG ids.py:19 (_SEGMENT) disagrees with ids.py:17 (_RESOURCE_GROUP, 'ARM's own rule'): ARM allows "
     "resource group names that start with '-' or '(' such as '(test)' or '-rg', but every segment must start "
     "with a word character, so accounts in such groups cannot be parsed"))
 @pytest.mark.parametrize("rg", ["-rg", "(test)", "(a)b"])

@@ -327,7 +327,7 @@ def test_private_endpoint_name_is_deterministic_and_short() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE/SPEC DISAGREEMENT desired.py:83 (private_endpoint_name): the name keeps the account name's casing "
+    "CODE/SPEC DISAGREEMENT desired.py:74-76 (private_endpoint_name): the name keeps the account name's casing "
     "(pe-myAccount-… vs pe-MYACCOUNT-…), so the same account ID spelled in another casing yields a different "
     "name string; the brief requires the same name for the same account ID in any casing"))
 def test_private_endpoint_name_ignores_casing() -> None:

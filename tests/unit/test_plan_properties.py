@@ -151,7 +151,7 @@ def run(s, obs: Observation) -> tuple[Any, Plan]:
     return desired, plan(desired, obs)
 
 
-PROPS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS

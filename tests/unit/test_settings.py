@@ -210,8 +210,8 @@ def test_all_bad_values_at_once_plus_missing_required() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG settings.py:118-121 (_Reader.read) catches only ValueError: a deeply nested JSON value for "
-    "REMEDIATION_PE_SUBNET_ID raises RecursionError from json.loads (settings.py:225) instead of a SettingsError "
+    "CODE BUG settings.py:115-124 (_Reader.read) catches only ValueError: a deeply nested JSON value for "
+    "REMEDIATION_PE_SUBNET_ID raises RecursionError from json.loads (settings.py:228) instead of a SettingsError "
     "naming the setting (DESIGN §5: invalid settings fail with one message naming the setting)"))
 def test_deeply_nested_subnet_json_is_a_settings_error() -> None:
     problems = problems_of(env(REMEDIATION_PE_SUBNET_ID='{"a":' * 100_000 + '"x"' + "}" * 100_000))
