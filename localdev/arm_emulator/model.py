@@ -55,6 +55,7 @@ class RequestRecord:
     kind: str                         # "read" | "write" | "poll" | "token" | "admin"
     correlation_id: str | None = None
     fault: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # conditional headers only; never Authorization
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("localdev.arm_emulator")
 CALLER_KEYS = ("oid", "appid", "name", "upn")
+# Request headers kept in the log: conditions that change what a write means (never credentials).
+RECORDED_HEADERS = ("if-match", "if-none-match")
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -218,7 +220,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.server.emu._record(RequestRecord(
             method=self.command, path=path, query=query, api_version=query.get("api-version"), status=status,
             request_body=body, caller=caller, time=utcnow(), operation=operation, kind=kind,
-            correlation_id=correlation, fault=fault))
+            correlation_id=correlation, fault=fault,
+            headers={k.lower(): v for k, v in self.headers.items() if k.lower() in RECORDED_HEADERS}))
 
     def _drop(self) -> None:
         self.close_connection = True
