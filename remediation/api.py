@@ -53,7 +53,7 @@ def parse_remediate(body: bytes) -> RemediateRequest:
         raise payload_too_large()
     try:
         data = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, or an integer too long to convert
         raise ApiError(400, "InvalidJson", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "InvalidRequest", 'expected a JSON object {"resourceId": "<account id>", "dryRun": false}')
@@ -71,7 +71,7 @@ def parse_history_query(params: Mapping[str, str]) -> tuple[ResourceId, int]:
     raw_top = params.get("top")
     top = DEFAULT_TOP
     if raw_top is not None:
-        if not raw_top.isdigit() or not 1 <= int(raw_top) <= MAX_TOP:
+        if not (raw_top.isascii() and raw_top.isdigit()) or not 1 <= int(raw_top) <= MAX_TOP:
             raise ApiError(400, "InvalidRequest", f"top must be a whole number from 1 to {MAX_TOP}")
         top = int(raw_top)
     return _account_id(params.get("resourceId")), top

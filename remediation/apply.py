@@ -15,6 +15,7 @@ from typing import Any, Callable
 from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, describe, raw_json
 from .ids import ResourceId, parse_resource_id, within_any
 from .model import ActionKind, ActionStatus, vnet_of
+from .observe import read_account
 from .plan import Action, Plan
 
 
@@ -80,9 +81,11 @@ def planned(plan: Plan) -> list[ActionResult]:
 
 
 class Applier:
-    def __init__(self, clients: ArmClients, scope: WriteScope, *, ready_timeout: float, poll_interval: float,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clients: ArmClients, scope: WriteScope, account_id: ResourceId, *, ready_timeout: float,
+                 poll_interval: float, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.clients = clients
+        self.account_id = account_id
         self.scope = scope
         self.ready_timeout = ready_timeout
         self.poll_interval = poll_interval
@@ -131,7 +134,15 @@ class Applier:
             except Exception as error:
                 if classify(error) != ErrorKind.BUSY or self.clock() >= deadline:
                     raise
-                self.sleep(max(self.poll_interval, 0.05))
+                self._wait_for_account(deadline)
+
+    def _wait_for_account(self, deadline: float) -> None:
+        # After an update Azure keeps the account in Accepted for a while, even once the operation is
+        # done; only a read tells when it has settled.
+        while self.clock() < deadline:
+            self.sleep(max(self.poll_interval, 0.05))
+            if read_account(self.clients, self.account_id).ready:
+                return
 
     def _execute(self, action: Action) -> Any:
         target = action.target

@@ -40,7 +40,7 @@ class ArmClients:
         self.settings = settings
         self._credential = credential
         self._clients: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # building a client takes the credential, under the same lock
 
     @property
     def credential(self) -> TokenCredential:

@@ -73,7 +73,7 @@ def _short_hash(text: str) -> str:
 
 def private_endpoint_name(account_id: ResourceId) -> str:
     """Derived from the account ID, so a repeated or concurrent create is the same PUT (max 80 chars)."""
-    return f"pe-{account_id.name[:64]}-{_short_hash(account_id.key)}"
+    return f"pe-{account_id.name[:64].lower()}-{_short_hash(account_id.key)}"
 
 
 def private_endpoint_id(account_id: ResourceId, subnet_id: ResourceId) -> ResourceId:
@@ -85,7 +85,7 @@ def private_endpoint_id(account_id: ResourceId, subnet_id: ResourceId) -> Resour
 
 
 def zone_link_name(vnet_id: ResourceId) -> str:
-    return f"link-{vnet_id.name[:60]}-{_short_hash(vnet_id.key)}"
+    return f"link-{vnet_id.name[:60].lower()}-{_short_hash(vnet_id.key)}"
 
 
 def zone_config_name(zone_name: str) -> str:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Patterns are used with fullmatch: `$` would also accept a trailing newline.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Resource group names: letters, digits, `._-()`, 1-90 chars, not ending in a period (ARM's own rule).
-_RESOURCE_GROUP = re.compile(r"^[\w\-.()]{0,89}[\w\-()]$")
-_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+$")
-_SEGMENT = re.compile(r"^[\w][\w.()-]*$")
+_RESOURCE_GROUP = re.compile(r"[\w\-.()]{0,89}[\w\-()]")
+_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+")
+_SEGMENT = re.compile(r"[\w\-.()]+")
 _MAX_LENGTH = 2048
 
 
@@ -124,13 +125,13 @@ def parse_resource_id(text: object) -> ResourceId:
     for segment in segments:
         if segment in ("", ".", ".."):
             raise InvalidResourceId("the resource ID has an empty, '.' or '..' segment")
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise InvalidResourceId(f"the resource ID has a segment with characters ARM does not allow: {segment[:80]!r}")
 
     if len(segments) < 2 or segments[0].lower() != "subscriptions":
         raise InvalidResourceId("a resource ID starts with '/subscriptions/<subscription id>'")
     subscription_id = segments[1]
-    if not _GUID.match(subscription_id):
+    if not _GUID.fullmatch(subscription_id):
         raise InvalidResourceId(f"{subscription_id[:80]!r} is not a subscription ID (a GUID)")
     rest = segments[2:]
     if not rest:
@@ -141,7 +142,7 @@ def parse_resource_id(text: object) -> ResourceId:
         if len(rest) < 2:
             raise InvalidResourceId("'resourceGroups' is not followed by a resource group name")
         resource_group = rest[1]
-        if not _RESOURCE_GROUP.match(resource_group):
+        if not _RESOURCE_GROUP.fullmatch(resource_group):
             raise InvalidResourceId(f"{resource_group[:80]!r} is not a valid resource group name")
         rest = rest[2:]
         if not rest:
@@ -150,7 +151,7 @@ def parse_resource_id(text: object) -> ResourceId:
     if rest[0].lower() != "providers" or len(rest) < 2:
         raise InvalidResourceId("expected '/providers/<namespace>/<type>/<name>' after the scope")
     namespace = rest[1]
-    if not _NAMESPACE.match(namespace):
+    if not _NAMESPACE.fullmatch(namespace):
         raise InvalidResourceId(f"{namespace[:80]!r} is not a resource provider namespace")
     pairs = rest[2:]
     if not pairs or len(pairs) % 2:

@@ -104,14 +104,15 @@ class Remediator:
             record.actions = [_action_json(r) for r in planned(the_plan)]
             return None
 
-        applied = self._applier(observation.endpoints, desired.serving_subnets).apply(the_plan)
+        applied = self._applier(account.id, observation.endpoints, desired.serving_subnets).apply(the_plan)
         record.actions = [_action_json(r) for r in applied.results]
         record.after = _after(account, applied)
         if applied.first_write_at and event_time:
             record.event_to_fix_ms = max(0, int((applied.first_write_at - event_time.timestamp()) * 1000))
         return _judge(record, the_plan, applied)
 
-    def _applier(self, endpoints: Mapping[ResourceId, Any], serving_subnets: frozenset[ResourceId]) -> Applier:
+    def _applier(self, account_id: ResourceId, endpoints: Mapping[ResourceId, Any],
+                 serving_subnets: frozenset[ResourceId]) -> Applier:
         settings = self.settings
         scope = WriteScope(
             account_scopes=settings.scopes,
@@ -119,7 +120,7 @@ class Remediator:
             existing_endpoints=frozenset(e.id for e in endpoints.values() if e.subnet_id in serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
         )
-        return Applier(self.clients, scope, ready_timeout=settings.ready_timeout_seconds,
+        return Applier(self.clients, scope, account_id, ready_timeout=settings.ready_timeout_seconds,
                        poll_interval=settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock)
 
 

@@ -21,9 +21,9 @@ from .model import Mode
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 T = TypeVar("T")
 
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
-_NCRONTAB_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?#LW]+$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+_NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-?#LW]+")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 
 
@@ -118,8 +118,8 @@ class _Reader:
             return default
         try:
             return parse(value)
-        except (ValueError, InvalidResourceId) as error:
-            self.problems.append(f"{name}: {error}")
+        except (ValueError, InvalidResourceId, RecursionError) as error:
+            self.problems.append(f"{name}: {error if not isinstance(error, RecursionError) else 'nested too deeply'}")
             return default
 
     def settings(self) -> Settings:
@@ -280,7 +280,7 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 def _ncrontab(value: str) -> str:
     fields = value.split()
-    if len(fields) != 6 or not all(_NCRONTAB_FIELD.match(f) for f in fields):
+    if len(fields) != 6 or not all(_NCRONTAB_FIELD.fullmatch(f) for f in fields):
         raise ValueError(f"{value!r} is not a six-field NCRONTAB expression ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}})")
     return value
 
@@ -301,12 +301,12 @@ def _https_endpoint(value: str) -> str:
 
 
 def _table_name(value: str) -> str:
-    if not _TABLE_NAME.match(value):
+    if not _TABLE_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a table name (3-63 letters and digits, starting with a letter)")
     return value
 
 
 def _guid(value: str) -> str:
-    if not _GUID.match(value):
+    if not _GUID.fullmatch(value):
         raise ValueError(f"{value!r} is not a client ID (a GUID)")
     return value

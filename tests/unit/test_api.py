@@ -123,10 +123,6 @@ def test_413_checked_before_parsing() -> None:
     assert error.status == 413
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG api.py:55-56 (parse_remediate): json.loads raises a plain ValueError for an integer literal "
-    "over Python's 4300-digit limit, which is not caught, so a 5 KB body escapes as an unhandled error (500) "
-    "instead of 400 (DESIGN §6: 400 malformed JSON)"))
 def test_huge_integer_is_a_400() -> None:
     error = error_of(parse_remediate, b'{"resourceId": "x", "dryRun": ' + b"1" * 5000 + b"}")
     assert error.status == 400
@@ -156,9 +152,6 @@ def test_history_top_out_of_bounds(top: str) -> None:
     assert error.status == 400 and "top" in error.message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CODE BUG api.py:74 (parse_history_query): str.isdigit() accepts characters such as '²' or '①' that int() "
-    "rejects, so ?top=² raises ValueError (a 500) instead of ApiError 400"))
 @pytest.mark.parametrize("top", ["²", "①", "5²"])
 def test_history_top_unicode_digits(top: str) -> None:
     error = error_of(parse_history_query, {"resourceId": ACCOUNT, "top": top})

@@ -326,10 +326,6 @@ def test_private_endpoint_name_is_deterministic_and_short() -> None:
     assert private_endpoint_id(upper, SUBNET) == private_endpoint_id(ACCOUNT, SUBNET)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CODE/SPEC DISAGREEMENT desired.py:74-76 (private_endpoint_name): the name keeps the account name's casing "
-    "(pe-myAccount-… vs pe-MYACCOUNT-…), so the same account ID spelled in another casing yields a different "
-    "name string; the brief requires the same name for the same account ID in any casing"))
 def test_private_endpoint_name_ignores_casing() -> None:
     upper = parse_resource_id(ACCOUNT_ID.replace("myResourceGroup", "MYRESOURCEGROUP").replace("myAccount", "MYACCOUNT"))
     assert private_endpoint_name(upper) == private_endpoint_name(ACCOUNT)
