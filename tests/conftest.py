@@ -1,0 +1,98 @@
+"""The local stack for every test folder: the ARM emulator (HTTPS, managed identity) and Azurite,
+shared per session, and a fresh estate per test (`stack`).
+
+After every test the stack checks the invariant that matters most: no write by the app reached a
+resource outside the scopes, the configured subnet's resource group or the DNS resource group.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from localdev.arm_emulator import ArmEmulator
+from localdev.azurite import Azurite
+from localdev.estate import DNS_RG_ID, SUBNET_ID, Estate, settings_env
+from remediation.ids import parse_resource_id
+from remediation.service import Remediator
+from remediation.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def arm_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArmEmulator]:
+    with ArmEmulator(cert_dir=tmp_path_factory.mktemp("certs")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    with Azurite(tmp_path_factory.mktemp("azurite")) as instance:
+        yield instance
+
+
+@dataclass
+class Stack:
+    emulator: ArmEmulator
+    azurite: Azurite
+    monkeypatch: pytest.MonkeyPatch
+    table: str = field(default_factory=lambda: f"audit{uuid.uuid4().hex[:12]}")
+    remediators: list[Remediator] = field(default_factory=list)
+
+    def seed(self, estate: Estate) -> None:
+        self.emulator.seed(estate.scenario())
+        self.emulator.clear_requests()
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {**self.emulator.env(), **settings_env(), "AzureWebJobsStorage": self.azurite.connection_string,
+               "REMEDIATION_AUDIT_TABLE": self.table}
+        env.update(overrides)
+        return env
+
+    def apply_env(self, **overrides: str) -> dict[str, str]:
+        """Put the settings into os.environ (DefaultAzureCredential and function_app read them there)."""
+        env = self.env(**overrides)
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        return env
+
+    def remediator(self, **overrides: str) -> Remediator:
+        remediator = Remediator(Settings.from_env(self.apply_env(**overrides)))
+        self.remediators.append(remediator)
+        return remediator
+
+    def arm(self, kind: str | None = None) -> list[Any]:
+        """ARM requests the app made (token and admin calls excluded), optionally of one kind."""
+        return [r for r in self.emulator.requests if r.kind in ("read", "write", "poll")
+                and (kind is None or r.kind == kind)]
+
+    def writes(self) -> list[Any]:
+        return self.arm("write")
+
+    def resource(self, resource_id: str) -> dict[str, Any] | None:
+        return self.emulator.get(resource_id)  # as a GET shows it, without moving any operation along
+
+
+def assert_writes_in_scope(stack: Stack) -> None:
+    allowed = [parse_resource_id(DNS_RG_ID), parse_resource_id(SUBNET_ID).resource_group_id]
+    for remediator in stack.remediators or [Remediator(Settings.from_env(stack.env()))]:
+        allowed += remediator.settings.scopes
+    for request in stack.writes():
+        rid = parse_resource_id(request.path.split("?")[0])
+        assert any(rid.is_within(scope) for scope in allowed), f"write outside the allowed scopes: {request.path}"
+
+
+@pytest.fixture
+def stack(arm_emulator: ArmEmulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    arm_emulator.reset()
+    the_stack = Stack(arm_emulator, azurite, monkeypatch)
+    yield the_stack
+    for remediator in the_stack.remediators:
+        remediator.clients.close()
+    assert_writes_in_scope(the_stack)
