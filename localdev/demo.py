@@ -1,0 +1,141 @@
+"""`make demo`: the whole loop on a laptop, no Azure needed.
+
+Starts Azurite and the ARM emulator, seeds a small estate, reconciles each account through the
+HTTP function exactly as `POST /api/remediate` would, and prints what was found, what was done and
+the state the accounts end in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from tabulate import tabulate
+
+from localdev.arm_emulator import ArmEmulator
+from localdev.azurite import Azurite
+from localdev.estate import OPENAI_ZONE, ZONES_BY_KIND, Estate, account_id, settings_env
+
+STATE_DIR = Path(".localdev")
+
+ACCOUNTS = [
+    ("aoai-prod", "OpenAI drifted: public access and default Allow turned back on"),
+    ("aoai-chat", "OpenAI already locked down"),
+    ("ais-agents", "AIServices without a private endpoint or DNS"),
+    ("aoai-lab", "OpenAI tagged remediation-exempt=true"),
+    ("aoai-sandbox", "OpenAI in rg-sandbox, outside REMEDIATION_SCOPES"),
+]
+
+
+def estate() -> Estate:
+    return (Estate()
+            .network((OPENAI_ZONE,))
+            .locked("aoai-prod", public_network_access="Enabled", default_action="Allow", ip_rules=("203.0.113.7",))
+            .locked("aoai-chat")
+            .account("ais-agents", "AIServices")
+            .account("aoai-lab", public_network_access="Enabled", default_action="Allow",
+                     tags={"remediation-exempt": "true", "owner": "research"})
+            .account("aoai-sandbox", resource_group="rg-sandbox", public_network_access="Enabled"))
+
+
+def step(text: str) -> float:
+    print(f"• {text}…", end=" ", flush=True)
+    return time.monotonic()
+
+
+def done(started: float, extra: str = "") -> None:
+    print(f"ok ({time.monotonic() - started:.1f} s){' ' + extra if extra else ''}", flush=True)
+
+
+def resource_group_of(name: str) -> str:
+    return "rg-sandbox" if name == "aoai-sandbox" else "rg-ai"
+
+
+def remediate(app: Any, account: str) -> tuple[int, dict[str, Any]]:
+    body = json.dumps({"resourceId": account}).encode()
+    response = app.remediate(func.HttpRequest(method="POST", url="/api/remediate", body=body))
+    return response.status_code, json.loads(response.get_body())
+
+
+def summarize(name: str, status: int, body: dict[str, Any], writes: int) -> list[str]:
+    if status != 200:
+        return [name, "-", f"{status} {body['error']['code']}", "-", "-", str(writes)]
+    findings = "\n".join(f["code"] for f in body["findings"]) or "-"
+    actions = "\n".join(f"{a['name']}: {a['status']}" for a in body["actions"]) or "-"
+    return [name, body.get("kind") or "-", body["outcome"], findings, actions, str(writes)]
+
+
+def final_state(emulator: ArmEmulator) -> list[list[str]]:
+    rows = []
+    for name, _ in ACCOUNTS:
+        account = emulator.store.get(account_id(name, resource_group_of(name))) or {}
+        props = account.get("properties", {})
+        connections = [c["properties"]["privateLinkServiceConnectionState"]["status"]
+                       for c in props.get("privateEndpointConnections") or []]
+        rows.append([name, props.get("publicNetworkAccess", "-"), (props.get("networkAcls") or {}).get("defaultAction", "-"),
+                     ", ".join(connections) or "none"])
+    return rows
+
+
+def main() -> int:
+    STATE_DIR.mkdir(exist_ok=True)
+    print("Private network remediation: local demo\n")
+    started = step("Starting Azurite (queues and tables)")
+    azurite = Azurite(STATE_DIR / "azurite-demo")
+    azurite.start()
+    done(started)
+    started = step("Starting the ARM emulator (HTTPS, managed identity)")
+    emulator = ArmEmulator(cert_dir=STATE_DIR / "certs")
+    emulator.start()
+    done(started, emulator.url)
+    try:
+        started = step("Seeding the estate")
+        emulator.seed(estate().scenario())
+        done(started, f"{len(ACCOUNTS)} accounts")
+        for name, description in ACCOUNTS:
+            print(f"    {name:<13} {description}")
+
+        os.environ.update({**emulator.env(), **settings_env(
+            REMEDIATION_MODE="enforce", REMEDIATION_POLL_INTERVAL_SECONDS="0.2",
+            REMEDIATION_READY_TIMEOUT_SECONDS="30"), "AzureWebJobsStorage": azurite.connection_string})
+        app = importlib.import_module("function_app")
+        if app.SETTINGS is None:
+            print(f"settings are invalid: {app.SETTINGS_ERROR}")
+            return 1
+
+        print("\nReconciling each account through POST /api/remediate (REMEDIATION_MODE=enforce)\n")
+        rows = []
+        for name, _ in ACCOUNTS:
+            emulator.clear_requests()
+            status, body = remediate(app, account_id(name, resource_group_of(name)))
+            writes = sum(1 for r in emulator.requests if r.kind == "write")
+            rows.append(summarize(name, status, body, writes))
+        print(tabulate(rows, headers=["account", "kind", "outcome", "findings", "actions", "ARM writes"],
+                       tablefmt="simple_grid"))
+
+        print("\nFinal state\n")
+        print(tabulate(final_state(emulator), headers=["account", "publicNetworkAccess", "networkAcls.defaultAction",
+                                                       "private endpoint connections"], tablefmt="simple_grid"))
+
+        history = app.remediations(func.HttpRequest(method="GET", url="/api/remediations", body=b"",
+                                                    params={"resourceId": account_id("aoai-prod"), "top": "1"}))
+        record = json.loads(history.get_body())["value"][0]
+        print("\nGET /api/remediations?resourceId=…/aoai-prod&top=1 → the stored audit record (before/after):")
+        print(json.dumps({k: record[k] for k in ("outcome", "before", "after", "durationMs")}, indent=2))
+        zones = len(ZONES_BY_KIND["AIServices"])
+        print(f"\nais-agents now has a private endpoint and {zones} private DNS zones; "
+              "run `make demo` again for a fresh estate.")
+        return 0
+    finally:
+        emulator.stop()
+        azurite.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
