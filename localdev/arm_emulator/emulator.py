@@ -6,6 +6,7 @@ import logging
 import secrets
 import ssl
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,6 +39,7 @@ class ArmEmulator:
         self.faults = FaultSet()
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
+        self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
         self._rate: dict[tuple[str, str], int] = {}
         self._server: EmulatorHTTPServer | None = None
@@ -166,6 +168,19 @@ class ArmEmulator:
     def requests(self) -> list[RequestRecord]:
         with self._records_lock:
             return list(self._records)
+
+    def note_write_request(self, request_id: str | None) -> None:
+        if not request_id:
+            return
+        with self._records_lock:
+            self._write_request_ids[request_id] = None
+            while len(self._write_request_ids) > 10_000:
+                self._write_request_ids.popitem(last=False)
+
+    def follows_write(self, request_id: str | None) -> bool:
+        """True for a GET that continues a write (azure-core reuses x-ms-client-request-id while polling)."""
+        with self._records_lock:
+            return bool(request_id) and request_id in self._write_request_ids
 
     def clear_requests(self) -> None:
         with self._records_lock:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("localdev.arm_emulator")
 CALLER_KEYS = ("oid", "appid", "name", "upn")
 # Request headers kept in the log: conditions that change what a write means (never credentials).
-RECORDED_HEADERS = ("if-match", "if-none-match")
+RECORDED_HEADERS = ("if-match", "if-none-match", "x-ms-client-request-id")
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -122,10 +122,14 @@ class RequestHandler(BaseHTTPRequestHandler):
             kind = "read"
             if arm is not None:
                 req = Req(self.command, path, query, headers, body, query.get("api-version"), arm)
+                request_id = self.headers.get("x-ms-client-request-id")
                 if handlers.is_poll(req):
                     kind = "poll"
                 elif self.command in ("PUT", "PATCH", "DELETE", "POST"):
                     kind = "write"
+                    emu.note_write_request(request_id)
+                elif emu.follows_write(request_id):
+                    kind = "poll"  # the SDK's final GET of a long-running operation reuses the write's request ID
 
         caller_claims: dict[str, Any] | None = None
         reply: Reply
