@@ -1,0 +1,127 @@
+"""`make bench`: measured side by side in one run, printed as tables.
+
+1. ARM requests per reconcile against the emulator: a compliant account, a public-access fix and a
+   full private endpoint + DNS build, next to the least each needs.
+2. Cold start: `import function_app` in a fresh interpreter (what the host does at start-up), with the
+   SDKs lazy as shipped and eager, and a compliant reconcile served from cold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from localdev.arm_emulator import ArmEmulator
+from localdev.azurite import Azurite
+from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
+from remediation.ids import parse_account_id
+from remediation.model import Trigger
+from remediation.service import Remediator
+from remediation.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = 7
+
+# The least each case needs, by design (DESIGN §10): a compliant OpenAI account needs the account, its
+# endpoint, the endpoint's zone group and the zone's links; a fix adds only its writes.
+CASES = [
+    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 4, 0),
+    ("compliant AIServices account", Estate().network(
+        ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"))
+     .locked("aoai", "AIServices"), 6, 0),
+    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 4, 1),
+    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region; endpoint, zone, link, group
+    ("private endpoint + DNS build", Estate().network().account("aoai"), 3, 4),
+]
+
+
+def request_counts(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
+    rows = []
+    for name, estate, least_reads, least_writes in CASES:
+        emulator.reset()
+        emulator.seed(estate.scenario())
+        os.environ.update(emulator.env())
+        env = {**emulator.env(), **settings_env(), "AzureWebJobsStorage": azurite.connection_string}
+        remediator = Remediator(Settings.from_env(env))
+        emulator.clear_requests()
+        record = remediator.reconcile(parse_account_id(account_id("aoai")), Trigger.HTTP).record
+        requests = [r for r in emulator.requests if r.kind in ("read", "write", "poll")]
+        kinds = [r.kind for r in requests]
+        rows.append([name, record.outcome.value, kinds.count("read"), kinds.count("write"), kinds.count("poll"),
+                     len(requests), f"{least_reads} + {least_writes}",
+                     "yes" if (kinds.count("read"), kinds.count("write")) == (least_reads, least_writes) else "no"])
+        remediator.clients.close()
+    return rows
+
+
+COLD = {
+    "azure.functions alone": "import azure.functions",
+    "import function_app (SDKs lazy, as shipped)": "import function_app",
+    "import function_app + every SDK eager": textwrap.dedent("""\
+        import function_app, azure.identity, azure.data.tables, azure.mgmt.cognitiveservices
+        import azure.mgmt.privatedns, azure.mgmt.network"""),
+    "compliant request from cold": textwrap.dedent("""\
+        import json, sys, azure.functions as func, function_app
+        body = json.dumps({"resourceId": sys.argv[1]}).encode()
+        response = function_app.remediate(func.HttpRequest(method="POST", url="/api/remediate", body=body))
+        assert json.loads(response.get_body())["outcome"] == "compliant", response.get_body()
+        print("network SDK imported:", "azure.mgmt.network" in sys.modules, file=sys.stderr)"""),
+}
+
+_PROBE = textwrap.dedent("""\
+    import resource, subprocess, sys, time
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", sys.argv[1], *sys.argv[2:]], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        sys.exit(done.stderr)
+    print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.stderr.strip())""")
+
+
+def cold_start(env: dict[str, str], account: str) -> list[list[Any]]:
+    rows = []
+    for name, code in COLD.items():
+        walls, peaks, note = [], [], ""
+        for _ in range(RUNS):
+            # A fresh parent per run, so RUSAGE_CHILDREN is this one child's peak.
+            out = subprocess.run([sys.executable, "-c", _PROBE, code, account], capture_output=True, text=True,
+                                 cwd=REPO, env=env, check=True).stdout.split(maxsplit=2)
+            walls.append(float(out[0]))
+            peaks.append(int(out[1]) / 1024)
+            note = out[2] if len(out) > 2 else ""
+        rows.append([name, f"{statistics.median(walls) * 1000:.0f}", f"{min(walls) * 1000:.0f}",
+                     f"{statistics.median(peaks):.1f}", note])
+    return rows
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as scratch, Azurite(Path(scratch) / "azurite") as azurite, \
+            ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
+        print("ARM requests per reconcile (emulator; LRO answered after 1 poll)\n")
+        print(tabulate(request_counts(emulator, azurite),
+                       headers=["case", "outcome", "reads", "writes", "LRO polls + final GETs", "total", "least (r + w)", "= least"],
+                       tablefmt="github"))
+
+        emulator.reset()
+        emulator.seed(Estate().network((OPENAI_ZONE,)).locked("aoai").scenario())
+        env = {**os.environ, **emulator.env(), **settings_env(), "AzureWebJobsStorage": azurite.connection_string,
+               "PYTHONDONTWRITEBYTECODE": "0"}
+        print(f"\nCold start (fresh interpreter, median and best of {RUNS}; peak RSS; bytecode cached)\n")
+        print(tabulate(cold_start(env, account_id("aoai")),
+                       headers=["what", "median ms", "best ms", "peak MiB", "note"], tablefmt="github"))
+        print("\nTargets (DESIGN §10): import function_app ≤ 350 ms / 35 MiB; compliant request from cold "
+              "≤ 800 ms / 60 MiB without azure.mgmt.network.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
