@@ -20,9 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--cert-dir", type=Path, default=DEFAULT_CERT_DIR)
     ap.add_argument("--scenario", type=Path, action="append", default=[])
+    ap.add_argument("--identity-header", help="fixed IDENTITY_HEADER secret (default: random), so a "
+                    "local.settings.json can name it")
     args = ap.parse_args(argv)
 
     emu = ArmEmulator(cert_dir=args.cert_dir, port=args.port, host=args.host)
+    if args.identity_header:
+        emu.identity_header = args.identity_header
     emu.start()
     for scenario in args.scenario:
         emu.seed_file(scenario)
