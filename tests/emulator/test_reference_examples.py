@@ -7,6 +7,7 @@ emulator models), and LRO headers where the example shows them. Values are not c
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,7 +15,9 @@ import pytest
 
 from emu_helpers import REFERENCE_ARM, Raw
 
-pytestmark = pytest.mark.skipif(not REFERENCE_ARM.is_dir(), reason="shared/reference/arm not beside the clone")
+# CI always has shared/ beside the clone, so there a missing folder fails instead of skipping.
+pytestmark = pytest.mark.skipif(not REFERENCE_ARM.is_dir() and not os.environ.get("CI"),
+                                reason="shared/reference/arm not beside the clone")
 
 
 def load(rel: str) -> dict[str, Any]:
