@@ -63,18 +63,17 @@ def remediate(app: Any, account: str) -> tuple[int, dict[str, Any]]:
     return response.status_code, json.loads(response.get_body())
 
 
-def _about(target: str | None) -> str:
-    """The last name in a target ID, enough to tell three DNS zones apart in a table cell."""
-    if not target or "/providers/Microsoft.CognitiveServices/accounts/" in target and target.count("/") == 8:
-        return ""
-    return f" ({target.rsplit('/', 1)[-1]})"
+def _counted(items: list[str]) -> str:
+    """One line per distinct item, `×n` when it repeats (three zones, three links)."""
+    counts = {item: items.count(item) for item in items}
+    return "\n".join(f"{item} ×{n}" if n > 1 else item for item, n in counts.items()) or "-"
 
 
 def summarize(name: str, status: int, body: dict[str, Any], writes: int) -> list[str]:
     if status != 200:
         return [name, "-", f"{status} {body['error']['code']}", "-", "-", str(writes)]
-    findings = "\n".join(f["code"] + _about(f.get("target")) for f in body["findings"]) or "-"
-    actions = "\n".join(f"{a['name']}{_about(a['target'])}: {a['status']}" for a in body["actions"]) or "-"
+    findings = _counted([f["code"] for f in body["findings"]])
+    actions = _counted([f"{a['name']}: {a['status']}" for a in body["actions"]])
     return [name, body.get("kind") or "-", body["outcome"], findings, actions, str(writes)]
 
 
@@ -124,11 +123,11 @@ def main() -> int:
             writes = sum(1 for r in emulator.requests if r.kind == "write")
             rows.append(summarize(name, status, body, writes))
         print(tabulate(rows, headers=["account", "kind", "outcome", "findings", "actions", "ARM writes"],
-                       tablefmt="simple_grid"))
+                       tablefmt="simple"))
 
         print("\nFinal state\n")
         print(tabulate(final_state(emulator), headers=["account", "publicNetworkAccess", "networkAcls.defaultAction",
-                                                       "private endpoint connections"], tablefmt="simple_grid"))
+                                                       "private endpoint connections"], tablefmt="simple"))
 
         history = app.remediations(func.HttpRequest(method="GET", url="/api/remediations", body=b"",
                                                     params={"resourceId": account_id("aoai-prod"), "top": "1"}))
