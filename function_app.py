@@ -26,16 +26,16 @@ except SettingsError as error:
     SETTINGS, SETTINGS_ERROR = None, error
     log.error("%s", error)
 
-_remediator: Any = None
+_remediator: Remediator | None = None
 
 
-def remediator() -> Any:
-    """The shared Remediator, built on first use (its SDK clients are built on first use too)."""
+def remediator() -> Remediator:
+    """The shared Remediator, built on first use (its SDK clients are built on first use too).
+
+    Callers check `_settings_unavailable()` first."""
     global _remediator
-    if SETTINGS is None:
-        raise SETTINGS_ERROR  # type: ignore[misc]
     if _remediator is None:
-        _remediator = Remediator(SETTINGS)
+        _remediator = Remediator(SETTINGS)  # type: ignore[arg-type]
     return _remediator
 
 
@@ -68,6 +68,8 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
         return _error(api.OUT_OF_SCOPE)
     if result.failure is Failure.NOT_FOUND:
         return _json(api.NOT_FOUND.body(), 404, headers)
+    if result.failure is Failure.INTERNAL:
+        return _json({**api.INTERNAL.body(), "record": result.record.to_json()}, 500, headers)
     if result.failure in (Failure.ARM_ERROR, Failure.ARM_UNAVAILABLE):
         error = api.resource_manager_error(result.record.error, result.failure is Failure.ARM_UNAVAILABLE)
         return _json({**error.body(), "record": result.record.to_json()}, error.status, headers)

@@ -31,6 +31,7 @@ def payload_too_large() -> ApiError:
     return ApiError(413, "PayloadTooLarge", f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
 
 
+INTERNAL = ApiError(500, "InternalError", "the reconcile failed unexpectedly; see the audit record and the logs")
 OUT_OF_SCOPE = ApiError(403, "OutOfScope", "the account is outside REMEDIATION_SCOPES")
 NOT_FOUND = ApiError(404, "AccountNotFound", "the account does not exist")
 

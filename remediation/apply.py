@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, describe, raw_json
-from .ids import ResourceId, parse_resource_id, within_any
+from .desired import private_endpoint_id
+from .ids import (
+    CONNECTION_TYPE,
+    DNS_ZONE_LINK_TYPE,
+    DNS_ZONE_TYPE,
+    ZONE_GROUP_TYPE,
+    ResourceId,
+    parse_resource_id,
+    within_any,
+)
 from .model import ActionKind, ActionStatus, vnet_of
 from .observe import read_account
 from .plan import Action, Plan
@@ -21,8 +30,12 @@ from .plan import Action, Plan
 
 @dataclass(frozen=True)
 class WriteScope:
-    """Where this reconcile may write: accounts in the scopes, endpoints in allowed subnets, zones in the DNS RG."""
+    """Where one reconcile may write, checked by resource type and ID right before every write:
+    the account itself (and its own connections) inside the scopes, this account's deterministic
+    endpoint in a configured subnet, zone groups of endpoints that serve it, zones and links in the
+    DNS resource group."""
 
+    account_id: ResourceId
     account_scopes: tuple[ResourceId, ...]
     new_endpoint_subnets: frozenset[ResourceId]
     existing_endpoints: frozenset[ResourceId]  # observed endpoints that sit in an allowed subnet
@@ -30,21 +43,28 @@ class WriteScope:
 
     def refusal(self, action: Action) -> str | None:
         """Why this action may not be written, or None when it may."""
-        target = action.target
-        if action.kind in (ActionKind.PATCH_ACCOUNT_NETWORK, ActionKind.APPROVE_CONNECTION):
-            ok = within_any(target, self.account_scopes)
-        elif action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
-            subnet = _subnet_of(action)
-            ok = (subnet is not None and subnet in self.new_endpoint_subnets
-                  and target.resource_group_id == subnet.resource_group_id)
-        elif action.kind is ActionKind.PUT_DNS_ZONE_GROUP:
-            ok = target.parent in self.existing_endpoints or self._new_endpoint(target.parent)
-        else:  # zones and links
-            ok = self.dns_resource_group is not None and target.is_within(self.dns_resource_group)
-        return None if ok else f"{target} is outside the write scope; not written"
+        if not self._allows(action):
+            return f"{action.target} is outside the write scope; not written"
+        return None
 
-    def _new_endpoint(self, endpoint: ResourceId) -> bool:
-        return any(endpoint.resource_group_id == s.resource_group_id for s in self.new_endpoint_subnets)
+    def _allows(self, action: Action) -> bool:
+        target, kind = action.target, action.kind
+        if not within_any(self.account_id, self.account_scopes):
+            return False
+        if kind is ActionKind.PATCH_ACCOUNT_NETWORK:
+            return target == self.account_id
+        if kind is ActionKind.APPROVE_CONNECTION:
+            return target.is_type(CONNECTION_TYPE) and target.parent == self.account_id
+        if kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
+            subnet = _subnet_of(action)
+            return (subnet is not None and subnet in self.new_endpoint_subnets
+                    and target == private_endpoint_id(self.account_id, subnet))
+        if kind is ActionKind.PUT_DNS_ZONE_GROUP:
+            own = {private_endpoint_id(self.account_id, subnet) for subnet in self.new_endpoint_subnets}
+            return target.is_type(ZONE_GROUP_TYPE) and (target.parent in self.existing_endpoints or target.parent in own)
+        zone_type = DNS_ZONE_TYPE if kind is ActionKind.CREATE_DNS_ZONE else DNS_ZONE_LINK_TYPE
+        return (self.dns_resource_group is not None and target.is_type(zone_type)
+                and target.is_within(self.dns_resource_group))
 
 
 def _subnet_of(action: Action) -> ResourceId | None:
@@ -74,18 +94,25 @@ class ApplyResult:
         return any(r.status is ActionStatus.FAILED for r in self.results)
 
 
-def planned(plan: Plan) -> list[ActionResult]:
-    """Results for report mode and dry runs: nothing is written."""
-    return [ActionResult(a, ActionStatus.SKIPPED, a.blocked) if a.blocked else ActionResult(a, ActionStatus.PLANNED)
-            for a in plan.actions]
+def planned(plan: Plan, scope: WriteScope) -> list[ActionResult]:
+    """Results for report mode and dry runs: nothing is written, and nothing enforce would refuse is 'planned'."""
+    results = []
+    for action in plan.actions:
+        reason = action.blocked or scope.refusal(action)
+        results.append(ActionResult(action, ActionStatus.SKIPPED, reason) if reason
+                       else ActionResult(action, ActionStatus.PLANNED))
+    return results
+
+
+class ConnectionNotApproved(Exception):
+    """A private endpoint was written, but its connection does not serve the account (yet)."""
 
 
 class Applier:
-    def __init__(self, clients: ArmClients, scope: WriteScope, account_id: ResourceId, *, ready_timeout: float,
-                 poll_interval: float, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clients: ArmClients, scope: WriteScope, *, ready_timeout: float, poll_interval: float,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.clients = clients
-        self.account_id = account_id
+        self.account_id = scope.account_id
         self.scope = scope
         self.ready_timeout = ready_timeout
         self.poll_interval = poll_interval
@@ -95,6 +122,7 @@ class Applier:
     def apply(self, plan: Plan) -> ApplyResult:
         out = ApplyResult()
         not_written: set[ResourceId] = set()
+        account_changed = False
         for action in plan.actions:
             reason = self._skip_reason(action, not_written, out)
             if reason:
@@ -102,7 +130,15 @@ class Applier:
                 not_written.add(action.target)
                 continue
             try:
+                if account_changed and action.kind in _ACCOUNT_WRITES:
+                    # Never write to an account while its own update settles (it reads Accepted).
+                    account_changed = False
+                    if not self._settle(self.clock() + self.ready_timeout):
+                        out.busy = True
+                        out.results.append(ActionResult(action, ActionStatus.SKIPPED, _DEFERRED))
+                        continue
                 resource = self._with_busy_retry(action)
+                account_changed |= action.kind is ActionKind.PATCH_ACCOUNT_NETWORK
             except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
                 kind = classify(error)
                 out.busy |= kind == ErrorKind.BUSY
@@ -119,7 +155,7 @@ class Applier:
         if action.blocked:
             return action.blocked
         if out.busy:
-            return "not attempted: the account is busy; the work is deferred"
+            return _DEFERRED
         missing = [str(r) for r in action.requires if r in not_written]
         if missing:
             return f"not attempted: depends on {', '.join(missing)}, which was not written"
@@ -134,15 +170,21 @@ class Applier:
             except Exception as error:
                 if classify(error) != ErrorKind.BUSY or self.clock() >= deadline:
                     raise
-                self._wait_for_account(deadline)
+                self.sleep(max(self.poll_interval, 0.05))
+                self._settle(deadline)
 
-    def _wait_for_account(self, deadline: float) -> None:
-        # After an update Azure keeps the account in Accepted for a while, even once the operation is
-        # done; only a read tells when it has settled.
-        while self.clock() < deadline:
-            self.sleep(max(self.poll_interval, 0.05))
+    def _settle(self, deadline: float) -> bool:
+        """Read the account until its provisioningState is terminal (bounded); True when it is.
+
+        After an update Azure keeps an account in Accepted for a while, even once the operation is
+        done, and refuses writes under it meanwhile; only a read tells when it has settled.
+        """
+        while True:
             if read_account(self.clients, self.account_id).ready:
-                return
+                return True
+            if self.clock() >= deadline:
+                return False
+            self.sleep(max(self.poll_interval, 0.05))
 
     def _execute(self, action: Action) -> Any:
         target = action.target
@@ -176,8 +218,26 @@ class Applier:
         vnet = self.clients.get_json(vnet_of(subnet), NETWORK_API_VERSION) if subnet else None
         body = {"location": (vnet or {}).get("location"), **action.body}
         endpoints = self.clients.network(action.target.subscription_id).private_endpoints
-        return endpoints.begin_create_or_update(
+        created = endpoints.begin_create_or_update(
             action.target.resource_group, action.target.name, json.dumps(body).encode(), cls=raw_json).result()
+        status = _connection_status(created)
+        if (status or "").lower() != "approved":
+            raise ConnectionNotApproved(
+                f"{action.target.name} was written but its connection is {status or 'missing'}; "
+                "a Pending connection is approved on the next reconcile")
+        return created
+
+
+def _connection_status(endpoint: Any) -> str | None:
+    try:
+        connection = endpoint["properties"]["privateLinkServiceConnections"][0]
+        return connection["properties"]["privateLinkServiceConnectionState"]["status"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+_ACCOUNT_WRITES = (ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_PRIVATE_ENDPOINT)
+_DEFERRED = "not attempted: the account is busy; the work is deferred"
 
 
 def _create_only(put: Callable[..., Any]) -> Any:

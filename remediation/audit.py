@@ -24,8 +24,10 @@ log = logging.getLogger("remediation.audit")
 _MAX_PROPERTY_CHARS = 30_000  # a Table string property holds 32K UTF-16 characters
 _MAX_TOP = 100
 
-# Claims copied into `actor`; everything else in a claim set stays out of logs and records.
+# Fields copied into `actor` and `event`; everything else (claim sets, authorization evidence, request
+# URLs) stays out of logs and records, whatever a caller passes in.
 ACTOR_FIELDS = ("name", "upn", "appId", "objectId", "ipAddress")
+EVENT_FIELDS = ("id", "type", "time", "operationName", "correlationId")
 
 
 def utc_now() -> datetime:
@@ -63,7 +65,7 @@ class AuditRecord:
             "kind": self.kind,
             "trigger": self.trigger.value,
             "mode": self.mode.value,
-            "event": dict(self.event) if self.event else None,
+            "event": {k: v for k, v in self.event.items() if k in EVENT_FIELDS} if self.event else None,
             "actor": {k: v for k, v in self.actor.items() if k in ACTOR_FIELDS} if self.actor else None,
             "outcome": self.outcome.value,
             "findings": self.findings,

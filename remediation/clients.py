@@ -25,6 +25,7 @@ NETWORK_API_VERSION = "2026-03-01"
 # invocation (Event Grid resends after 30 s; HTTP callers wait at most a few minutes).
 _RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30}
 _TIMEOUTS = {"connection_timeout": 10, "read_timeout": 60}
+_MAX_PAGES = 1000
 
 
 def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -101,11 +102,20 @@ class ArmClients:
         return self._send("GET", self._url(str(resource_id), api_version), resource_id)
 
     def list_json(self, collection_path: str, api_version: str) -> Iterator[dict[str, Any]]:
-        """Every item of an ARM list, following `nextLink` page by page."""
+        """Every item of an ARM list, following `nextLink` page by page (never the same link twice)."""
+        from azure.core.exceptions import HttpResponseError
+
         url: str | None = self._url(collection_path, api_version)
+        seen: set[str] = set()
         while url:
-            page = self._send("GET", url, collection_path) or {}
-            yield from page.get("value") or []
+            if url in seen or len(seen) >= _MAX_PAGES:
+                raise HttpResponseError(message=f"list of {collection_path} does not end (nextLink repeats)")
+            seen.add(url)
+            page = self._send("GET", url, collection_path)
+            if not isinstance(page, dict):
+                raise HttpResponseError(message=f"list of {collection_path} returned no JSON object")
+            items = page.get("value") or []
+            yield from (item for item in items if isinstance(item, dict))
             url = page.get("nextLink")
 
     def _url(self, path: str, api_version: str) -> str:

@@ -11,6 +11,12 @@ import re
 from dataclasses import dataclass
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
+CONNECTION_TYPE = "Microsoft.CognitiveServices/accounts/privateEndpointConnections"
+PRIVATE_ENDPOINT_TYPE = "Microsoft.Network/privateEndpoints"
+ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+DNS_ZONE_TYPE = "Microsoft.Network/privateDnsZones"
+DNS_ZONE_LINK_TYPE = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
 
 # Patterns are used with fullmatch: `$` would also accept a trailing newline.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

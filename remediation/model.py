@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
-from .ids import InvalidResourceId, ResourceId, parse_resource_id
+from .ids import PRIVATE_ENDPOINT_TYPE, InvalidResourceId, ResourceId, parse_resource_id
 
 
 class Mode(str, Enum):
@@ -71,6 +71,11 @@ class Outcome(str, Enum):
 TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled"})
 
 
+def _same(value: Any, expected: str) -> bool:
+    """ARM enums are case-insensitive: `Disabled` and `disabled` are the same value."""
+    return isinstance(value, str) and value.lower() == expected.lower()
+
+
 def _get(mapping: Any, *path: str) -> Any:
     """Read a nested JSON value, matching keys case-insensitively (ARM payloads vary in casing)."""
     node = mapping
@@ -92,6 +97,12 @@ def _optional_id(value: Any) -> ResourceId | None:
         return None
 
 
+def _endpoint_id(value: Any) -> ResourceId | None:
+    """A private endpoint ID, or None for anything else (a connection may name any resource)."""
+    rid = _optional_id(value)
+    return rid if rid is not None and rid.resource_group and rid.is_type(PRIVATE_ENDPOINT_TYPE) else None
+
+
 @dataclass(frozen=True)
 class Connection:
     """A private endpoint connection as the account (the provider side) reports it."""
@@ -106,17 +117,17 @@ class Connection:
         return cls(
             id=_optional_id(_get(body, "id")),
             name=str(_get(body, "name") or ""),
-            private_endpoint_id=_optional_id(_get(body, "properties", "privateEndpoint", "id")),
+            private_endpoint_id=_endpoint_id(_get(body, "properties", "privateEndpoint", "id")),
             status=_get(body, "properties", "privateLinkServiceConnectionState", "status"),
         )
 
     @property
     def approved(self) -> bool:
-        return (self.status or "").lower() == "approved"
+        return _same(self.status, "Approved")
 
     @property
     def pending(self) -> bool:
-        return (self.status or "").lower() == "pending"
+        return _same(self.status, "Pending")
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,8 @@ class Account:
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> Account:
         acls = _get(body, "properties", "networkAcls")
-        connections = _get(body, "properties", "privateEndpointConnections") or []
+        connections = _get(body, "properties", "privateEndpointConnections")
+        connections = connections if isinstance(connections, list) else []
         tags = _get(body, "tags") or {}
         return cls(
             id=parse_resource_id(_get(body, "id")),
@@ -173,15 +185,27 @@ class ZoneGroup:
     name: str
     # (config name, zone id) pairs, in the order ARM returned them
     configs: tuple[tuple[str, ResourceId], ...]
+    # Every config's writable part as ARM returned it, readable or not: a PUT that adds a zone keeps
+    # them all, so nothing someone else configured is dropped.
+    written: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
 
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> ZoneGroup:
-        configs = []
-        for config in _get(body, "properties", "privateDnsZoneConfigs") or []:
-            zone_id = _optional_id(_get(config, "properties", "privateDnsZoneId"))
+        configs, written = [], []
+        raw_configs = _get(body, "properties", "privateDnsZoneConfigs")
+        for config in raw_configs if isinstance(raw_configs, list) else []:
+            raw_zone = _get(config, "properties", "privateDnsZoneId")
+            written.append({"name": _get(config, "name"), "properties": {"privateDnsZoneId": raw_zone}})
+            zone_id = _optional_id(raw_zone)
             if zone_id is not None:
                 configs.append((str(_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
-        return cls(name=str(_get(body, "name") or "default"), configs=tuple(configs))
+        return cls(name=str(_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written))
+
+    def writable_configs(self) -> list[dict[str, Any]]:
+        """The configs to send back in a PUT: as read when read from ARM, else built from `configs`."""
+        if self.written:
+            return [dict(config) for config in self.written]
+        return [{"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in self.configs]
 
     def zone_for(self, zone_name: str) -> ResourceId | None:
         return next((zone for _, zone in self.configs if zone.name.lower() == zone_name.lower()), None)

@@ -17,8 +17,8 @@ from .desired import (
     zone_config_name,
     zone_link_name,
 )
-from .ids import ResourceId
-from .model import Account, ActionKind, FindingCode, Observation, PrivateEndpoint, ZoneGroup, vnet_of
+from .ids import CONNECTION_TYPE, ResourceId
+from .model import Account, ActionKind, FindingCode, Observation, PrivateEndpoint, ZoneGroup, _same, vnet_of
 from .settings import PublicAccessMode
 
 
@@ -88,20 +88,21 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
     patch: dict[str, Any] = {}
 
     # SelectedNetworks keeps public access on but never turns it on: Disabled is stricter, so it stays.
-    if desired.public_network_access is PublicAccessMode.DISABLED and account.public_network_access != "Disabled":
+    if desired.public_network_access is PublicAccessMode.DISABLED and not _same(account.public_network_access, "Disabled"):
         out.find(FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, "properties.publicNetworkAccess",
                  account.public_network_access, "Disabled")
         patch["publicNetworkAccess"] = "Disabled"
 
     acls = dict(account.network_acls or {})
     new_acls = dict(acls)
-    if acls.get("defaultAction") != "Deny":
+    if not _same(acls.get("defaultAction"), "Deny"):
         out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
                  acls.get("defaultAction"), "Deny")
         new_acls["defaultAction"] = "Deny"  # existing rules are kept
 
     if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
-        rules = [r for r in acls.get("ipRules") or [] if isinstance(r, Mapping)]
+        raw_rules = acls.get("ipRules")
+        rules = [r for r in raw_rules if isinstance(r, Mapping)] if isinstance(raw_rules, list) else []
         refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
         if refused:
             out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
@@ -125,6 +126,11 @@ def _in_serving_subnet(desired: DesiredState, endpoint: PrivateEndpoint | None) 
     return endpoint is not None and endpoint.subnet_id in desired.serving_subnets
 
 
+def _belongs_to(connection_id: ResourceId | None, account: Account) -> bool:
+    """Only a connection of this very account is approved here, whatever ID a payload carries."""
+    return connection_id is not None and connection_id.is_type(CONNECTION_TYPE) and connection_id.parent == account.id
+
+
 def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _Builder) -> None:
     account = observed.account
     if not account.custom_subdomain:
@@ -136,7 +142,7 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
         endpoint = observed.endpoints.get(connection.private_endpoint_id) if connection.private_endpoint_id else None
         if not _in_serving_subnet(desired, endpoint):
             continue  # someone else's endpoint elsewhere: neither ours to count nor to change
-        if connection.pending and connection.id is not None:
+        if connection.pending and _belongs_to(connection.id, account):
             out.find(FindingCode.PRIVATE_ENDPOINT_CONNECTION_PENDING,
                      "properties.privateEndpointConnections[].properties.privateLinkServiceConnectionState.status",
                      connection.status, "Approved", connection.id)
@@ -161,6 +167,14 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
                        blocked="REMEDIATION_PE_SUBNET_ID has no subnet for this account's location; reported only"))
         return
     new_id = private_endpoint_id(account.id, subnet)
+    dead = next((c for c in account.connections
+                 if c.private_endpoint_id == new_id and not (c.approved or c.pending)), None)
+    if dead is not None:
+        # Our endpoint exists and its connection was rejected or removed: a second PUT changes nothing,
+        # and Azure does not let a rejected connection be approved again. A person has to decide.
+        out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, new_id, {}, blocked=(
+            f"the connection of {new_id.name} is {dead.status}; delete that endpoint to let it be recreated")))
+        return
     out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, new_id, {"properties": {
         "subnet": {"id": str(subnet)},
         "privateLinkServiceConnections": [{"name": new_id.name, "properties": {
@@ -199,10 +213,10 @@ def _plan_dns(desired: DesiredState, observed: Observation, endpoint_id: Resourc
         out.act(Action(ActionKind.PUT_DNS_ZONE_GROUP, target, {},
                        blocked="REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID is not set; reported only"))
         return
-    configs = [(name, zone) for name, zone in (group.configs if group else ())]
-    configs += [(zone_config_name(name), zones[name]) for name in missing]  # type: ignore[misc]
-    body = {"properties": {"privateDnsZoneConfigs": [
-        {"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in configs]}}
+    configs = group.writable_configs() if group else []  # every existing config is kept
+    configs += [{"name": zone_config_name(name), "properties": {"privateDnsZoneId": str(zones[name])}}
+                for name in missing]
+    body = {"properties": {"privateDnsZoneConfigs": configs}}
     new_zones = tuple(zones[name] for name in missing if not _zone_exists(observed, zones[name]))
     out.act(Action(ActionKind.PUT_DNS_ZONE_GROUP, target, body, requires=(*requires, *new_zones)))  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ claimed, and running it twice on a fixed account writes nothing the second time.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +16,15 @@ from typing import Any, Callable, Mapping
 from .apply import ActionResult, Applier, ApplyResult, WriteScope, planned
 from .audit import AuditRecord, Auditor, LogSink, TableSink, utc_now
 from .clients import ArmClients, ErrorKind, classify, describe
-from .desired import desired_state, exempt_until
+from .desired import DesiredState, desired_state, exempt_until
 from .ids import ResourceId, within_any
-from .model import Account, ActionKind, ActionStatus, FindingCode, Mode, Outcome, Trigger
+from .model import Account, ActionKind, ActionStatus, FindingCode, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .plan import Plan, plan
 from .settings import Settings
+
+
+log = logging.getLogger("remediation")
 
 
 class Failure(str, Enum):
@@ -30,6 +34,7 @@ class Failure(str, Enum):
     NOT_FOUND = "not-found"
     ARM_UNAVAILABLE = "arm-unavailable"
     ARM_ERROR = "arm-error"
+    INTERNAL = "internal"
 
 
 @dataclass
@@ -89,6 +94,17 @@ class Remediator:
             return {ErrorKind.NOT_FOUND: Failure.NOT_FOUND, ErrorKind.UNAVAILABLE: Failure.ARM_UNAVAILABLE}.get(
                 kind, Failure.ARM_ERROR)
 
+        try:
+            return self._plan_and_apply(account, desired, observation, mode, record, event_time)
+        except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
+            record.outcome = Outcome.FAILED
+            record.error = f"internal error: {describe(error)}"
+            log.exception("reconcile of %s failed", account.id)
+            return Failure.INTERNAL
+
+    def _plan_and_apply(self, account: Account, desired: DesiredState, observation: Observation, mode: Mode,
+                        record: AuditRecord,
+                        event_time: datetime | None) -> Failure | None:
         the_plan = plan(desired, observation)
         record.before = account.governed()
         record.findings = [_finding_json(f) for f in the_plan.findings]
@@ -99,29 +115,46 @@ class Remediator:
         if not the_plan.findings:
             record.outcome = Outcome.COMPLIANT
             return None
+        scope = self._write_scope(account.id, observation.endpoints, desired.serving_subnets)
         if mode is Mode.REPORT:
-            record.outcome = Outcome.WOULD_REMEDIATE
-            record.actions = [_action_json(r) for r in planned(the_plan)]
+            results = planned(the_plan, scope)
+            record.actions = [_action_json(r) for r in results]
+            open_items = _open_items(the_plan, results)
+            runnable = any(r.status is ActionStatus.PLANNED for r in results)
+            record.outcome = Outcome.WOULD_REMEDIATE if runnable else Outcome.FAILED
+            if open_items:
+                record.error = ("would not fix: " if runnable else "cannot fix: ") + "; ".join(open_items)
             return None
 
-        applied = self._applier(account.id, observation.endpoints, desired.serving_subnets).apply(the_plan)
+        applied = Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
+                          poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep,
+                          clock=self.clock).apply(the_plan)
         record.actions = [_action_json(r) for r in applied.results]
         record.after = _after(account, applied)
         if applied.first_write_at and event_time:
             record.event_to_fix_ms = max(0, int((applied.first_write_at - event_time.timestamp()) * 1000))
         return _judge(record, the_plan, applied)
 
-    def _applier(self, account_id: ResourceId, endpoints: Mapping[ResourceId, Any],
-                 serving_subnets: frozenset[ResourceId]) -> Applier:
+    def _write_scope(self, account_id: ResourceId, endpoints: Mapping[ResourceId, Any],
+                     serving_subnets: frozenset[ResourceId]) -> WriteScope:
         settings = self.settings
-        scope = WriteScope(
+        return WriteScope(
+            account_id=account_id,
             account_scopes=settings.scopes,
             new_endpoint_subnets=frozenset(settings.pe_subnets.subnets),
             existing_endpoints=frozenset(e.id for e in endpoints.values() if e.subnet_id in serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
         )
-        return Applier(self.clients, scope, account_id, ready_timeout=settings.ready_timeout_seconds,
-                       poll_interval=settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock)
+
+
+def _open_items(the_plan: Plan, results: list[ActionResult]) -> list[str]:
+    """What this reconcile leaves open, one line each: actions not done, and findings no action can fix."""
+    items = [f"{r.action.kind.value} {r.action.target}: {r.error}" for r in results
+             if r.status in (ActionStatus.FAILED, ActionStatus.SKIPPED)]
+    if any(f.code is FindingCode.CUSTOM_SUBDOMAIN_MISSING for f in the_plan.findings):
+        items.append("CUSTOM_SUBDOMAIN_MISSING: the account has no custom subdomain, so no private endpoint "
+                      "can serve it; recreate it with one")
+    return items
 
 
 def _judge(record: AuditRecord, the_plan: Plan, applied: ApplyResult) -> Failure | None:
@@ -130,11 +163,7 @@ def _judge(record: AuditRecord, the_plan: Plan, applied: ApplyResult) -> Failure
         record.outcome = Outcome.DEFERRED
         record.error = "the account stayed busy; the rest is deferred"
         return None
-    open_items = [f"{r.action.kind.value} {r.action.target}: {r.error}" for r in applied.results
-                  if r.status is not ActionStatus.SUCCEEDED]
-    if any(f.code is FindingCode.CUSTOM_SUBDOMAIN_MISSING for f in the_plan.findings):
-        open_items.append("CUSTOM_SUBDOMAIN_MISSING: the account has no custom subdomain, so no private endpoint "
-                          "can serve it; recreate it with one")
+    open_items = _open_items(the_plan, applied.results)
     if not open_items:
         record.outcome = Outcome.REMEDIATED
         return None
@@ -146,13 +175,16 @@ def _judge(record: AuditRecord, the_plan: Plan, applied: ApplyResult) -> Failure
 
 
 def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
-    """The governed properties after the writes, from what ARM answered to them (no extra read)."""
-    after = account
+    """The governed properties after the writes, from what was sent and what ARM answered (no extra read)."""
+    governed = account.governed()
     for result in applied.results:
-        if result.status is ActionStatus.SUCCEEDED and result.action.kind is ActionKind.PATCH_ACCOUNT_NETWORK \
-                and isinstance(result.resource, dict):
-            after = Account.from_arm(result.resource)
-    governed = after.governed()
+        if result.status is not ActionStatus.SUCCEEDED or result.action.kind is not ActionKind.PATCH_ACCOUNT_NETWORK:
+            continue
+        governed.update(result.action.body["properties"])  # what we sent, accepted
+        answer = result.resource.get("properties") if isinstance(result.resource, dict) else None
+        if isinstance(answer, dict):  # what ARM says it holds now, when the operation returned it
+            governed.update({k: answer[k] for k in ("publicNetworkAccess", "networkAcls", "disableLocalAuth")
+                             if k in answer})
     connections = governed["privateEndpointConnections"]
     for result in applied.results:
         if result.status is not ActionStatus.SUCCEEDED:
@@ -161,12 +193,10 @@ def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
             for connection in connections:
                 if connection["name"].lower() == result.action.target.name.lower():
                     connection["status"] = "Approved"
-        elif result.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT and isinstance(result.resource, dict):
-            links = (result.resource.get("properties") or {}).get("privateLinkServiceConnections") or [{}]
-            state = ((links[0].get("properties") or {}).get("privateLinkServiceConnectionState") or {})
-            if all(c["privateEndpoint"] != str(result.action.target) for c in connections):
-                connections.append({"name": links[0].get("name"), "privateEndpoint": str(result.action.target),
-                                    "status": state.get("status")})
+        elif result.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
+            if all((c["privateEndpoint"] or "").lower() != result.action.target.key for c in connections):
+                connections.append({"name": result.action.target.name, "privateEndpoint": str(result.action.target),
+                                    "status": "Approved"})  # apply fails the action unless it came back Approved
     return governed
 
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
-from .ids import InvalidResourceId, ResourceId, parse_resource_id, parse_scope
+from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
 from .model import Mode
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -24,7 +24,6 @@ T = TypeVar("T")
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-?#LW]+")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 
 
 class PublicAccessMode(str, Enum):
@@ -216,8 +215,8 @@ def _bool(value: str) -> bool:
 
 def _subnet(value: str) -> ResourceId:
     rid = parse_resource_id(value)
-    if not rid.is_type(_SUBNET_TYPE) or rid.resource_group is None:
-        raise ValueError(f"{value!r} is not a subnet ID (…/providers/{_SUBNET_TYPE.replace('/subnets', '')}/<vnet>/subnets/<name>)")
+    if not rid.is_type(SUBNET_TYPE) or rid.resource_group is None:
+        raise ValueError(f"{value!r} is not a subnet ID (…/providers/{SUBNET_TYPE.replace('/subnets', '')}/<vnet>/subnets/<name>)")
     return rid
 
 

@@ -304,16 +304,34 @@ def test_busy_account_is_retried_until_the_patch_is_accepted(stack: Stack) -> No
     assert [w.status for w in stack.writes()] == [409, 409, 202]
 
 
-def test_private_endpoint_against_an_account_still_settling_waits_and_succeeds(stack: Stack) -> None:
+def test_private_endpoint_waits_for_the_account_to_settle_after_its_patch(stack: Stack) -> None:
     stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod", public_network_access="Enabled"))
     stack.emulator.config.account_settle_gets = 2  # Azure reports Accepted for a while after the PATCH
 
     record = reconcile(stack)
 
     assert record["outcome"] == "remediated", record["error"]
-    endpoint_puts = [w.status for w in stack.writes() if "/privateEndpoints/" in w.path and
-                     "/privateDnsZoneGroups/" not in w.path]
-    assert endpoint_puts == [400, 201], "the first PUT met AccountProvisioningStateInvalid, the next one after a read"
+    sequence = [(r.method, r.kind, r.path.split("?")[0].rsplit("/", 2)[-2]) for r in stack.arm() if r.kind != "poll"]
+    patch_at = sequence.index(("PATCH", "write", "accounts"))
+    endpoint_at = sequence.index(("PUT", "write", "privateEndpoints"))
+    between = sequence[patch_at + 1:endpoint_at]
+    # The operation's own final GET saw the first Accepted; the app then read Accepted once more, then Succeeded.
+    assert between.count(("GET", "read", "accounts")) == 2
+    assert [w.status for w in stack.writes() if w.path.split("?")[0].rsplit("/", 2)[-2] == "privateEndpoints"] == [201]
+
+
+def test_account_provisioning_state_invalid_is_busy_and_retried_after_a_read(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod"))
+    stack.emulator.add_fault(Fault(method="PUT", path=r"/privateEndpoints/pe-aoai-prod-[0-9a-f]+$", status=400,
+                                   code="AccountProvisioningStateInvalid",
+                                   message=f"Call to Microsoft.CognitiveServices/accounts failed. Error message: "
+                                           f"Account {AOAI} in state Accepted", times=1))
+
+    record = reconcile(stack)
+
+    assert record["outcome"] == "remediated", record["error"]
+    puts = [w.status for w in stack.writes() if w.path.split("?")[0].rsplit("/", 2)[-2] == "privateEndpoints"]
+    assert puts == [400, 201]
 
 
 def test_throttled_read_is_retried_after_retry_after(stack: Stack) -> None:
@@ -434,3 +452,62 @@ def test_unreachable_audit_table_still_logs_the_whole_record(stack: Stack, caplo
     logged = [r for r in caplog.records if r.name == "remediation.audit"]
     assert json.loads(logged[0].getMessage()) == result.record.to_json()
     assert logged[1].levelno == logging.ERROR
+
+
+# --- payloads that try to steer a write ---------------------------------------------------------------
+
+def _put_as_user(stack: Stack, path: str, body: dict) -> None:
+    import requests
+
+    token = stack.emulator.user_token(name="Dana Admin", upn="dana@contoso.example")
+    response = requests.put(f"{stack.emulator.url}{path}?api-version=2025-09-01", json=body, timeout=10,
+                            headers={"Authorization": f"Bearer {token}"}, verify=stack.emulator.ca_path)
+    assert response.status_code in (200, 201, 202), response.text
+
+
+def test_rejected_connection_of_our_own_endpoint_is_reported_not_rewritten(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod"))
+    assert reconcile(stack)["outcome"] == "remediated"
+    [connection] = account_props(stack)["privateEndpointConnections"]
+    _put_as_user(stack, connection["id"], {"properties": {"privateLinkServiceConnectionState": {
+        "status": "Rejected", "description": "not this one"}}})
+    stack.emulator.clear_requests()
+
+    for _ in range(2):
+        record = reconcile(stack)
+        assert record["outcome"] == "failed"
+        assert "PRIVATE_ENDPOINT_MISSING" in codes(record)
+        assert "is Rejected" in record["error"]
+    assert stack.writes() == []
+
+
+def test_connection_naming_another_accounts_connection_is_not_approved(stack: Stack) -> None:
+    other = account_id("aoai-other")
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod")
+               .account("aoai-other", tags={"remediation-exempt": "true"})
+               .endpoint(other, "pe-other", manual=True, zone_group=(OPENAI_ZONE,)))
+
+    record = reconcile(stack)
+
+    assert record["outcome"] == "compliant"
+    assert stack.writes() == []
+    other_connection = stack.resource(other)["properties"]["privateEndpointConnections"][0]
+    assert other_connection["properties"]["privateLinkServiceConnectionState"]["status"] == "Pending"
+
+
+def test_enum_values_in_other_casing_are_compliant(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="disabled",
+                                                        default_action="deny"))
+
+    assert reconcile(stack)["outcome"] == "compliant"
+    assert stack.writes() == []
+
+
+def test_report_mode_with_nothing_it_could_fix_says_failed(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod"))
+
+    record = reconcile(stack, REMEDIATION_MODE="report", REMEDIATION_PE_SUBNET_ID="")
+
+    assert record["outcome"] == "failed"
+    assert record["error"].startswith("cannot fix: ")
+    assert stack.writes() == []
