@@ -511,3 +511,61 @@ def test_report_mode_with_nothing_it_could_fix_says_failed(stack: Stack) -> None
     assert record["outcome"] == "failed"
     assert record["error"].startswith("cannot fix: ")
     assert stack.writes() == []
+
+
+# --- every finding in enforce, report and dry-run ----------------------------------------------------
+
+AIS = ZONES_BY_KIND["AIServices"]
+FINDINGS = {
+    "PUBLIC_NETWORK_ACCESS_ENABLED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled"), {}),
+    "NETWORK_DEFAULT_ACTION_ALLOW": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", default_action="Allow"), {}),
+    "IP_RULE_NOT_ALLOWED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled", ip_rules=("203.0.113.7",)),
+        {"REMEDIATION_PUBLIC_NETWORK_ACCESS": "SelectedNetworks"}),
+    "LOCAL_AUTH_ENABLED": (lambda: Estate().network((OPENAI_ZONE,)).locked("aoai-prod"),
+                           {"REMEDIATION_DISABLE_LOCAL_AUTH": "true"}),
+    "CUSTOM_SUBDOMAIN_MISSING": (lambda: Estate().network((OPENAI_ZONE,)).account("aoai-prod", subdomain=False), {}),
+    "PRIVATE_ENDPOINT_MISSING": (lambda: Estate().network((OPENAI_ZONE,)).account("aoai-prod"), {}),
+    "PRIVATE_ENDPOINT_CONNECTION_PENDING": (lambda: Estate().network((OPENAI_ZONE,)).account("aoai-prod").endpoint(
+        AOAI, "pe-manual", manual=True, zone_group=(OPENAI_ZONE,)), {}),
+    "PRIVATE_DNS_ZONE_MISSING": (lambda: Estate().network().account("aoai-prod").endpoint(AOAI, "pe-existing"), {}),
+    "PRIVATE_DNS_ZONE_LINK_MISSING": (lambda: Estate().network((OPENAI_ZONE,), linked=False).account(
+        "aoai-prod").endpoint(AOAI, "pe-existing", zone_group=(OPENAI_ZONE,)), {}),
+    "PRIVATE_DNS_ZONE_GROUP_MISSING": (lambda: Estate().network((OPENAI_ZONE,)).account("aoai-prod").endpoint(
+        AOAI, "pe-existing"), {}),
+    "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE": (lambda: Estate().network(AIS).account("aoai-prod", "AIServices").endpoint(
+        AOAI, "pe-ais", zone_group=(OPENAI_ZONE,)), {}),
+    "ACCOUNT_NOT_READY": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled", provisioning_state="Creating"),
+        {"REMEDIATION_READY_TIMEOUT_SECONDS": "0.2"}),
+}
+# Findings the app reports but cannot fix, and the outcome each mode gives them.
+ENFORCE_OUTCOME = {"CUSTOM_SUBDOMAIN_MISSING": "failed", "ACCOUNT_NOT_READY": "deferred"}
+REPORT_OUTCOME = {"CUSTOM_SUBDOMAIN_MISSING": "failed", "ACCOUNT_NOT_READY": "deferred"}
+
+
+@pytest.mark.parametrize("how", ["enforce", "report", "dry-run"])
+@pytest.mark.parametrize("code", sorted(FINDINGS))
+def test_every_finding_in_every_mode(stack: Stack, code: str, how: str) -> None:
+    estate, settings = FINDINGS[code]
+    stack.seed(estate())
+    if how == "report":
+        settings = {**settings, "REMEDIATION_MODE": "report"}
+
+    record = reconcile(stack, dry_run=how == "dry-run", **settings)
+
+    assert code in codes(record)
+    if how == "enforce":
+        assert record["mode"] == "enforce"
+        assert record["outcome"] == ENFORCE_OUTCOME.get(code, "remediated"), record["error"]
+        if code not in ENFORCE_OUTCOME:
+            assert stack.writes(), "enforce mode fixed it"
+            again = reconcile(stack, **settings)
+            assert again["outcome"] == "compliant" and again["findings"] == [], again["findings"]
+    else:
+        assert record["mode"] == "report"
+        assert record["outcome"] == REPORT_OUTCOME.get(code, "would-remediate"), record["error"]
+        assert stack.writes() == []
+        assert all(a["status"] in ("planned", "skipped") for a in record["actions"])
