@@ -100,3 +100,21 @@ def children_list(world: World, req: Req, parent: dict[str, Any], type_: str,
 def method_not_allowed(req: Req) -> ArmError:
     return ArmError(405, "MethodNotAllowed",
                     f"The requested resource does not support http method '{req.method}'.")
+
+
+# -- operations (one store for every provider) ----------------------------------------------------------------------------------------
+def operation_status(world: World, req: Req) -> Reply:
+    op = world.ops.poll(req.arm.names[-1])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
+    return Reply(200, op.status_body())
+
+
+def operation_result(world: World, req: Req) -> Reply:
+    op = world.ops.poll(req.arm.names[-1])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
+    if not op.done:
+        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"})
+    result = op.result() if op.result else None
+    return Reply(200 if result is not None else 204, result)

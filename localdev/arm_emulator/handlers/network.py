@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import ArmError, bad_request, not_found, parent_not_found
 from ..lro import Operation
 from ..world import (ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name)
-from .base import Reply, Req, body_dict, children_list, op_api, paged, require, require_group
+from .base import (Reply, Req, body_dict, children_list, op_api, operation_result, operation_status, paged, require,
+                   require_group)
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 MAX_ZONES_PER_GROUP = 5
@@ -326,22 +327,6 @@ def group_list(world: World, req: Req) -> Reply:
     return children_list(world, req, pe, ZONE_GROUP_TYPE, lambda g: render_group(world, g), page=True)
 
 
-# -- operations ----------------------------------------------------------------------------------------
-def operation_status(world: World, req: Req) -> Reply:
-    op = world.ops.poll(req.arm.names[-1])
-    if op is None:
-        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
-    return Reply(200, op.status_body())
-
-
-def operation_result(world: World, req: Req) -> Reply:
-    op = world.ops.poll(req.arm.names[-1])
-    if op is None:
-        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
-    if not op.done:
-        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"})
-    result = op.result() if op.result else None
-    return Reply(200 if result is not None else 204, result)
 
 
 ROUTES = {

@@ -6,7 +6,8 @@ from typing import Any
 
 from ..errors import ArmError, bad_request, not_found, parent_not_found
 from ..world import LINK_TYPE, ZONE_TYPE, World, new_etag
-from .base import Reply, Req, body_dict, children_list, op_api, paged, require_group
+from .base import (Reply, Req, body_dict, children_list, op_api, operation_result, operation_status, paged,
+                   require_group)
 
 RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
 
@@ -247,22 +248,6 @@ def record_list(world: World, req: Req) -> Reply:
     return Reply(200, body)
 
 
-# -- operations ----------------------------------------------------------------------------------------
-def operation_status(world: World, req: Req) -> Reply:
-    op = world.ops.poll(req.arm.names[-1])
-    if op is None:
-        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
-    return Reply(200, op.status_body())
-
-
-def operation_result(world: World, req: Req) -> Reply:
-    op = world.ops.poll(req.arm.names[-1])
-    if op is None:
-        raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
-    if not op.done:
-        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"})
-    result = op.result() if op.result else None
-    return Reply(200 if result is not None else 204, result)
 
 
 _RECORD_ITEM = {"GET": record_get, "PUT": record_put, "DELETE": record_delete}
