@@ -165,6 +165,14 @@ def parse_resource_id(text: object) -> ResourceId:
     return ResourceId(subscription_id, resource_group, namespace, tuple(pairs[0::2]), tuple(pairs[1::2]))
 
 
+def try_parse_resource_id(text: object) -> ResourceId | None:
+    """The parsed ID, or None: for IDs inside ARM payloads, where a malformed one simply matches nothing."""
+    try:
+        return parse_resource_id(text)
+    except InvalidResourceId:
+        return None
+
+
 def parse_account_id(text: object) -> ResourceId:
     """Parse and require `/subscriptions/…/resourceGroups/…/providers/Microsoft.CognitiveServices/accounts/<name>`."""
     rid = parse_resource_id(text)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
-from .ids import PRIVATE_ENDPOINT_TYPE, InvalidResourceId, ResourceId, parse_resource_id
+from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id
 
 
 class Mode(str, Enum):
@@ -90,16 +90,9 @@ def _get(mapping: Any, *path: str) -> Any:
     return node
 
 
-def _optional_id(value: Any) -> ResourceId | None:
-    try:
-        return parse_resource_id(value)
-    except InvalidResourceId:
-        return None
-
-
 def _endpoint_id(value: Any) -> ResourceId | None:
     """A private endpoint ID, or None for anything else (a connection may name any resource)."""
-    rid = _optional_id(value)
+    rid = try_parse_resource_id(value)
     return rid if rid is not None and rid.resource_group and rid.is_type(PRIVATE_ENDPOINT_TYPE) else None
 
 
@@ -115,7 +108,7 @@ class Connection:
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> Connection:
         return cls(
-            id=_optional_id(_get(body, "id")),
+            id=try_parse_resource_id(_get(body, "id")),
             name=str(_get(body, "name") or ""),
             private_endpoint_id=_endpoint_id(_get(body, "properties", "privateEndpoint", "id")),
             status=_get(body, "properties", "privateLinkServiceConnectionState", "status"),
@@ -196,7 +189,7 @@ class ZoneGroup:
         for config in raw_configs if isinstance(raw_configs, list) else []:
             raw_zone = _get(config, "properties", "privateDnsZoneId")
             written.append({"name": _get(config, "name"), "properties": {"privateDnsZoneId": raw_zone}})
-            zone_id = _optional_id(raw_zone)
+            zone_id = try_parse_resource_id(raw_zone)
             if zone_id is not None:
                 configs.append((str(_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
         return cls(name=str(_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written))

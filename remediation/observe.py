@@ -8,12 +8,12 @@ group, then one list of virtual network links per zone the kind needs.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
-from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify
+from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, raw_json
 from .desired import DesiredState
-from .ids import InvalidResourceId, ResourceId, parse_resource_id
-from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup, _get, vnet_of
+from .ids import ResourceId, try_parse_resource_id
+from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup, _get
 from .plan import dns_zone_ids
 
 PRIVATE_DNS_API_VERSION = "2024-06-01"
@@ -22,7 +22,7 @@ PRIVATE_DNS_API_VERSION = "2024-06-01"
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
     """GET the account (raises azure.core ResourceNotFoundError when it does not exist)."""
     client = clients.cognitive(account_id.subscription_id)
-    body = client.accounts.get(account_id.resource_group, account_id.name, cls=_raw)
+    body = client.accounts.get(account_id.resource_group, account_id.name, cls=raw_json)
     return Account.from_arm(body)
 
 
@@ -65,7 +65,7 @@ def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: Reso
         if classify(error) == ErrorKind.NOT_FOUND:
             return None  # a connection whose endpoint is gone serves nothing
         raise
-    subnet_id = _parse(_get(body, "properties", "subnet", "id"))
+    subnet_id = try_parse_resource_id(_get(body, "properties", "subnet", "id"))
     group = None
     if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
         groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
@@ -80,19 +80,5 @@ def _read_zone(clients: ArmClients, zone_id: ResourceId) -> Zone:
         if classify(error) == ErrorKind.NOT_FOUND:
             return Zone(zone_id, exists=False)
         raise
-    vnets = {_parse(_get(link, "properties", "virtualNetwork", "id")) for link in links}
+    vnets = {try_parse_resource_id(_get(link, "properties", "virtualNetwork", "id")) for link in links}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
-
-
-def _parse(value: Any) -> ResourceId | None:
-    try:
-        return parse_resource_id(value)
-    except InvalidResourceId:
-        return None
-
-
-def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
-    return pipeline_response.http_response.json()
-
-
-__all__ = ["observe", "read_account", "wait_until_ready", "vnet_of"]

@@ -76,23 +76,25 @@ class Remediator:
         settings = self.settings
         try:
             account = read_account(self.clients, account_id)
-            record.kind = account.kind
-            if account.kind.lower() not in settings.kinds:
-                record.error = f"kind {account.kind!r} is not in REMEDIATION_KINDS"
-                return None
-            if exempt_until(dict(account.tags), settings.exempt_tag, utc_now()):
-                record.outcome = Outcome.EXEMPT
-                return None
+        except Exception as error:  # noqa: BLE001 - every read failure becomes a recorded outcome
+            if classify(error) == ErrorKind.NOT_FOUND:
+                record.error = "the account does not exist"
+                return Failure.NOT_FOUND
+            return _read_failed(record, error)
+        record.kind = account.kind
+        if account.kind.lower() not in settings.kinds:
+            record.error = f"kind {account.kind!r} is not in REMEDIATION_KINDS"
+            return None
+        if exempt_until(dict(account.tags), settings.exempt_tag, utc_now()):
+            record.outcome = Outcome.EXEMPT
+            return None
+        try:
             account = wait_until_ready(self.clients, account, settings.ready_timeout_seconds,
                                        settings.poll_interval_seconds, self.sleep, self.clock)
             desired = desired_state(settings, account.kind, account.location)
             observation = observe(self.clients, desired, account)
-        except Exception as error:  # noqa: BLE001 - every read failure becomes a recorded outcome
-            kind = classify(error)
-            record.outcome = Outcome.SKIPPED if kind == ErrorKind.NOT_FOUND else Outcome.FAILED
-            record.error = "the account does not exist" if kind == ErrorKind.NOT_FOUND else describe(error)
-            return {ErrorKind.NOT_FOUND: Failure.NOT_FOUND, ErrorKind.UNAVAILABLE: Failure.ARM_UNAVAILABLE}.get(
-                kind, Failure.ARM_ERROR)
+        except Exception as error:  # noqa: BLE001
+            return _read_failed(record, error)
 
         try:
             return self._plan_and_apply(account, desired, observation, mode, record, event_time)
@@ -145,6 +147,12 @@ class Remediator:
             existing_endpoints=frozenset(e.id for e in endpoints.values() if e.subnet_id in serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
         )
+
+
+def _read_failed(record: AuditRecord, error: Exception) -> Failure:
+    record.outcome = Outcome.FAILED
+    record.error = describe(error)
+    return Failure.ARM_UNAVAILABLE if classify(error) == ErrorKind.UNAVAILABLE else Failure.ARM_ERROR
 
 
 def _open_items(the_plan: Plan, results: list[ActionResult]) -> list[str]:

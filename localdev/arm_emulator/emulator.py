@@ -13,7 +13,7 @@ from typing import Any, Callable
 from . import ids, seed as seeding
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
-from .handlers import cognitive, network, privatedns
+from .handlers import network, privatedns
 from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
 from .store import ResourceStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError
+from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
 
 from emu_helpers import ACCOUNT, RG, SUB, Raw, arm_requests, base_scenario
