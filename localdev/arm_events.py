@@ -59,7 +59,7 @@ def _claim_value(value: Any) -> str:
     """Event claims are a string -> string map (numbers as digits, lists comma-joined like `amr`)."""
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
-    if isinstance(value, (dict,)):
+    if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -218,10 +218,9 @@ def post_events(url: str, events: list[dict[str, Any]], *, event_type: str = "No
         content_type = EVENTGRID_CONTENT_TYPE
     first = events[0]
     h = {"Content-Type": content_type, "aeg-event-type": event_type, "aeg-subscription-name": "LOCALDEV",
-         "aeg-delivery-count": "0", "aeg-metadata-version": "1",
-         "aeg-data-version": str(first.get("dataVersion", "")) if not cloud else ""}
-    if cloud:
-        del h["aeg-data-version"]
+         "aeg-delivery-count": "0", "aeg-metadata-version": "1"}
+    if not cloud:
+        h["aeg-data-version"] = str(first.get("dataVersion", ""))
     h.update(headers or {})
     req = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), headers=h, method="POST")
     try:

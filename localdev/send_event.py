@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", default=DEFAULT_WEBHOOK_URL, help=f"webhook URL (default {DEFAULT_WEBHOOK_URL})")
     p.add_argument("--cloudevents", action="store_true", help="send Event Grid schema events as CloudEvents 1.0")
     p.add_argument("--subject", help="resource ID to put in subject / resourceUri")
-    p.add_argument("--operation", help="operationName to put in the event, e.g. Microsoft.CognitiveServices/accounts/write")
+    p.add_argument("--operation",
+                   help="operationName to put in the event, e.g. Microsoft.CognitiveServices/accounts/write")
     p.add_argument("--fresh", action="store_true", help="new event id and current event time")
     p.add_argument("--batch", action="store_true", help="send all events in one request")
     p.add_argument("--events-dir", type=Path, default=EVENTS_DIR, help="where sample names are looked up")
