@@ -299,8 +299,7 @@ def triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None
     try:
         return _triage(event, scopes=scopes, own=own)
     except Exception as exc:  # a last resort: one bad event must not fail the whole delivered batch
-        event_id = _text(_get(event, "id")) if isinstance(event, Mapping) else None
-        return Ignored("malformed", f"unreadable event ({type(exc).__name__})", event_id)
+        return Ignored("malformed", f"unreadable event ({type(exc).__name__})", None)
 
 
 def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None) -> Target | Ignored:

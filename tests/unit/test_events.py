@@ -112,7 +112,9 @@ def test_every_sample_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_SAMPLES))
 def test_sample_is_triaged(name: str) -> None:
     events = load(name)
-    assert [triage(e, scopes=SCOPES, own=OWN).reason for e in events] == EXPECTED_SAMPLES[name]  # type: ignore[union-attr]
+    results = [triage(e, scopes=SCOPES, own=OWN) for e in events]
+    assert all(isinstance(r, Ignored) for r in results), results
+    assert [r.reason for r in results] == EXPECTED_SAMPLES[name]  # type: ignore[union-attr]
 
 
 # --- Cognitive Services variants of the ARM samples --------------------------------------------------
@@ -590,3 +592,20 @@ def test_unreadable_time_is_not_fatal() -> None:
     event["eventTime"] = "soon"
     target = expect_target(triage(event, scopes=SCOPES, own=OWN))
     assert target.event_time is None and target.event.time == "soon"
+
+
+class _Hostile(dict):
+    """A mapping that fails when read: triage still answers instead of raising."""
+
+    def __contains__(self, key: object) -> bool:
+        raise RuntimeError("boom")
+
+
+def test_an_unreadable_event_is_ignored_not_raised() -> None:
+    result = expect_ignored(triage(_Hostile(id="1"), scopes=SCOPES, own=OWN), "malformed")
+    assert "RuntimeError" in result.detail
+
+
+def test_scopes_may_be_any_sequence() -> None:
+    event = arm_event_for("Microsoft.CognitiveServices/accounts/write", ACCOUNT, "eventgrid")
+    expect_target(triage(event, scopes=tuple(SCOPES), own=OWN))
