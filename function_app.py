@@ -11,7 +11,9 @@ import azure.functions as func
 from remediation import __version__, api
 from remediation.ids import within_any
 from remediation.model import Trigger
+from remediation.pipeline import EventPipeline
 from remediation.service import Failure, Remediator
+from remediation.storage import WORK_QUEUE
 from remediation.settings import Settings, SettingsError
 
 log = logging.getLogger("remediation")
@@ -27,6 +29,7 @@ except SettingsError as error:
     log.error("%s", error)
 
 _remediator: Remediator | None = None
+_pipeline: EventPipeline | None = None
 
 
 def remediator() -> Remediator:
@@ -37,6 +40,29 @@ def remediator() -> Remediator:
     if _remediator is None:
         _remediator = Remediator(SETTINGS)  # type: ignore[arg-type]
     return _remediator
+
+
+def pipeline() -> EventPipeline:
+    global _pipeline
+    if SETTINGS is None:
+        raise SETTINGS_ERROR  # type: ignore[misc]  # the host logs it and retries the event or message
+    if _pipeline is None:
+        _pipeline = EventPipeline(remediator())
+    return _pipeline
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    """The delivered event as JSON again (Event Grid schema, or CloudEvents from azure-functions 1.25)."""
+    time = getattr(event, "event_time", None) or getattr(event, "time", None)
+    envelope = {
+        "id": event.id, "subject": getattr(event, "subject", None), "data": event.get_json(),
+        "eventTime" if hasattr(event, "event_type") else "time": time.isoformat() if time else None,
+    }
+    if hasattr(event, "event_type"):
+        envelope.update(eventType=event.event_type, topic=event.topic, dataVersion=event.data_version)
+    else:
+        envelope.update(type=event.type, source=event.source, specversion=event.specversion)
+    return envelope
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -51,6 +77,20 @@ def _settings_unavailable() -> func.HttpResponse | None:
     if SETTINGS is None:
         return _error(api.ApiError(503, "InvalidSettings", str(SETTINGS_ERROR)))
     return None
+
+
+@app.function_name("on_resource_event")
+@app.event_grid_trigger(arg_name="event")
+def on_resource_event(event: func.EventGridEvent) -> None:
+    """Azure Resource Manager events (Event Grid or CloudEvents schema): triage, then queue the work."""
+    pipeline().accept(_event_dict(event))
+
+
+@app.function_name("process_work_item")
+@app.queue_trigger(arg_name="message", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
+def process_work_item(message: func.QueueMessage) -> None:
+    """One work item from `remediation-work`: map it to its account(s) and reconcile."""
+    pipeline().work(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
 
 
 @app.route(route="remediate", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from typing import Any, Mapping, Protocol
 
 from .ids import ResourceId
 from .model import Mode, Outcome, Trigger
-from .settings import Settings
+from .storage import Storage
 
 log = logging.getLogger("remediation.audit")
 
@@ -103,34 +102,20 @@ def _row_key(record: dict[str, Any]) -> str:
     return f"{inverted:013d}-{record['id']}"
 
 
+def _record_text(entity: Mapping[str, Any]) -> str:
+    return "".join(entity.get(f"record{i}", "") for i in range(int(entity.get("chunks", 0))))
+
+
 class TableSink:
     """Audit rows in Azure Table storage (Azurite locally); one partition per account."""
 
     name = "table"
 
-    def __init__(self, settings: Settings, credential: Any = None) -> None:
-        self._settings = settings
-        self._credential = credential
-        self._client: Any = None
-        self._lock = threading.Lock()
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
 
     def _table(self) -> Any:
-        if self._client is None:
-            from azure.data.tables import TableServiceClient
-
-            with self._lock:
-                if self._client is None:
-                    settings = self._settings
-                    if settings.storage_connection:
-                        service = TableServiceClient.from_connection_string(settings.storage_connection)
-                    else:
-                        from azure.identity import DefaultAzureCredential
-
-                        service = TableServiceClient(
-                            f"https://{settings.storage_account_name}.table.core.windows.net",
-                            credential=self._credential or DefaultAzureCredential())
-                    self._client = service.create_table_if_not_exists(settings.audit_table)
-        return self._client
+        return self._storage.table(self._storage.settings.audit_table)
 
     def write(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, default=str)
@@ -148,6 +133,13 @@ class TableSink:
             entity["chunks"] += 1
         self._table().upsert_entity(entity)
 
+    def since(self, resource_id: ResourceId, moment: datetime) -> list[dict[str, Any]]:
+        """The account's records written after `moment`, newest first (row keys sort newest first)."""
+        bound = f"{10**13 - int(moment.timestamp() * 1000):013d}"
+        query = self._table().query_entities("PartitionKey eq @pk and RowKey lt @rk",
+                                             parameters={"pk": _partition_key(str(resource_id)), "rk": bound})
+        return [json.loads(_record_text(entity)) for entity in query]
+
     def history(self, resource_id: ResourceId, top: int) -> list[dict[str, Any]]:
         """The account's records, newest first."""
         query = self._table().query_entities(
@@ -155,11 +147,36 @@ class TableSink:
             results_per_page=min(top, _MAX_TOP))
         records: list[dict[str, Any]] = []
         for entity in query:
-            text = "".join(entity.get(f"record{i}", "") for i in range(int(entity.get("chunks", 0))))
-            records.append(json.loads(text))
+            records.append(json.loads(_record_text(entity)))
             if len(records) >= top:
                 break
         return records
+
+
+EVENT_TYPE_PREFIX = "OpenAIPrivateNetwork.Remediation"
+_PUBLISHED = {"remediated": "AccountRemediated", "failed": "RemediationFailed", "contested": "Contested"}
+
+
+class EventGridSink:
+    """One event per remediation on REMEDIATION_EVENTGRID_TOPIC_ENDPOINT (Entra ID auth, no keys)."""
+
+    name = "eventgrid"
+
+    def __init__(self, endpoint: str, credential_factory: Any) -> None:
+        self._endpoint = endpoint
+        self._credential_factory = credential_factory
+        self._client: Any = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        kind = _PUBLISHED.get(record["outcome"])
+        if kind is None:
+            return  # compliant, report-only, exempt…: nothing was remediated
+        from azure.eventgrid import EventGridEvent, EventGridPublisherClient
+
+        if self._client is None:
+            self._client = EventGridPublisherClient(self._endpoint, self._credential_factory())
+        self._client.send(EventGridEvent(subject=record["resourceId"], event_type=f"{EVENT_TYPE_PREFIX}.{kind}",
+                                         data=record, data_version="1.0", id=record["id"]))
 
 
 class Auditor:

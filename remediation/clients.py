@@ -42,6 +42,18 @@ class ArmClients:
         self._credential = credential
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()  # building a client takes the credential, under the same lock
+        self._own: tuple[str | None, str | None] | None = None
+
+    def own_identity(self) -> tuple[str | None, str | None]:
+        """(object ID, client ID) of the identity this app writes as, read from its own ARM token's claims.
+
+        ARM events carry the writer's claims, so this is how the app recognises its own writes. The
+        token itself is never logged or kept beyond this call (azure-identity caches it)."""
+        if self._own is None:
+            token = self.credential.get_token(self.settings.arm_scope).token
+            claims = _jwt_claims(token)
+            self._own = (claims.get("oid"), claims.get("appid") or claims.get("azp"))
+        return self._own
 
     @property
     def credential(self) -> TokenCredential:
@@ -141,6 +153,19 @@ class ArmClients:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified: only to learn our own IDs from a token we just received."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 class ErrorKind:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Callable, Mapping
 
 from .apply import ActionResult, Applier, ApplyResult, WriteScope, planned
-from .audit import AuditRecord, Auditor, LogSink, TableSink, utc_now
+from .audit import AuditRecord, Auditor, EventGridSink, LogSink, TableSink, utc_now
+from .coordination import ServingIndex
 from .clients import ArmClients, ErrorKind, classify, describe
 from .desired import DesiredState, desired_state, exempt_until
 from .ids import ResourceId, within_any
@@ -22,6 +23,7 @@ from .model import Account, ActionKind, ActionStatus, FindingCode, Mode, Observa
 from .observe import observe, read_account, wait_until_ready
 from .plan import Plan, plan
 from .settings import Settings
+from .storage import Storage
 
 
 log = logging.getLogger("remediation")
@@ -49,8 +51,13 @@ class Remediator:
                  *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.clients = clients or ArmClients(settings)
-        self.table = TableSink(settings)
-        self.auditor = auditor or Auditor([LogSink(), self.table])
+        self.storage = Storage(settings)
+        self.table = TableSink(self.storage)
+        self.index = ServingIndex(self.storage)
+        sinks: list[Any] = [LogSink(), self.table]
+        if settings.eventgrid_topic_endpoint:
+            sinks.append(EventGridSink(settings.eventgrid_topic_endpoint, lambda: self.clients.credential))
+        self.auditor = auditor or Auditor(sinks)
         self.sleep = sleep
         self.clock = clock
 
@@ -108,6 +115,7 @@ class Remediator:
                         record: AuditRecord,
                         event_time: datetime | None) -> Failure | None:
         the_plan = plan(desired, observation)
+        self._remember(account.id, observation, desired, ())
         record.before = account.governed()
         record.findings = [_finding_json(f) for f in the_plan.findings]
         if the_plan.not_ready:
@@ -128,14 +136,50 @@ class Remediator:
                 record.error = ("would not fix: " if runnable else "cannot fix: ") + "; ".join(open_items)
             return None
 
+        if self._contested(account.id, record):
+            record.actions = [_action_json(ActionResult(r.action, ActionStatus.SKIPPED, "contested; not written"))
+                              for r in planned(the_plan, scope)]
+            return None
         applied = Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
                           poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep,
                           clock=self.clock).apply(the_plan)
         record.actions = [_action_json(r) for r in applied.results]
         record.after = _after(account, applied)
+        self._remember(account.id, observation, desired, [r.action.target for r in applied.results if
+                                                          r.status is ActionStatus.SUCCEEDED and
+                                                          r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
         if applied.first_write_at and event_time:
             record.event_to_fix_ms = max(0, int((applied.first_write_at - event_time.timestamp()) * 1000))
         return _judge(record, the_plan, applied)
+
+    def _contested(self, account_id: ResourceId, record: AuditRecord) -> bool:
+        """Circuit breaker: past REMEDIATION_MAX_FIXES_PER_HOUR fixes in an hour, someone keeps undoing
+        them (another automation, a template redeployed): stop fighting, say so once, write nothing."""
+        try:
+            recent = self.table.since(account_id, utc_now() - timedelta(hours=1))
+        except Exception as error:  # noqa: BLE001 - without history the fix goes ahead: that is the job
+            log.warning("circuit breaker could not read the audit history of %s: %s", account_id,
+                        type(error).__name__)
+            return False
+        fixes = sum(1 for r in recent if r.get("outcome") == Outcome.REMEDIATED.value)
+        limit = self.settings.max_fixes_per_hour
+        if fixes < limit:
+            return False
+        record.outcome = Outcome.CONTESTED
+        record.error = (f"{fixes} fixes in the last hour reached REMEDIATION_MAX_FIXES_PER_HOUR={limit}: something "
+                        "keeps undoing them; no more writes until the hour has passed")
+        if not any(r.get("outcome") == Outcome.CONTESTED.value for r in recent):
+            log.error("account %s is contested: %s", account_id, record.error)
+        return True
+
+    def _remember(self, account_id: ResourceId, observation: Observation, desired: DesiredState,
+                  created: Any) -> None:
+        """Record which endpoints and zones serve the account, so their delete events map back to it."""
+        endpoints = [e.id for e in observation.endpoints.values() if e.subnet_id in desired.serving_subnets]
+        try:
+            self.index.remember(account_id, [*endpoints, *created], observation.zones)
+        except Exception as error:  # noqa: BLE001 - the index only helps map future events
+            log.warning("could not update the endpoint index for %s: %s", account_id, type(error).__name__)
 
     def _write_scope(self, account_id: ResourceId, endpoints: Mapping[ResourceId, Any],
                      serving_subnets: frozenset[ResourceId]) -> WriteScope:

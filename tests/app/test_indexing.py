@@ -36,9 +36,9 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
                       "route": "remediations"}, [HTTP_RETURN]),
     "health": ({"type": "httpTrigger", "methods": ["GET"], "authLevel": "ANONYMOUS",
                 "route": "health"}, [HTTP_RETURN]),
-    # "on_resource_event": ({"type": "eventGridTrigger"}, []),
-    # "process_work_item": ({"type": "queueTrigger", "queueName": "remediation-work",
-    #                        "connection": "AzureWebJobsStorage"}, []),
+    "on_resource_event": ({"type": "eventGridTrigger"}, []),
+    "process_work_item": ({"type": "queueTrigger", "queueName": "remediation-work",
+                           "connection": "AzureWebJobsStorage"}, []),
     # "sweep": ({"type": "timerTrigger", "schedule": "%REMEDIATION_SWEEP_SCHEDULE%"}, []),
 }
 

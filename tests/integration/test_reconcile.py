@@ -456,20 +456,11 @@ def test_unreachable_audit_table_still_logs_the_whole_record(stack: Stack, caplo
 
 # --- payloads that try to steer a write ---------------------------------------------------------------
 
-def _put_as_user(stack: Stack, path: str, body: dict) -> None:
-    import requests
-
-    token = stack.emulator.user_token(name="Dana Admin", upn="dana@contoso.example")
-    response = requests.put(f"{stack.emulator.url}{path}?api-version=2025-09-01", json=body, timeout=10,
-                            headers={"Authorization": f"Bearer {token}"}, verify=stack.emulator.ca_path)
-    assert response.status_code in (200, 201, 202), response.text
-
-
 def test_rejected_connection_of_our_own_endpoint_is_reported_not_rewritten(stack: Stack) -> None:
     stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod"))
     assert reconcile(stack)["outcome"] == "remediated"
     [connection] = account_props(stack)["privateEndpointConnections"]
-    _put_as_user(stack, connection["id"], {"properties": {"privateLinkServiceConnectionState": {
+    stack.as_user("PUT", connection["id"], {"properties": {"privateLinkServiceConnectionState": {
         "status": "Rejected", "description": "not this one"}}})
     stack.emulator.clear_requests()
 

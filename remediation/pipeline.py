@@ -1,0 +1,163 @@
+"""Events in, work through the queue: the Event Grid trigger's side and the worker's side of the loop.
+
+The trigger side only triages and enqueues, so Event Grid gets its answer fast. The worker maps an
+endpoint or zone back to the accounts it serves, takes a per-account lease so duplicate events
+cost one set of writes, reconciles, and puts a busy account back with a delay.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from .clients import NETWORK_API_VERSION, ErrorKind, classify, describe
+from .coordination import AccountLocks, ServingIndex
+from .desired import desired_state
+from .events import Ignored, Principal, TargetKind, parse_event_time, triage
+from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .model import Account, FindingCode, Observation, Outcome, Trigger, _get
+from .plan import plan
+from .service import Failure, Remediator
+from .work import MAX_ATTEMPTS, WorkItem, WorkQueue
+
+log = logging.getLogger("remediation.events")
+
+MAX_DEQUEUE = 5  # the host's maxDequeueCount in host.json: the last try gives the item up itself
+LEASE_BUSY_DELAY = 2  # seconds before an item retries when another worker holds the account's lease
+_NETWORK_FINDINGS = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
+                     FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY}
+
+
+class RetryLater(Exception):
+    """Raised to the Functions host so it retries the message (Resource Manager failed or was throttled)."""
+
+
+class EventPipeline:
+    def __init__(self, remediator: Remediator) -> None:
+        self.remediator = remediator
+        self.settings = remediator.settings
+        self.queue = WorkQueue(remediator.storage)
+        self.index: ServingIndex = remediator.index
+        self.locks = AccountLocks(remediator.storage, ttl_seconds=3 * self.settings.ready_timeout_seconds + 120)
+
+    # --- trigger side --------------------------------------------------------------------------------
+
+    def own(self) -> Principal | None:
+        try:
+            object_id, client_id = self.remediator.clients.own_identity()
+        except Exception as error:  # noqa: BLE001 - without it our own writes are reconciled, harmlessly
+            log.warning("could not learn the app's own identity: %s", type(error).__name__)
+            return None
+        return Principal(object_id=object_id, client_id=client_id)
+
+    def accept(self, event: object) -> str:
+        """Triage one event and queue its work; returns what was done (logged)."""
+        target = triage(event, scopes=self.settings.scopes, own=self.own())
+        if isinstance(target, Ignored):
+            log.info("event %s ignored: %s (%s)", target.event_id, target.reason, target.detail)
+            return target.reason
+        if target.properties is not None and self._compliant_per_notification(target.resource_id, target.properties):
+            log.info("event %s ignored: compliant-per-notification (%s)", target.event.id, target.resource_id)
+            return "compliant-per-notification"
+        self.queue.put(WorkItem(
+            kind=target.kind.value, resource_id=str(target.resource_id), trigger=Trigger.EVENT.value,
+            event=target.event.to_json(), actor=target.actor.to_json() if target.actor else None,
+            event_time=target.event.time, deleted=target.deleted))
+        log.info("event %s queued: %s %s", target.event.id, target.kind.value, target.resource_id)
+        return "queued"
+
+    def _compliant_per_notification(self, account_id: ResourceId, resource: Mapping[str, Any]) -> bool:
+        """A Resource Notification carries the account's properties: when they show it locked down and
+        served by an approved endpoint, the read (and the reconcile) can be skipped."""
+        account = Account.from_arm({**resource, "id": str(account_id)})
+        if account.kind and account.kind.lower() not in self.settings.kinds:
+            return True  # not ours to manage either way
+        findings = plan(desired_state(self.settings, account.kind or "OpenAI", account.location),
+                        Observation(account)).findings
+        return not any(f.code in _NETWORK_FINDINGS for f in findings) and any(c.approved for c in account.connections)
+
+    # --- worker side ---------------------------------------------------------------------------------
+
+    def work(self, text: str, dequeue_count: int = 1) -> None:
+        try:
+            item = WorkItem.from_message(text)
+        except ValueError as error:
+            log.error("unreadable work item given up: %s", error)
+            self.queue.poison(None, f"unreadable work item: {error}", raw=text)
+            return
+        try:
+            accounts = self._accounts_of(item)
+        except Exception as error:  # noqa: BLE001
+            self._failed(item, dequeue_count, f"could not map {item.resource_id} to its accounts: {describe(error)}")
+            return
+        if not accounts:
+            log.info("work item for %s maps to no managed account", item.resource_id)
+        elif len(accounts) == 1:
+            self._reconcile(accounts[0], item, dequeue_count)
+        else:  # a zone serves many accounts: one item each, so each gets its own lease and retries
+            for account in accounts:
+                self.queue.put(WorkItem(TargetKind.ACCOUNT.value, str(account), item.trigger, item.event,
+                                        item.actor, item.event_time))
+
+    def _accounts_of(self, item: WorkItem) -> list[ResourceId]:
+        rid = parse_resource_id(item.resource_id)
+        if item.kind == TargetKind.ACCOUNT.value:
+            found = [rid]
+        elif item.kind == TargetKind.PRIVATE_ENDPOINT.value:
+            found = self._accounts_of_endpoint(rid, item.deleted)
+        elif item.kind == TargetKind.DNS_ZONE.value:
+            found = self.index.accounts_of_zone(rid)
+        else:
+            raise ValueError(f"unknown work item kind {item.kind!r}")
+        return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.settings.scopes)]
+
+    def _accounts_of_endpoint(self, endpoint_id: ResourceId, deleted: bool) -> list[ResourceId]:
+        if not deleted:
+            try:
+                body = self.remediator.clients.get_json(endpoint_id, NETWORK_API_VERSION)
+            except Exception as error:
+                if classify(error) != ErrorKind.NOT_FOUND:
+                    raise
+            else:
+                links = [*(_get(body, "properties", "privateLinkServiceConnections") or []),
+                         *(_get(body, "properties", "manualPrivateLinkServiceConnections") or [])]
+                targets = (try_parse_resource_id(_get(link, "properties", "privateLinkServiceId")) for link in links)
+                return [t for t in targets if t is not None]
+        account = self.index.account_of_endpoint(endpoint_id)  # gone already: what it served, as remembered
+        return [account] if account else []
+
+    def _reconcile(self, account_id: ResourceId, item: WorkItem, dequeue_count: int) -> None:
+        lease = self.locks.acquire(account_id)
+        if lease is None:  # another worker reconciles this account now; look again once it is done
+            self._defer(item, account_id, LEASE_BUSY_DELAY, "another reconcile of the account is running")
+            return
+        try:
+            result = self.remediator.reconcile(
+                account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
+                event_time=parse_event_time(item.event_time))
+        finally:
+            self.locks.release(account_id, lease)
+        record = result.record
+        if record.outcome is Outcome.DEFERRED:
+            delay = min(max(self.settings.poll_interval_seconds, 1) * 2 ** item.attempt, 600)
+            self._defer(item, account_id, delay, record.error or "deferred", record.to_json())
+        elif result.failure in (Failure.ARM_UNAVAILABLE, Failure.ARM_ERROR, Failure.INTERNAL):
+            self._failed(item, dequeue_count, record.error or "failed", record.to_json())
+
+    def _defer(self, item: WorkItem, account_id: ResourceId, delay: float, why: str,
+               record: dict[str, Any] | None = None) -> None:
+        retry = WorkItem(TargetKind.ACCOUNT.value, str(account_id), item.trigger, item.event, item.actor,
+                         item.event_time, attempt=item.attempt + 1)
+        if retry.attempt >= MAX_ATTEMPTS:
+            log.error("giving up on %s after %d attempts: %s", account_id, retry.attempt, why)
+            self.queue.poison(retry, f"deferred {retry.attempt} times: {why}", record)
+            return
+        log.info("%s deferred for %.0f s (attempt %d): %s", account_id, delay, retry.attempt, why)
+        self.queue.put(retry, delay_seconds=delay)
+
+    def _failed(self, item: WorkItem, dequeue_count: int, why: str, record: dict[str, Any] | None = None) -> None:
+        if dequeue_count >= MAX_DEQUEUE:
+            log.error("giving up on %s after %d tries: %s", item.resource_id, dequeue_count, why)
+            self.queue.poison(item, why, record)
+            return
+        raise RetryLater(why)

@@ -1,0 +1,70 @@
+"""Azure Storage clients for the audit table, the work queue and coordination rows.
+
+`AzureWebJobsStorage` as a connection string (Azurite: `UseDevelopmentStorage=true`), or
+identity-based (`AzureWebJobsStorage__accountName`) with DefaultAzureCredential, as the Functions
+host itself reads it. SDKs are imported on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .settings import Settings
+
+WORK_QUEUE = "remediation-work"
+POISON_QUEUE = "remediation-work-poison"
+
+_RETRY = {"retry_total": 3, "retry_backoff_factor": 0.5}
+
+
+class Storage:
+    """Cached table and queue clients for one settings object; safe to share across threads."""
+
+    def __init__(self, settings: Settings, credential: Any = None) -> None:
+        self.settings = settings
+        self._credential = credential
+        self._tables: dict[str, Any] = {}
+        self._queues: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    def _identity(self) -> Any:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def table(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._tables:
+                from azure.data.tables import TableServiceClient
+
+                if self.settings.storage_connection:
+                    service = TableServiceClient.from_connection_string(self.settings.storage_connection, **_RETRY)
+                else:
+                    service = TableServiceClient(
+                        f"https://{self.settings.storage_account_name}.table.core.windows.net",
+                        credential=self._identity(), **_RETRY)
+                self._tables[name] = service.create_table_if_not_exists(name)
+            return self._tables[name]
+
+    def queue(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._queues:
+                from azure.core.exceptions import ResourceExistsError
+                from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+                # Base64, because that is what the Functions queue trigger expects by default.
+                options = {"message_encode_policy": TextBase64EncodePolicy(), **_RETRY}
+                if self.settings.storage_connection:
+                    client = QueueClient.from_connection_string(self.settings.storage_connection, name, **options)
+                else:
+                    client = QueueClient(f"https://{self.settings.storage_account_name}.queue.core.windows.net",
+                                         name, credential=self._identity(), **options)
+                try:
+                    client.create_queue()
+                except ResourceExistsError:
+                    pass
+                self._queues[name] = client
+            return self._queues[name]

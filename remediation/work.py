@@ -1,0 +1,78 @@
+"""Work items on the `remediation-work` queue: what to reconcile, why, and how often it was tried.
+
+The Event Grid trigger only triages and enqueues (Event Grid resends a batch that takes over 30 s);
+`process_work_item` does the reconcile. A busy account is put back with a delay instead of failing
+the message, and an item that keeps failing lands on the poison queue together with its record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .storage import POISON_QUEUE, WORK_QUEUE, Storage
+
+MAX_ATTEMPTS = 8  # deferrals of one item before it is given up to the poison queue
+_MAX_MESSAGE_CHARS = 48_000  # a queue message holds 64 KiB; base64 takes a third more
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    kind: str  # "account", "private-endpoint" or "dns-zone" (events.TargetKind values)
+    resource_id: str
+    trigger: str = "event"
+    event: dict[str, Any] | None = None  # the audit record's `event` (id, type, time, operationName, correlationId)
+    actor: dict[str, Any] | None = None
+    event_time: str | None = None
+    deleted: bool = False
+    attempt: int = 0
+
+    def to_message(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v not in (None, False, 0) or k in ("kind", "resource_id")}
+        text = json.dumps(data, separators=(",", ":"))
+        if len(text) > _MAX_MESSAGE_CHARS:
+            raise ValueError("work item too large for a queue message")
+        return text
+
+    @classmethod
+    def from_message(cls, text: str) -> WorkItem:
+        """Parse a queue message; raises ValueError naming what is wrong."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ValueError("the message is not JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str) \
+                or not isinstance(data.get("resource_id"), str):
+            raise ValueError("the message has no kind and resource_id")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            item = cls(**known)
+        except TypeError as error:
+            raise ValueError(f"the message does not describe a work item: {error}") from None
+        if not isinstance(item.attempt, int) or item.attempt < 0:
+            raise ValueError("attempt must be a whole number")
+        return item
+
+    def retry(self) -> WorkItem:
+        return WorkItem(self.kind, self.resource_id, self.trigger, self.event, self.actor, self.event_time,
+                        self.deleted, self.attempt + 1)
+
+
+class WorkQueue:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def put(self, item: WorkItem, delay_seconds: float = 0) -> None:
+        self._storage.queue(WORK_QUEUE).send_message(item.to_message(), visibility_timeout=int(delay_seconds) or None)
+
+    def poison(self, item: WorkItem | None, reason: str, record: dict[str, Any] | None = None,
+               raw: str | None = None) -> None:
+        """Give an item up: it goes to the poison queue with why, and the audit record if there is one."""
+        body = {"reason": reason[:1000], "item": json.loads(item.to_message()) if item else None,
+                "message": raw[:4000] if raw and item is None else None, "record": record}
+        text = json.dumps(body, default=str)
+        if len(text) > _MAX_MESSAGE_CHARS:  # keep the reason and the item; the record is in the audit table
+            body["record"] = {"id": (record or {}).get("id"), "outcome": (record or {}).get("outcome")}
+            text = json.dumps(body, default=str)
+        self._storage.queue(POISON_QUEUE).send_message(text)

@@ -1,0 +1,289 @@
+"""The event-driven loop end to end: a person's write on the emulator becomes an ARM event, the app
+triages it, queues the work in Azurite, the queue worker reconciles, and the account is locked again."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+import threading
+from types import ModuleType
+from typing import Any, Iterator
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from localdev.arm_events import EventRouter
+from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id
+from localdev.eventgrid_topic import LocalTopic
+from localdev.functions_host import LocalHost
+from remediation.desired import private_endpoint_name
+from remediation.events import WATCHED_OPERATIONS
+from remediation.ids import parse_account_id
+from tests.conftest import Stack
+
+AOAI = account_id("aoai-prod")
+NETWORK_RG = SUBNET_ID.split("/providers/")[0]
+
+
+class Live:
+    """The app under an in-process host, fed by the emulator's events."""
+
+    def __init__(self, stack: Stack, schema: str = "eventgrid", **settings: str) -> None:
+        self.stack = stack
+        stack.apply_env(**settings)
+        sys.modules.pop("function_app", None)
+        self.app: ModuleType = importlib.import_module("function_app")
+        stack.remediators.append(self.app.remediator())
+        self.host = LocalHost(self.app, stack.azurite.connection_string)
+        self.captured: list[dict[str, Any]] = []
+        self.router = EventRouter(stack.emulator, self._deliver, schema=schema, operations=WATCHED_OPERATIONS)
+        self.router.start()
+        self.capture_only = False
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        self.captured.append(event)
+        if not self.capture_only:
+            self.host.deliver(event)
+
+    def settle(self, timeout: float = 30) -> None:
+        """Until every event is delivered and every work item has run."""
+        for _ in range(5):
+            assert self.router.drain(timeout)
+            assert self.host.drain(timeout)
+            if self.router.pending == 0:
+                return
+
+    def history(self, account: str = AOAI) -> list[dict[str, Any]]:
+        return self.app.remediator().history(parse_account_id(account), 50)
+
+    def close(self) -> None:
+        self.router.stop()
+
+
+@pytest.fixture
+def live(stack: Stack) -> Iterator[Live]:
+    QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work").clear_messages() \
+        if _queue_exists(stack, "remediation-work") else None
+    instance = Live(stack)
+    yield instance
+    instance.close()
+
+
+def _queue_exists(stack: Stack, name: str) -> bool:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        QueueClient.from_connection_string(stack.azurite.connection_string, name).get_queue_properties()
+        return True
+    except ResourceNotFoundError:
+        return False
+
+
+def _drift(stack: Stack) -> None:
+    stack.as_user("PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}})
+
+
+def test_a_persons_drift_is_locked_again_with_their_identity_recorded(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+
+    _drift(stack)
+    live.settle()
+
+    assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+    [record] = live.history()
+    assert record["outcome"] == "remediated" and record["trigger"] == "event"
+    assert record["actor"]["name"] == "Dana Admin" and record["actor"]["upn"] == "dana@contoso.example"
+    assert record["event"]["operationName"] == "Microsoft.CognitiveServices/accounts/write"
+    assert record["event"]["type"] == "Microsoft.Resources.ResourceWriteSuccess"
+    assert record["eventToFixMs"] is not None and record["eventToFixMs"] >= 0
+    assert "claims" not in json.dumps(record)
+
+
+def test_the_apps_own_writes_come_back_as_events_and_cost_no_arm_calls(stack: Stack, live: Live,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    _drift(stack)
+    live.settle()
+    own_events = [e for e in live.captured if e["data"]["claims"].get("appid") == stack.emulator.app_identity.client_id]
+    assert own_events, "the fix itself produced an ARM event"
+    stack.emulator.clear_requests()
+    caplog.set_level(logging.INFO, logger="remediation.events")
+
+    for event in own_events:
+        live.host.deliver(event)
+    live.settle()
+
+    assert stack.arm() == []
+    assert any("own-write" in r.getMessage() for r in caplog.records)
+    assert len(live.history()) == 1
+
+
+def test_deleted_endpoint_is_recreated(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    pe_existing = f"{NETWORK_RG}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+    assert json.loads(live.app.remediate(_post(AOAI)).get_body())["outcome"] == "compliant"  # the app has seen it
+
+    stack.as_user("DELETE", pe_existing, api_version="2024-05-01")
+    live.settle()
+
+    ours = f"{NETWORK_RG}/providers/Microsoft.Network/privateEndpoints/{private_endpoint_name(parse_account_id(AOAI))}"
+    assert stack.resource(pe_existing) is None and stack.resource(ours) is not None
+    [connection] = stack.resource(AOAI)["properties"]["privateEndpointConnections"]
+    assert connection["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    assert stack.resource(f"{ours}/privateDnsZoneGroups/default") is not None
+    assert live.history()[0]["outcome"] == "remediated"
+
+
+def test_deleted_zone_group_is_recreated(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    group = f"{NETWORK_RG}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing/privateDnsZoneGroups/default"
+
+    stack.as_user("DELETE", group, api_version="2024-05-01")
+    live.settle()
+
+    assert stack.resource(group) is not None
+    [record] = live.history()
+    assert [f["code"] for f in record["findings"]] == ["PRIVATE_DNS_ZONE_GROUP_MISSING"]
+    assert record["actor"]["upn"] == "dana@contoso.example"
+
+
+def test_cloudevents_delivery_gives_the_same_result(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    live = Live(stack, schema="cloudevents")
+    try:
+        _drift(stack)
+        live.settle()
+        assert "specversion" in live.captured[0]
+        assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+        [record] = live.history()
+        assert record["outcome"] == "remediated" and record["actor"]["upn"] == "dana@contoso.example"
+    finally:
+        live.close()
+
+
+def test_twenty_duplicate_events_delivered_concurrently_cost_one_set_of_writes(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod", public_network_access="Enabled"))
+    live.capture_only = True
+    stack.as_user("PATCH", AOAI, {"tags": {"touched": "yes"}})
+    assert live.router.drain(10)
+    [event] = live.captured
+    live.capture_only = False
+    stack.emulator.clear_requests()
+
+    threads = [threading.Thread(target=live.host.deliver, args=(event,)) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    workers = [threading.Thread(target=live.host.drain, args=(60,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    live.settle()
+
+    endpoints = [r for r in stack.emulator.resources("Microsoft.Network/privateEndpoints")
+                 if r["id"].lower().endswith(private_endpoint_name(parse_account_id(AOAI)))]
+    assert len(endpoints) == 1
+    writes = [(w.method, w.path.split("?")[0].lower()) for w in stack.writes()]
+    assert len(writes) == len(set(writes)), f"a write was repeated: {writes}"
+    assert [r["outcome"] for r in live.history()].count("remediated") == 1
+
+
+def test_busy_account_is_deferred_then_fixed(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled",
+                                                        provisioning_state="Accepted"))
+    live = Live(stack, REMEDIATION_READY_TIMEOUT_SECONDS="0.2")
+    try:
+        live.host.deliver(_user_event())
+        assert live.host.run_once() == 1
+        assert [r["outcome"] for r in live.history()] == ["deferred"]
+        account = stack.emulator.store.get(AOAI)
+        account["properties"]["provisioningState"] = "Succeeded"  # the operation that held it finished
+        stack.emulator.store.put(account)
+
+        live.settle()
+
+        assert [r["outcome"] for r in live.history()] == ["remediated", "deferred"]
+        assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+    finally:
+        live.close()
+
+
+def test_a_message_that_keeps_failing_ends_in_the_poison_queue_with_its_record(stack: Stack, live: Live) -> None:
+    from localdev.arm_emulator import Fault
+
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+    stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=400, code="BadRequest",
+                                   message="the service refused the change", times=None))
+    item = json.dumps({"kind": "account", "resource_id": AOAI, "trigger": "event"}).encode()
+
+    from azure.functions.queue import QueueMessage
+
+    for count in range(1, 6):
+        message = QueueMessage(id="m1", body=item, dequeue_count=count)
+        if count < 5:
+            with pytest.raises(Exception):
+                live.app.process_work_item(message)
+        else:
+            live.app.process_work_item(message)  # the last try gives it up itself
+
+    poison = QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work-poison")
+    import base64
+    bodies = [json.loads(base64.b64decode(m.content)) for m in poison.receive_messages(max_messages=32)]
+    ours = [b for b in bodies if b["item"] and b["item"]["resource_id"] == AOAI]
+    assert ours and ours[-1]["record"]["outcome"] == "failed" and "the service refused" in ours[-1]["reason"]
+
+
+def test_repeated_drift_trips_the_circuit_breaker(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    live = Live(stack, REMEDIATION_MAX_FIXES_PER_HOUR="2")
+    caplog.set_level(logging.ERROR, logger="remediation")
+    try:
+        for _ in range(4):
+            _drift(stack)
+            live.settle()
+        outcomes = [r["outcome"] for r in live.history()]
+        assert outcomes == ["contested", "contested", "remediated", "remediated"]
+        assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Enabled"  # it stopped fighting
+        contested_logs = [r for r in caplog.records if "contested" in r.getMessage() and r.levelno == logging.ERROR]
+        assert len(contested_logs) == 1
+    finally:
+        live.close()
+
+
+def test_each_remediation_is_published_to_the_topic(stack: Stack, tmp_path: Any) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    with LocalTopic(cert_dir=stack.emulator.cert_dir) as topic:
+        live = Live(stack, REMEDIATION_EVENTGRID_TOPIC_ENDPOINT=topic.endpoint)
+        try:
+            _drift(stack)
+            live.settle()
+        finally:
+            live.close()
+        [published] = topic.events
+    assert published["eventType"] == "OpenAIPrivateNetwork.Remediation.AccountRemediated"
+    assert published["subject"] == AOAI and published["data"]["outcome"] == "remediated"
+    assert published["data"]["actor"]["upn"] == "dana@contoso.example"
+
+
+def _post(account: str) -> Any:
+    import azure.functions as func
+
+    return func.HttpRequest(method="POST", url="/api/remediate", body=json.dumps({"resourceId": account}).encode())
+
+
+def _user_event() -> dict[str, Any]:
+    """The event of a person's write to the account (built directly: the emulator refuses writes while busy)."""
+    import datetime as dt
+
+    from localdev.arm_emulator.model import WriteEvent
+    from localdev.arm_events import to_event_grid
+
+    claims = {"name": "Dana Admin", "upn": "dana@contoso.example", "oid": "11111111-1111-1111-1111-111111111111",
+              "appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}
+    return to_event_grid(WriteEvent(operation_name="Microsoft.CognitiveServices/accounts/write", resource_id=AOAI,
+                                    method="PATCH", status=200, caller_claims=claims, correlation_id="c1",
+                                    time=dt.datetime.now(dt.timezone.utc)))
