@@ -8,6 +8,8 @@ cost one set of writes, reconciles, and puts a busy account back with a delay.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any, Mapping
 
 from .clients import NETWORK_API_VERSION, ErrorKind, classify, describe
@@ -24,8 +26,13 @@ log = logging.getLogger("remediation.events")
 
 MAX_DEQUEUE = 5  # the host's maxDequeueCount in host.json: the last try gives the item up itself
 LEASE_BUSY_DELAY = 2  # seconds before an item retries when another worker holds the account's lease
+_SEEN_EVENTS = 10_000  # event IDs remembered per worker: Event Grid delivers at least once
 _NETWORK_FINDINGS = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                      FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY}
+
+
+# Outcomes after which a duplicate of the same event has nothing left to do.
+_FINAL = {Outcome.COMPLIANT, Outcome.REMEDIATED, Outcome.EXEMPT, Outcome.SKIPPED, Outcome.CONTESTED}
 
 
 class RetryLater(Exception):
@@ -39,6 +46,8 @@ class EventPipeline:
         self.queue = WorkQueue(remediator.storage)
         self.index: ServingIndex = remediator.index
         self.locks = AccountLocks(remediator.storage, ttl_seconds=3 * self.settings.ready_timeout_seconds + 120)
+        self._done: OrderedDict[tuple[str, str], None] = OrderedDict()  # (event ID, account) reconciled to the end
+        self._done_lock = threading.Lock()
 
     # --- trigger side --------------------------------------------------------------------------------
 
@@ -127,6 +136,10 @@ class EventPipeline:
         return [account] if account else []
 
     def _reconcile(self, account_id: ResourceId, item: WorkItem, dequeue_count: int) -> None:
+        done_key = ((item.event or {}).get("id") or "", account_id.key)
+        if done_key[0] and self._seen(done_key):
+            log.info("event %s for %s was already reconciled here; duplicate skipped", done_key[0], account_id)
+            return
         lease = self.locks.acquire(account_id)
         if lease is None:  # another worker reconciles this account now; look again once it is done
             self._defer(item, account_id, LEASE_BUSY_DELAY, "another reconcile of the account is running")
@@ -138,11 +151,20 @@ class EventPipeline:
         finally:
             self.locks.release(account_id, lease)
         record = result.record
+        if record.outcome in _FINAL and done_key[0]:
+            with self._done_lock:
+                self._done[done_key] = None
+                while len(self._done) > _SEEN_EVENTS:
+                    self._done.popitem(last=False)
         if record.outcome is Outcome.DEFERRED:
             delay = min(max(self.settings.poll_interval_seconds, 1) * 2 ** item.attempt, 600)
             self._defer(item, account_id, delay, record.error or "deferred", record.to_json())
         elif result.failure in (Failure.ARM_UNAVAILABLE, Failure.ARM_ERROR, Failure.INTERNAL):
             self._failed(item, dequeue_count, record.error or "failed", record.to_json())
+
+    def _seen(self, key: tuple[str, str]) -> bool:
+        with self._done_lock:
+            return key in self._done
 
     def _defer(self, item: WorkItem, account_id: ResourceId, delay: float, why: str,
                record: dict[str, Any] | None = None) -> None:
