@@ -2,14 +2,17 @@
 
 Starts Azurite and the ARM emulator, seeds a small estate, reconciles each account through the
 HTTP function exactly as `POST /api/remediate` would, and prints what was found, what was done and
-the state the accounts end in.
+the state the accounts end in. Then the live loop: a person breaks two accounts, the emulator turns
+every write into an ARM event, and the app puts both back on its own.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,8 +22,13 @@ import azure.functions as func
 from tabulate import tabulate
 
 from localdev.arm_emulator import ArmEmulator
+from localdev.arm_events import EventRouter
 from localdev.azurite import Azurite
-from localdev.estate import OPENAI_ZONE, ZONES_BY_KIND, Estate, account_id, settings_env
+from localdev.estate import OPENAI_ZONE, Estate, account_id, rg_id, settings_env
+from localdev.functions_host import LocalHost
+from localdev.person import DANA, write_as
+from remediation.events import WATCHED_OPERATIONS
+from remediation.ids import parse_account_id
 
 STATE_DIR = Path(".localdev")
 
@@ -89,10 +97,72 @@ def final_state(emulator: ArmEmulator) -> list[list[str]]:
     return rows
 
 
+class _Ignored(logging.Handler):
+    """Counts the events the app ignored as its own writes (it logs each with its reason)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.own_writes = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.own_writes += "ignored: own-write" in record.getMessage()
+
+
+def _wait(check: Any, timeout: float = 30) -> float:
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError("the app did not restore the account in time")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
+    """Event Grid → on_resource_event → remediation-work → process_work_item, with a person breaking things."""
+    print("\nLive loop: Event Grid events from every write, the queue worker running\n")
+    host = LocalHost(app, azurite.connection_string).start()
+    router = EventRouter(emulator, host.deliver, operations=WATCHED_OPERATIONS).start()
+    ignored = _Ignored()
+    logging.getLogger("remediation.events").addHandler(ignored)
+    logging.getLogger("remediation.events").setLevel(logging.INFO)
+    prod, chat = account_id("aoai-prod"), account_id("aoai-chat")
+    chat_endpoint = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-chat-existing"
+    try:
+        print(f"• {DANA['name']} <{DANA['upn']}> turns public network access back on for aoai-prod…", end=" ")
+        write_as(emulator, "PATCH", prod, {"properties": {"publicNetworkAccess": "Enabled"}})
+        took = _wait(lambda: emulator.get(prod)["properties"]["publicNetworkAccess"] == "Disabled")
+        print(f"locked again {took * 1000:.0f} ms later")
+
+        print(f"• {DANA['name']} deletes the private endpoint of aoai-chat…", end=" ")
+        write_as(emulator, "DELETE", chat_endpoint, api_version="2024-05-01")
+        took = _wait(lambda: any(
+            c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+            for c in emulator.get(chat)["properties"].get("privateEndpointConnections") or []))
+        print(f"a new endpoint serves it {took * 1000:.0f} ms later")
+        router.drain(10)
+        host.stop()
+        host.drain(10)
+        print(f"• The app's own fixes came back as {ignored.own_writes} events; each was ignored as its own write "
+              "(no Resource Manager call)\n")
+    finally:
+        router.stop()
+        host.stop()
+        logging.getLogger("remediation.events").removeHandler(ignored)
+
+    rows = []
+    for name in ("aoai-prod", "aoai-chat"):
+        for record in reversed(app.remediator().history(parse_account_id(account_id(name)), 5)):
+            rows.append([name, record["time"][11:23], record["trigger"], (record["actor"] or {}).get("upn", "-"),
+                         _counted([f["code"] for f in record["findings"]]), record["outcome"]])
+    print("Audit history (GET /api/remediations)\n")
+    print(tabulate(rows, headers=["account", "time", "trigger", "actor", "findings", "outcome"], tablefmt="simple"))
+
+
 def main() -> int:
     STATE_DIR.mkdir(exist_ok=True)
     print("Private network remediation: local demo\n")
     started = step("Starting Azurite (queues and tables)")
+    shutil.rmtree(STATE_DIR / "azurite-demo", ignore_errors=True)  # a fresh estate has no audit history
     azurite = Azurite(STATE_DIR / "azurite-demo")
     azurite.start()
     done(started)
@@ -132,11 +202,12 @@ def main() -> int:
         history = app.remediations(func.HttpRequest(method="GET", url="/api/remediations", body=b"",
                                                     params={"resourceId": account_id("aoai-prod"), "top": "1"}))
         record = json.loads(history.get_body())["value"][0]
-        print("\nGET /api/remediations?resourceId=…/aoai-prod&top=1 → the stored audit record (before/after):")
-        print(json.dumps({k: record[k] for k in ("outcome", "before", "after", "durationMs")}, indent=2))
-        zones = len(ZONES_BY_KIND["AIServices"])
-        print(f"\nais-agents now has a private endpoint and {zones} private DNS zones; "
-              "run `make demo` again for a fresh estate.")
+        print("\nGET /api/remediations?resourceId=…/aoai-prod&top=1 → the stored audit record's before/after:")
+        for when in ("before", "after"):
+            governed = {k: record[when][k] for k in ("publicNetworkAccess", "networkAcls")}
+            print(f"  {when:<6} {json.dumps(governed)}")
+        live_loop(app, emulator, azurite)
+        print("\nRun `make demo` again for a fresh estate.")
         return 0
     finally:
         emulator.stop()

@@ -19,6 +19,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.queue import QueueMessage  # what the worker builds, dequeue count included
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 log = logging.getLogger("localdev.functions_host")
@@ -36,6 +37,10 @@ class LocalHost:
     def __init__(self, app: ModuleType, storage_connection: str) -> None:
         self.app = app
         self.queue = QueueClient.from_connection_string(storage_connection, WORK_QUEUE)
+        try:
+            self.queue.create_queue()  # the host creates the queue a trigger listens on
+        except ResourceExistsError:
+            pass
         self.processed = 0
         self.failures = 0
         self._stop = threading.Event()
@@ -78,7 +83,12 @@ class LocalHost:
         """Poll the queue in the background, as the host does (maxPollingInterval 2 s; faster here)."""
         def loop() -> None:
             while not self._stop.is_set():
-                if self.run_once() == 0:
+                try:
+                    ran = self.run_once()
+                except Exception:  # noqa: BLE001 - storage hiccup: the host keeps polling too
+                    log.exception("polling %s failed", WORK_QUEUE)
+                    ran = 0
+                if ran == 0:
                     self._stop.wait(poll)
 
         self._thread = threading.Thread(target=loop, name="queue-trigger", daemon=True)

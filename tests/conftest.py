@@ -17,6 +17,7 @@ import pytest
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import DNS_RG_ID, SUBNET_ID, Estate, settings_env
+from localdev.person import write_as
 from remediation.ids import parse_resource_id
 from remediation.service import Remediator
 from remediation.settings import Settings
@@ -77,25 +78,9 @@ class Stack:
         app = self.emulator.app_identity.object_id
         return [r for r in self.arm("write") if (r.caller or {}).get("oid") == app]
 
-    def as_user(self, method: str, path: str, body: dict[str, Any] | None = None, *, name: str = "Dana Admin",
-                upn: str = "dana@contoso.example", api_version: str = "2025-09-01") -> int:
+    def as_user(self, method: str, path: str, body: dict[str, Any] | None = None, **person: str) -> int:
         """A write by a named person, straight to the emulator (what someone does in the portal)."""
-        import requests
-
-        token = self.emulator.user_token(name=name, upn=upn)
-        response = requests.request(method, f"{self.emulator.url}{path}?api-version={api_version}", json=body,
-                                    headers={"Authorization": f"Bearer {token}"}, verify=self.emulator.ca_path,
-                                    timeout=10)
-        assert response.status_code < 300, response.text
-        operation = response.headers.get("Azure-AsyncOperation")
-        for _ in range(50):  # wait for it like the portal does, so the account leaves Accepted
-            if not operation:
-                break
-            status = requests.get(operation, headers={"Authorization": f"Bearer {token}"},
-                                  verify=self.emulator.ca_path, timeout=10).json().get("status")
-            if status in ("Succeeded", "Failed", "Canceled"):
-                break
-        return response.status_code
+        return write_as(self.emulator, method, path, body, **person)
 
     def resource(self, resource_id: str) -> dict[str, Any] | None:
         return self.emulator.get(resource_id)  # as a GET shows it, without moving any operation along
