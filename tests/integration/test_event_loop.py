@@ -287,3 +287,38 @@ def _user_event() -> dict[str, Any]:
     return to_event_grid(WriteEvent(operation_name="Microsoft.CognitiveServices/accounts/write", resource_id=AOAI,
                                     method="PATCH", status=200, caller_claims=claims, correlation_id="c1",
                                     time=dt.datetime.now(dt.timezone.utc)))
+
+
+def _notification(stack: Stack, properties_change: dict[str, Any]) -> dict[str, Any]:
+    """A Resource Notifications event for the account, carrying its properties (as that schema does)."""
+    account = stack.resource(AOAI)
+    return {
+        "id": "6c1b2a77-0d7e-4c1e-9d55-3e2f5f3f1a01", "topic": "/subscriptions/00000000-0000-0000-0000-000000000001",
+        "subject": AOAI, "eventType": "Microsoft.ResourceNotifications.Resources.CreatedOrUpdated",
+        "eventTime": "2026-11-26T10:00:00.0000000Z", "dataVersion": "1", "metadataVersion": "1",
+        "data": {"resourceInfo": {"id": AOAI, "name": "aoai-prod", "type": "Microsoft.CognitiveServices/accounts",
+                                  "location": account["location"], "tags": account["tags"],
+                                  "properties": {**account["properties"], **properties_change}},
+                 "apiVersion": "2025-09-01", "operationalInfo": {"resourceEventTime": "2026-11-26T10:00:00Z"}},
+    }
+
+
+def test_a_notification_showing_a_compliant_account_costs_no_read(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    stack.emulator.clear_requests()
+
+    live.host.deliver(_notification(stack, {}))
+    live.settle()
+
+    assert stack.arm() == [] and live.history() == []
+
+
+def test_a_notification_showing_drift_is_reconciled(stack: Stack, live: Live) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+
+    live.host.deliver(_notification(stack, {}))
+    live.settle()
+
+    [record] = live.history()
+    assert record["outcome"] == "remediated" and record["actor"] is None
+    assert record["event"]["type"] == "Microsoft.ResourceNotifications.Resources.CreatedOrUpdated"
