@@ -19,6 +19,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from bench.events import print_event_tables
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
@@ -119,6 +120,8 @@ def main() -> int:
                        headers=["what", "median ms", "best ms", "peak MiB", "note"], tablefmt="github"))
         print("\nTargets (DESIGN §10): import function_app ≤ 350 ms / 35 MiB; compliant request from cold "
               "≤ 800 ms / 60 MiB without azure.mgmt.network.")
+
+        print_event_tables(emulator, azurite)
     return 0
 
 
