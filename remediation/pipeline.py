@@ -148,14 +148,11 @@ class EventPipeline:
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
                 event_time=parse_event_time(item.event_time))
+            if result.record.outcome in _FINAL and done_key[0]:
+                self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
         finally:
             self.locks.release(account_id, lease)
         record = result.record
-        if record.outcome in _FINAL and done_key[0]:
-            with self._done_lock:
-                self._done[done_key] = None
-                while len(self._done) > _SEEN_EVENTS:
-                    self._done.popitem(last=False)
         if record.outcome is Outcome.DEFERRED:
             delay = min(max(self.settings.poll_interval_seconds, 1) * 2 ** item.attempt, 600)
             self._defer(item, account_id, delay, record.error or "deferred", record.to_json())
@@ -165,6 +162,12 @@ class EventPipeline:
     def _seen(self, key: tuple[str, str]) -> bool:
         with self._done_lock:
             return key in self._done
+
+    def _mark_done(self, key: tuple[str, str]) -> None:
+        with self._done_lock:
+            self._done[key] = None
+            while len(self._done) > _SEEN_EVENTS:
+                self._done.popitem(last=False)
 
     def _defer(self, item: WorkItem, account_id: ResourceId, delay: float, why: str,
                record: dict[str, Any] | None = None) -> None:
