@@ -75,6 +75,24 @@ COLD = {
         response = function_app.remediate(func.HttpRequest(method="POST", url="/api/remediate", body=body))
         assert json.loads(response.get_body())["outcome"] == "compliant", response.get_body()
         print("network SDK imported:", "azure.mgmt.network" in sys.modules, file=sys.stderr)"""),
+    # A person's write event → on_resource_event (triage, queue) → process_work_item (reconcile): both
+    # functions in one cold process, as on a Consumption instance woken by the event.
+    "compliant event from cold (trigger + worker)": textwrap.dedent("""        import base64, json, os, sys, azure.functions as func, function_app
+        from azure.functions.eventgrid import EventGridEventInConverter
+        from azure.functions.queue import QueueMessage
+        from azure.storage.queue import QueueClient
+        event = {"id": "e1", "topic": "/subscriptions/x", "subject": sys.argv[1], "dataVersion": "2",
+                 "eventType": "Microsoft.Resources.ResourceWriteSuccess", "eventTime": "2026-11-26T10:00:00Z",
+                 "data": {"operationName": "Microsoft.CognitiveServices/accounts/write", "status": "Succeeded",
+                          "resourceUri": sys.argv[1], "claims": {"name": "Dana Admin", "appid": "portal"}}}
+        function_app.on_resource_event(EventGridEventInConverter.decode(func.meta.Datum(json.dumps(event), "json"),
+                                                                        trigger_metadata=None))
+        queue = QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], "remediation-work")
+        [message] = queue.receive_messages(max_messages=1)
+        function_app.process_work_item(QueueMessage(id=message.id, body=base64.b64decode(message.content),
+                                                    dequeue_count=1))
+        queue.delete_message(message)
+        print("network SDK imported:", "azure.mgmt.network" in sys.modules, file=sys.stderr)"""),
 }
 
 _PROBE = textwrap.dedent("""\
@@ -118,7 +136,7 @@ def main() -> int:
         print(f"\nCold start (fresh interpreter, median and best of {RUNS}; peak RSS; bytecode cached)\n")
         print(tabulate(cold_start(env, account_id("aoai")),
                        headers=["what", "median ms", "best ms", "peak MiB", "note"], tablefmt="github"))
-        print("\nTargets (DESIGN §10): import function_app ≤ 350 ms / 35 MiB; compliant request from cold "
+        print("\nTargets (DESIGN §10): import function_app ≤ 350 ms / 35 MiB; a compliant event served from cold "
               "≤ 800 ms / 60 MiB without azure.mgmt.network.")
 
         print_event_tables(emulator, azurite)
