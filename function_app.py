@@ -93,6 +93,13 @@ def process_work_item(message: func.QueueMessage) -> None:
     pipeline().work(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
 
 
+@app.function_name("sweep")
+@app.timer_trigger(arg_name="timer", schedule="%REMEDIATION_SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def sweep(timer: func.TimerRequest) -> None:
+    """Every account in scope, screened with list requests; work queued only for the drifted ones."""
+    pipeline().sweep()
+
+
 @app.route(route="remediate", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def remediate(req: func.HttpRequest) -> func.HttpResponse:
     """POST /api/remediate {"resourceId": "...", "dryRun": false} → 200 with the audit record."""

@@ -43,6 +43,7 @@ class ArmClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()  # building a client takes the credential, under the same lock
         self._own: tuple[str | None, str | None] | None = None
+        self.request_count = 0  # generic reads and list pages sent (the sweep reports it)
 
     def own_identity(self) -> tuple[str | None, str | None]:
         """(object ID, client ID) of the identity this app writes as, read from its own ARM token's claims.
@@ -142,6 +143,7 @@ class ArmClients:
         if urlsplit(url).netloc.lower() != urlsplit(self.settings.arm_endpoint).netloc.lower():
             raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
         subscription = str(resource).split("/")[2] if str(resource).startswith("/subscriptions/") else "_"
+        self.request_count += 1
         response = self.private_dns(subscription).send_request(HttpRequest(method, url))
         if response.status_code == 404:
             raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)

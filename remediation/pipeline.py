@@ -17,9 +17,11 @@ from .coordination import AccountLocks, ServingIndex
 from .desired import desired_state
 from .events import Ignored, Principal, TargetKind, parse_event_time, triage
 from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
-from .model import Account, FindingCode, Observation, Outcome, Trigger, _get
+from .model import Account, FindingCode, Mode, Observation, Outcome, Trigger, _get
 from .plan import plan
+from .audit import AuditRecord
 from .service import Failure, Remediator
+from .sweep import Sweeper, SweepSummary
 from .work import MAX_ATTEMPTS, WorkItem, WorkQueue
 
 log = logging.getLogger("remediation.events")
@@ -84,6 +86,26 @@ class EventPipeline:
         findings = plan(desired_state(self.settings, account.kind or "OpenAI", account.location),
                         Observation(account)).findings
         return not any(f.code in _NETWORK_FINDINGS for f in findings) and any(c.approved for c in account.connections)
+
+    # --- timer side: the sweep ---------------------------------------------------------------------
+
+    def sweep(self) -> list[SweepSummary]:
+        """Screen every account in scope, queue work for the drifted ones, record one summary per scope."""
+        sweeper = Sweeper(self.remediator.clients, self.settings)
+        try:
+            summaries = sweeper.run(lambda account: self.queue.put(
+                WorkItem(TargetKind.ACCOUNT.value, str(account.id), Trigger.SWEEP.value)))
+        except Exception as error:  # noqa: BLE001 - recorded, then raised so the host logs the failed run
+            record = AuditRecord(",".join(map(str, self.settings.scopes)), Trigger.SWEEP, self.settings.mode,
+                                 Outcome.FAILED, error=describe(error))
+            self.remediator.auditor.record(record)
+            raise
+        for summary in summaries:
+            log.info("sweep of %s: %d accounts, %d queued, %d ARM requests, %d ms, findings %s", summary.scope,
+                     summary.accounts, summary.queued, summary.arm_requests, summary.duration_ms,
+                     dict(summary.by_finding))
+            self.remediator.auditor.record(summary_record(summary, self.settings.mode))
+        return summaries
 
     # --- worker side ---------------------------------------------------------------------------------
 
@@ -186,3 +208,16 @@ class EventPipeline:
             self.queue.poison(item, why, record)
             return
         raise RetryLater(why)
+
+
+def summary_record(summary: SweepSummary, mode: Mode) -> AuditRecord:
+    """A sweep's audit record: the scope as its resource, counts by finding, and the summary in `after`."""
+    return AuditRecord(
+        summary.scope, Trigger.SWEEP, mode, Outcome.DEFERRED if summary.queued else Outcome.COMPLIANT,
+        findings=[{"code": code, "property": "accounts", "actual": count, "expected": 0}
+                  for code, count in sorted(summary.by_finding.items())],
+        actions=[{"name": "queue-work-items", "target": summary.scope, "status": "succeeded", "error": None}]
+        if summary.queued else [],
+        after={"accountsSeen": summary.accounts, "workItemsQueued": summary.queued,
+               "armRequests": summary.arm_requests, "byFinding": dict(summary.by_finding)},
+        duration_ms=summary.duration_ms)

@@ -94,15 +94,17 @@ class Settings:
         return frozenset((*self.pe_subnets.subnets, *self.pe_allowed_subnet_ids))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        return _Reader(os.environ if env is None else env).settings()
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require_storage: bool = True) -> Settings:
+        """`require_storage=False` for the operator command, which can run with nothing but an Azure login."""
+        return _Reader(os.environ if env is None else env, require_storage).settings()
 
 
 class _Reader:
     """Reads each setting, collecting problems instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], require_storage: bool = True) -> None:
         self.env = env
+        self.require_storage = require_storage
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str | None:
@@ -127,7 +129,7 @@ class _Reader:
             self.problems.append("REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
         storage = self.raw("AzureWebJobsStorage")
         storage_account = self.raw("AzureWebJobsStorage__accountName")
-        if storage is None and storage_account is None:
+        if storage is None and storage_account is None and self.require_storage:
             self.problems.append(
                 "AzureWebJobsStorage: required (a connection string, UseDevelopmentStorage=true, "
                 "or AzureWebJobsStorage__accountName for identity-based access)"

@@ -39,7 +39,8 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "on_resource_event": ({"type": "eventGridTrigger"}, []),
     "process_work_item": ({"type": "queueTrigger", "queueName": "remediation-work",
                            "connection": "AzureWebJobsStorage"}, []),
-    # "sweep": ({"type": "timerTrigger", "schedule": "%REMEDIATION_SWEEP_SCHEDULE%"}, []),
+    "sweep": ({"type": "timerTrigger", "schedule": "%REMEDIATION_SWEEP_SCHEDULE%", "runOnStartup": False,
+               "useMonitor": True}, []),
 }
 
 

@@ -1,0 +1,145 @@
+"""The operator command, on the same engine as the app:
+
+    python -m remediation scan [--scope ID ...] [--json]      which accounts are open right now? (never writes)
+    python -m remediation fix <account id> [--dry-run] [--json]   reconcile one account (honours REMEDIATION_MODE)
+
+Settings come from the environment as in the app (REMEDIATION_SCOPES may be given with --scope);
+credentials are the caller's own, through DefaultAzureCredential (an `az login` is enough).
+Exit status: 0 nothing to do, 1 drift found (or not fixed), 2 bad input or settings, 3 Azure failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from .api import ApiError, parse_remediate
+from .settings import Settings, SettingsError
+
+DRIFT, BAD_INPUT, AZURE_FAILED = 1, 2, 3
+
+
+class Progress:
+    """A one-line counter on stderr while a long scan runs (only when stderr is a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, every: int = 50) -> None:
+        self.stream, self.every, self.enabled = stream, every, stream.isatty()
+
+    def __call__(self, seen: int) -> None:
+        if self.enabled and seen % self.every == 0:
+            self.stream.write(f"\rscanning… {seen} accounts")
+            self.stream.flush()
+
+    def done(self, seen: int) -> None:
+        if self.enabled:
+            self.stream.write(f"\rscanned {seen} accounts\n")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    env = dict(os.environ)
+    if getattr(args, "scope", None):
+        env["REMEDIATION_SCOPES"] = ",".join(args.scope)
+    return Settings.from_env(env, require_storage=False)
+
+
+def scan(args: argparse.Namespace, out: TextIO) -> int:
+    from .clients import ArmClients, describe
+    from .sweep import Sweeper
+
+    settings = _settings(args)
+    clients = ArmClients(settings)
+    rows: list[dict[str, Any]] = []
+    progress = Progress()
+    seen = 0
+
+    def each(screened: Any) -> None:
+        nonlocal seen
+        seen += 1
+        progress(seen)
+        if screened.findings:
+            rows.append({"resourceId": str(screened.account.id), "kind": screened.account.kind,
+                         "findings": [code.value for code in screened.findings]})
+
+    try:
+        summaries = Sweeper(clients, settings).run(enqueue=None, each=each)
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback, for a person or a pipeline
+        print(f"scan failed: {describe(error)}", file=sys.stderr)
+        return AZURE_FAILED
+    progress.done(seen)
+    accounts = sum(s.accounts for s in summaries)
+    requests = sum(s.arm_requests for s in summaries)
+    if args.json:
+        json.dump({"accounts": accounts, "drifted": rows, "armRequests": requests}, out, indent=2)
+        out.write("\n")
+    else:
+        from tabulate import tabulate
+
+        if rows:
+            out.write(tabulate([[r["resourceId"].split("/providers/")[0].rsplit("/", 1)[-1],
+                                 r["resourceId"].rsplit("/", 1)[-1], r["kind"], "\n".join(r["findings"])]
+                                for r in rows], headers=["resource group", "account", "kind", "findings"],
+                               tablefmt="simple") + "\n\n")
+        out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {requests} Resource Manager requests\n")
+    return DRIFT if rows else 0
+
+
+def fix(args: argparse.Namespace, out: TextIO) -> int:
+    from .model import Outcome, Trigger
+    from .service import Failure, Remediator
+
+    try:
+        request = parse_remediate(json.dumps({"resourceId": args.account_id, "dryRun": args.dry_run}).encode())
+    except ApiError as error:
+        print(f"{args.account_id}: {error.message}", file=sys.stderr)
+        return BAD_INPUT
+    settings = _settings(args)
+    remediator = Remediator(settings)
+    if not (settings.storage_connection or settings.storage_account_name):
+        remediator.auditor.sinks = [s for s in remediator.auditor.sinks if s.name != "table"]  # log only
+    result = remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    record = result.record.to_json()
+    if result.failure is Failure.OUT_OF_SCOPE:
+        print(f"{args.account_id}: outside REMEDIATION_SCOPES", file=sys.stderr)
+        return BAD_INPUT
+    if args.json:
+        json.dump(record, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{record['resourceId']}\noutcome: {record['outcome']}\n")
+        for finding in record["findings"]:
+            out.write(f"  finding  {finding['code']}: {finding['actual']!r} → {finding['expected']!r}\n")
+        for action in record["actions"]:
+            out.write(f"  action   {action['name']} {action['status']}"
+                      f"{': ' + action['error'] if action['error'] else ''}\n")
+        if record["error"]:
+            out.write(f"error: {record['error']}\n")
+    if result.failure in (Failure.ARM_ERROR, Failure.ARM_UNAVAILABLE, Failure.INTERNAL, Failure.NOT_FOUND):
+        return AZURE_FAILED if result.failure is not Failure.NOT_FOUND else BAD_INPUT
+    done = {Outcome.COMPLIANT.value, Outcome.REMEDIATED.value, Outcome.EXEMPT.value, Outcome.SKIPPED.value}
+    return 0 if record["outcome"] in done else DRIFT
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m remediation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan_cmd = commands.add_parser("scan", help="list the accounts in scope that drifted (never writes)")
+    scan_cmd.add_argument("--scope", action="append", help="a subscription or resource group ID (repeatable)")
+    scan_cmd.add_argument("--json", action="store_true", help="JSON instead of a table")
+    fix_cmd = commands.add_parser("fix", help="reconcile one account (honours REMEDIATION_MODE)")
+    fix_cmd.add_argument("account_id")
+    fix_cmd.add_argument("--dry-run", action="store_true", help="plan only, whatever REMEDIATION_MODE says")
+    fix_cmd.add_argument("--json", action="store_true", help="the audit record as JSON")
+    args = parser.parse_args(argv)
+    try:
+        return scan(args, out) if args.command == "scan" else fix(args, out)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

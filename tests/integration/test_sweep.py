@@ -1,0 +1,172 @@
+"""The sweep and the operator command: list requests, not reads per account, and work only where needed."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from localdev.arm_emulator import Fault
+from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id, rg_id
+from remediation.__main__ import main as cli
+from remediation.ids import parse_resource_id
+from remediation.pipeline import EventPipeline
+from remediation.service import Remediator
+from remediation.settings import Settings
+from tests.conftest import Stack
+
+from test_reconcile import FINDINGS  # the same estates, one per finding
+
+AOAI = account_id("aoai-prod")
+
+
+def sweep(stack: Stack, **settings: str) -> tuple[Any, list[str]]:
+    remediator = Remediator(Settings.from_env(stack.apply_env(**settings)))
+    stack.remediators.append(remediator)
+    queue = QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work")
+    pipeline = EventPipeline(remediator)
+    try:
+        queue.clear_messages()
+    except Exception:  # noqa: BLE001 - the queue is created on first use
+        pass
+    summaries = pipeline.sweep()
+    queued = [json.loads(base64.b64decode(m.content))["resource_id"] for m in queue.receive_messages(max_messages=32)]
+    return summaries, sorted(queued)
+
+
+# In these estates the account's DNS problem is the shared zone's, so a compliant neighbour shares it.
+SHARED_DNS = {"PRIVATE_DNS_ZONE_LINK_MISSING", "PRIVATE_DNS_ZONE_MISSING"}
+
+
+@pytest.mark.parametrize("code", sorted(FINDINGS))
+def test_sweep_finds_every_finding_and_queues_only_what_a_reconcile_can_fix(stack: Stack, code: str) -> None:
+    estate, settings = FINDINGS[code]
+    stack.seed(estate() if code in SHARED_DNS else estate().locked("aoai-ok", disable_local_auth=True))
+
+    [summary], queued = sweep(stack, **settings)
+
+    assert summary.accounts == (1 if code in SHARED_DNS else 2)
+    assert summary.by_finding[code] == 1
+    assert queued == ([] if code == "CUSTOM_SUBDOMAIN_MISSING" else [AOAI])
+    assert stack.writes() == []
+    reads = [r for r in stack.arm("read") if "/accounts/" in r.path and "/providers/" in r.path]
+    assert reads == [], "no read per account: accounts come from the list"
+
+
+def test_compliant_estate_queues_nothing(stack: Stack) -> None:
+    zones = ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com")
+    stack.seed(Estate().network(zones).locked("aoai-a").locked("aoai-b").locked("ais-c", "AIServices"))
+
+    [summary], queued = sweep(stack)
+
+    assert (summary.accounts, summary.queued, queued, dict(summary.by_finding)) == (3, 0, [], {})
+
+
+def test_paging_across_pages_and_subscriptions(stack: Stack) -> None:
+    estate = Estate().network((OPENAI_ZONE,))
+    for n in range(7):
+        estate.locked(f"aoai-{n}")
+    for n in range(5):
+        estate.account(f"aoai-x{n}", subscription=OTHER_SUBSCRIPTION, public_network_access="Enabled")
+    stack.seed(estate)
+    stack.emulator.config.page_size = 3
+
+    summaries, queued = sweep(stack, REMEDIATION_SCOPES=f"{rg_id('rg-ai')},/subscriptions/{OTHER_SUBSCRIPTION}")
+
+    assert [s.accounts for s in summaries] == [7, 5]
+    assert queued == sorted(account_id(f"aoai-x{n}", subscription=OTHER_SUBSCRIPTION) for n in range(5))
+    lists = [r for r in stack.arm("read") if r.path.endswith("/Microsoft.CognitiveServices/accounts")]
+    assert len(lists) == 3 + 2, "7 accounts in 3 pages, 5 in 2"
+
+
+def test_resource_group_scope_never_lists_outside_it(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled")
+               .account("aoai-else", resource_group="rg-other", public_network_access="Enabled"))
+
+    [summary], queued = sweep(stack)
+
+    assert summary.accounts == 1 and queued == [AOAI]
+    account_lists = [r.path for r in stack.arm("read") if r.path.endswith("/accounts")]
+    assert account_lists and all(p.lower().startswith(rg_id("rg-ai").lower() + "/") for p in account_lists)
+
+
+def test_a_throttled_list_resumes_and_completes(stack: Stack) -> None:
+    estate = Estate().network((OPENAI_ZONE,))
+    for n in range(6):
+        estate.locked(f"aoai-{n}", public_network_access="Enabled" if n % 2 else "Disabled")
+    stack.seed(estate)
+    stack.emulator.config.page_size = 2
+    stack.emulator.add_fault(Fault(method="GET", path=r"/Microsoft\.CognitiveServices/accounts$", status=429,
+                                   code="TooManyRequests", headers={"Retry-After": "1"}, times=1))
+
+    [summary], queued = sweep(stack)
+
+    assert summary.accounts == 6 and len(queued) == 3
+    statuses = [r.status for r in stack.arm("read") if r.path.endswith("/accounts")]
+    assert statuses == [429, 200, 200, 200]
+
+
+def test_the_sweep_function_records_a_summary(stack: Stack) -> None:
+    import importlib
+    import sys
+
+    from azure.functions.timer import TimerRequest
+
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled").locked("aoai-ok"))
+    stack.apply_env()
+    sys.modules.pop("function_app", None)
+    app = importlib.import_module("function_app")
+    stack.remediators.append(app.remediator())
+
+    app.sweep(TimerRequest(past_due=False))
+
+    [record] = app.remediator().history(parse_resource_id(rg_id("rg-ai")), 5)
+    assert record["trigger"] == "sweep" and record["outcome"] == "deferred"
+    assert record["after"]["accountsSeen"] == 2 and record["after"]["workItemsQueued"] == 1
+    assert record["findings"] == [{"code": "PUBLIC_NETWORK_ACCESS_ENABLED", "property": "accounts", "actual": 1,
+                                   "expected": 0}]
+
+
+def test_scan_prints_drift_and_exits_non_zero(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled").locked("aoai-ok"))
+    stack.apply_env()
+    out = io.StringIO()
+
+    assert cli(["scan"], out=out) == 1
+
+    text = out.getvalue()
+    assert "aoai-prod" in text and "PUBLIC_NETWORK_ACCESS_ENABLED" in text and "aoai-ok" not in text
+    assert "2 accounts scanned, 1 with drift" in text
+    assert stack.writes() == []
+
+
+def test_scan_json_and_exit_zero_when_all_is_locked(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-ok"))
+    stack.apply_env()
+    out = io.StringIO()
+
+    assert cli(["scan", "--json", "--scope", rg_id("rg-ai")], out=out) == 0
+
+    assert json.loads(out.getvalue())["drifted"] == [] and json.loads(out.getvalue())["accounts"] == 1
+
+
+def test_fix_honours_the_mode_and_reports_by_exit_status(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+    stack.apply_env()
+    out = io.StringIO()
+
+    assert cli(["fix", AOAI, "--dry-run"], out=out) == 1
+    assert "would-remediate" in out.getvalue() and stack.writes() == []
+    assert cli(["fix", AOAI, "--json"], out=out) == 0
+    assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+    assert cli(["fix", "/subscriptions/not-a-guid"], out=out) == 2
+
+
+def test_scan_without_scopes_is_a_settings_error(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack.apply_env(REMEDIATION_SCOPES="")
+    assert cli(["scan"], out=io.StringIO()) == 2
+    assert "REMEDIATION_SCOPES" in capsys.readouterr().err
