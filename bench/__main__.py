@@ -3,7 +3,9 @@
 1. ARM requests per reconcile against the emulator: a compliant account, a public-access fix and a
    full private endpoint + DNS build, next to the least each needs.
 2. Cold start: `import function_app` in a fresh interpreter (what the host does at start-up), with the
-   SDKs lazy as shipped and eager, and a compliant reconcile served from cold.
+   SDKs lazy as shipped and eager, and a compliant request and event served from cold.
+3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
+4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.events import print_event_tables
+from bench.sweep import print_sweep_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
@@ -126,7 +129,8 @@ def main() -> int:
             ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
         print("ARM requests per reconcile (emulator; LRO answered after 1 poll)\n")
         print(tabulate(request_counts(emulator, azurite),
-                       headers=["case", "outcome", "reads", "writes", "LRO polls + final GETs", "total", "least (r + w)", "= least"],
+                       headers=["case", "outcome", "reads", "writes", "LRO polls + final GETs", "total",
+                                "least (r + w)", "= least"],
                        tablefmt="github"))
 
         emulator.reset()
@@ -140,6 +144,7 @@ def main() -> int:
               "≤ 800 ms / 60 MiB without azure.mgmt.network.")
 
         print_event_tables(emulator, azurite)
+        print_sweep_table(emulator)
     return 0
 
 

@@ -52,9 +52,10 @@ class Estate:
         """The hub virtual network with a private endpoint subnet and a workload subnet, plus DNS zones."""
         self.add({
             "id": VNET_ID, "location": LOCATION,
-            "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
-                {"name": "snet-private-endpoints", "properties": {"addressPrefix": "10.0.1.0/24"}},
-                {"name": "snet-workloads", "properties": {"addressPrefix": "10.0.2.0/24"}},
+            # A /16 for endpoints, so the benchmarks' estates of 10,000 accounts fit in it.
+            "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]}, "subnets": [
+                {"name": "snet-private-endpoints", "properties": {"addressPrefix": "10.1.0.0/16"}},
+                {"name": "snet-workloads", "properties": {"addressPrefix": "10.2.0.0/24"}},
             ]},
         })
         for zone in zones:

@@ -96,6 +96,7 @@ class World:
         self.base_url = ""
         self.accounts: dict[str, AccountRuntime] = {}
         self.subnet_ips: dict[str, set[str]] = {}
+        self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
         self.group_locations: dict[str, str] = {}
 
     def clear(self) -> None:
@@ -104,6 +105,7 @@ class World:
             self.ops.clear()
             self.accounts.clear()
             self.subnet_ips.clear()
+            self.subnet_cursor.clear()
             self.group_locations.clear()
 
     # -- accounts ------------------------------------------------------------------------------------
@@ -151,20 +153,34 @@ class World:
         return self.store.raw(subnet_id)
 
     def allocate_ip(self, subnet: dict[str, Any]) -> str:
-        """Next free address in the subnet; Azure reserves the first four (.0-.3)."""
+        """Lowest free address in the subnet; Azure reserves the first four (.0-.3) and the last."""
         prefix = (subnet.get("properties") or {}).get("addressPrefix") or "10.0.0.0/24"
         net = ipaddress.ip_network(prefix, strict=False)
-        used = self.subnet_ips.setdefault(subnet["id"].lower(), set())
-        for i, host in enumerate(net.hosts()):
-            if i < 3:   # hosts() skips .0, so .1-.3 are indexes 0..2
-                continue
-            if str(host) not in used:
-                used.add(str(host))
-                return str(host)
+        key = subnet["id"].lower()
+        used = self.subnet_ips.setdefault(key, set())
+        # Start where the last allocation ended (released addresses move the cursor back), so filling a
+        # /16 with thousands of endpoints stays linear.
+        offset = max(4, self.subnet_cursor.get(key, 4))
+        while offset < net.num_addresses - 1:
+            host = str(net.network_address + offset)
+            offset += 1
+            if host not in used:
+                used.add(host)
+                self.subnet_cursor[key] = offset
+                return host
         raise ValueError(f"subnet {subnet['id']} is full")
 
     def release_ip(self, subnet_id: str, ip: str) -> None:
-        self.subnet_ips.get(subnet_id.lower(), set()).discard(ip)
+        key = subnet_id.lower()
+        self.subnet_ips.get(key, set()).discard(ip)
+        prefix_net = None
+        subnet = self.store.raw(subnet_id)
+        if subnet is not None:
+            prefix = (subnet.get("properties") or {}).get("addressPrefix")
+            prefix_net = ipaddress.ip_network(prefix, strict=False) if prefix else None
+        if prefix_net is not None:
+            released = int(ipaddress.ip_address(ip)) - int(prefix_net.network_address)
+            self.subnet_cursor[key] = min(self.subnet_cursor.get(key, 4), released)
 
     def pe_ip(self, pe: dict[str, Any]) -> str | None:
         for cfg in (pe.get("properties") or {}).get("customDnsConfigs") or []:
