@@ -13,8 +13,8 @@ from remediation.ids import within_any
 from remediation.model import Trigger
 from remediation.pipeline import EventPipeline
 from remediation.service import Failure, Remediator
-from remediation.storage import WORK_QUEUE
 from remediation.settings import Settings, SettingsError
+from remediation.storage import WORK_QUEUE
 
 log = logging.getLogger("remediation")
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -53,16 +53,13 @@ def pipeline() -> EventPipeline:
 
 def _event_dict(event: Any) -> dict[str, Any]:
     """The delivered event as JSON again (Event Grid schema, or CloudEvents from azure-functions 1.25)."""
-    time = getattr(event, "event_time", None) or getattr(event, "time", None)
-    envelope = {
-        "id": event.id, "subject": getattr(event, "subject", None), "data": event.get_json(),
-        "eventTime" if hasattr(event, "event_type") else "time": time.isoformat() if time else None,
-    }
+    moment = getattr(event, "event_time", None) or getattr(event, "time", None)
+    stamp = moment.isoformat() if moment else None
     if hasattr(event, "event_type"):
-        envelope.update(eventType=event.event_type, topic=event.topic, dataVersion=event.data_version)
-    else:
-        envelope.update(type=event.type, source=event.source, specversion=event.specversion)
-    return envelope
+        return {"id": event.id, "topic": event.topic, "subject": event.subject, "eventType": event.event_type,
+                "eventTime": stamp, "dataVersion": event.data_version, "data": event.get_json()}
+    return {"id": event.id, "source": event.source, "subject": event.subject, "type": event.type, "time": stamp,
+            "specversion": event.specversion, "data": event.get_json()}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
