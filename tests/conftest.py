@@ -25,6 +25,31 @@ from remediation.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
 
+# Every RBAC action (own and linked) the app's identity needed against the emulator in this session, fed by
+# the `stack` fixture; tests/infra/test_roles.py (marked `after_integration`, so it runs last) compares it
+# with the custom roles in infra/.
+APP_RBAC_ACTIONS: set[str] = set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_integration: run after every other test (reads what they recorded)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("after_integration") is not None)  # stable: order kept
+
+
+@pytest.fixture(scope="session")
+def app_rbac_actions() -> set[str]:
+    return APP_RBAC_ACTIONS
+
+
+def collect_app_actions(emulator: ArmEmulator) -> None:
+    app = emulator.app_identity.object_id
+    for request in emulator.requests:
+        if (request.caller or {}).get("oid") == app:
+            APP_RBAC_ACTIONS.update(request.actions)
+
 
 @pytest.fixture(scope="session")
 def arm_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArmEmulator]:
@@ -109,7 +134,15 @@ def assert_writes_in_scope(stack: Stack) -> None:
 def stack(arm_emulator: ArmEmulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     arm_emulator.reset()
     the_stack = Stack(arm_emulator, azurite, monkeypatch)
+    clear_requests = arm_emulator.clear_requests
+
+    def collect_then_clear() -> None:
+        collect_app_actions(arm_emulator)
+        clear_requests()
+
+    monkeypatch.setattr(arm_emulator, "clear_requests", collect_then_clear)
     yield the_stack
+    collect_app_actions(arm_emulator)
     for remediator in the_stack.remediators:
         remediator.clients.close()
     assert_writes_in_scope(the_stack)

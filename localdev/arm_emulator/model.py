@@ -56,6 +56,11 @@ class RequestRecord:
     correlation_id: str | None = None
     fault: bool = False
     headers: dict[str, str] = field(default_factory=dict)  # conditional headers only; never Authorization
+    # RBAC: the action Resource Manager authorizes for this request (reads included; none for operation
+    # polls) followed by the linked actions; `linked_operations` alone, with the resource each is checked on.
+    actions: tuple[str, ...] = ()
+    linked_operations: tuple[str, ...] = ()
+    linked_scopes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

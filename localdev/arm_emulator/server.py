@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import handlers, ids
+from . import handlers, ids, rbac
 from .errors import ArmError
 from .handlers.base import Reply, Req
 from .model import RequestRecord, WriteEvent, utcnow
@@ -131,6 +131,13 @@ class RequestHandler(BaseHTTPRequestHandler):
                 elif emu.follows_write(request_id):
                     kind = "poll"  # the SDK's final GET of a long-running operation reuses the write's request ID
 
+        rbac_actions: tuple[str, ...] = ()
+        linked: list[tuple[str, str]] = []
+        if kind != "token" and arm is not None and not handlers.is_poll(req):
+            primary = rbac.primary_action(self.command, arm)
+            linked = rbac.linked_actions(self.command, arm, body)
+            rbac_actions = tuple(a for a in (primary, *(action for action, _ in linked)) if a)
+
         caller_claims: dict[str, Any] | None = None
         reply: Reply
         operation: str | None = None
@@ -147,7 +154,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                     if fault.delay_s:
                         time.sleep(fault.delay_s)
                     if fault.reset:
-                        self._record(path, query, kind, 0, body, caller_claims, None, correlation, True)
+                        self._record(path, query, kind, 0, body, caller_claims, None, correlation, True,
+                                     rbac_actions, linked)
                         self._drop()
                         return
                     if fault.status is not None:
@@ -177,7 +185,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             reply = Reply(500, {"error": {"code": "InternalServerError", "message": f"{type(e).__name__}: {e}"}})
 
         self._add_ratelimit(reply, kind, arm if kind != "token" else None)
-        self._record(path, query, kind, reply.status, body, caller_claims, operation, correlation, fault_hit)
+        self._record(path, query, kind, reply.status, body, caller_claims, operation, correlation, fault_hit,
+                     rbac_actions, linked)
         if operation is not None:
             event = WriteEvent(operation_name=operation, resource_id=reply.resource_id or arm.resource_id,
                                method=self.command, status=reply.status, caller_claims=dict(caller_claims or {}),
@@ -219,13 +228,16 @@ class RequestHandler(BaseHTTPRequestHandler):
             reply.headers[name] = str(self.server.emu.ratelimit_remaining(arm.subscription, which))
 
     def _record(self, path: str, query: dict[str, str], kind: str, status: int, body: Any,
-                claims: dict[str, Any] | None, operation: str | None, correlation: str, fault: bool) -> None:
+                claims: dict[str, Any] | None, operation: str | None, correlation: str, fault: bool,
+                actions: tuple[str, ...] = (), linked: list[tuple[str, str]] | None = None) -> None:
         caller = {k: claims[k] for k in CALLER_KEYS if k in claims} if claims else None
         self.server.emu._record(RequestRecord(
             method=self.command, path=path, query=query, api_version=query.get("api-version"), status=status,
             request_body=body, caller=caller, time=utcnow(), operation=operation, kind=kind,
             correlation_id=correlation, fault=fault,
-            headers={k.lower(): v for k, v in self.headers.items() if k.lower() in RECORDED_HEADERS}))
+            headers={k.lower(): v for k, v in self.headers.items() if k.lower() in RECORDED_HEADERS},
+            actions=actions, linked_operations=tuple(a for a, _ in linked or ()),
+            linked_scopes=tuple(scope for _, scope in linked or ())))
 
     def _drop(self) -> None:
         self.close_connection = True
