@@ -1,6 +1,7 @@
 # Everything is set up from nothing, idempotently; stamp files make re-runs fast.
 #   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
-#                loader for tests/app), localdev/node_modules (Azurite)
+#                loader for tests/app), .venv-infra (checkov and its Bicep parser, for tests/infra),
+#                localdev/node_modules (Azurite)
 #   make test    the whole test suite
 #   make demo    the local stack demo
 #   make bench   benchmarks
@@ -20,15 +21,17 @@ PYTEST_ARGS ?=
 
 VENV := .venv
 VENV313 := .venv313
+VENV_INFRA := .venv-infra
 NODE_MODULES := localdev/node_modules
 
 DEV_STAMP := $(VENV)/.deps-stamp
 INDEXING_STAMP := $(VENV313)/.deps-stamp
+INFRA_STAMP := $(VENV_INFRA)/.deps-stamp
 NODE_STAMP := $(NODE_MODULES)/.deps-stamp
 
 .PHONY: deps test demo bench clean
 
-deps: $(DEV_STAMP) $(INDEXING_STAMP) $(NODE_STAMP)
+deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(NODE_STAMP)
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +47,12 @@ $(INDEXING_STAMP): requirements.txt requirements-indexing.txt
 	grep -viE '^[[:space:]]*azure[-_.]functions[[:space:]]*([=<>~!;[]|$$)' requirements.txt \
 		> $(VENV313)/requirements-app.txt
 	$(VENV313)/bin/python -m pip install -q -r requirements-indexing.txt -r $(VENV313)/requirements-app.txt
+	touch $@
+
+# checkov pins its own dependency set, so it gets a virtualenv of its own.
+$(INFRA_STAMP): requirements-infra.txt
+	test -x $(VENV_INFRA)/bin/python || $(PYTHON) -m venv $(VENV_INFRA)
+	$(VENV_INFRA)/bin/python -m pip install -q -r requirements-infra.txt
 	touch $@
 
 $(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
@@ -64,4 +73,4 @@ bench: deps
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(VENV313) $(NODE_MODULES) .localdev
+	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(NODE_MODULES) .localdev

@@ -1,0 +1,195 @@
+// azd entry point: the remediation function app and everything it needs, deployed at subscription scope.
+// Parameters named REMEDIATION_* are the app settings of the same name (DESIGN.md §5), with the same
+// defaults as remediation/settings.py; tests/infra/test_settings.py keeps them in step.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and the custom roles.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the function app and its storage.')
+param location string
+
+@allowed([
+  'true'
+  'false'
+])
+@description('Subscribe on_resource_event to ARM events. The function must exist first: azd sets this to true after the first deploy (azure.yaml postdeploy hook).')
+param SUBSCRIBE_EVENTS string = 'false'
+
+@description('Resource ID of the custom Event Grid topic behind REMEDIATION_EVENTGRID_TOPIC_ENDPOINT, if any: the app identity gets EventGrid Data Sender on its resource group.')
+param EVENTGRID_TOPIC_RESOURCE_ID string = ''
+
+@description('enforce changes resources; report only records what it would change.')
+param REMEDIATION_MODE string = 'report'
+@description('Comma-separated /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<rg>: where accounts are managed.')
+param REMEDIATION_SCOPES string
+@description('Account kinds to manage.')
+param REMEDIATION_KINDS string = 'OpenAI,AIServices'
+@description('Disabled, or SelectedNetworks (public access on, default Deny, only allowed IP rules).')
+param REMEDIATION_PUBLIC_NETWORK_ACCESS string = 'Disabled'
+@description('Comma-separated IPs / CIDRs allowed in SelectedNetworks mode.')
+param REMEDIATION_ALLOWED_IP_RULES string = ''
+@description('Also enforce disableLocalAuth: true.')
+param REMEDIATION_DISABLE_LOCAL_AUTH string = 'false'
+@description('Subnet for new private endpoints, or a JSON object mapping account locations (and *) to subnet IDs. Empty: endpoint findings are reported, not fixed.')
+param REMEDIATION_PE_SUBNET_ID string = ''
+@description('Comma-separated further subnets whose approved endpoints also count as compliant.')
+param REMEDIATION_PE_ALLOWED_SUBNET_IDS string = ''
+@description('/subscriptions/<id>/resourceGroups/<rg> holding the privatelink zones. Empty: DNS findings are reported, not fixed.')
+param REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID string = ''
+@description('Tag name; value true, or an ISO date until which the account is exempt.')
+param REMEDIATION_EXEMPT_TAG string = 'remediation-exempt'
+@description('Circuit breaker: more fixes than this on one account in an hour means contested.')
+param REMEDIATION_MAX_FIXES_PER_HOUR string = '3'
+@description('NCRONTAB for the sweep.')
+param REMEDIATION_SWEEP_SCHEDULE string = '0 */30 * * * *'
+@description('Resource Manager endpoint (sovereign clouds).')
+param REMEDIATION_ARM_ENDPOINT string = 'https://management.azure.com'
+@description('Table name for audit records.')
+param REMEDIATION_AUDIT_TABLE string = 'remediationaudit'
+@description('Optional custom topic endpoint that receives one event per remediation.')
+param REMEDIATION_EVENTGRID_TOPIC_ENDPOINT string = ''
+@description('Seconds between polls of long-running operations and busy accounts.')
+param REMEDIATION_POLL_INTERVAL_SECONDS string = '5'
+@description('Seconds one reconcile waits for a busy account before deferring.')
+param REMEDIATION_READY_TIMEOUT_SECONDS string = '60'
+
+var tags = {
+  'azd-env-name': environmentName
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+
+var remediationSettings = {
+  REMEDIATION_MODE: REMEDIATION_MODE
+  REMEDIATION_SCOPES: REMEDIATION_SCOPES
+  REMEDIATION_KINDS: REMEDIATION_KINDS
+  REMEDIATION_PUBLIC_NETWORK_ACCESS: REMEDIATION_PUBLIC_NETWORK_ACCESS
+  REMEDIATION_ALLOWED_IP_RULES: REMEDIATION_ALLOWED_IP_RULES
+  REMEDIATION_DISABLE_LOCAL_AUTH: REMEDIATION_DISABLE_LOCAL_AUTH
+  REMEDIATION_PE_SUBNET_ID: REMEDIATION_PE_SUBNET_ID
+  REMEDIATION_PE_ALLOWED_SUBNET_IDS: REMEDIATION_PE_ALLOWED_SUBNET_IDS
+  REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID: REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID
+  REMEDIATION_EXEMPT_TAG: REMEDIATION_EXEMPT_TAG
+  REMEDIATION_MAX_FIXES_PER_HOUR: REMEDIATION_MAX_FIXES_PER_HOUR
+  REMEDIATION_SWEEP_SCHEDULE: REMEDIATION_SWEEP_SCHEDULE
+  REMEDIATION_ARM_ENDPOINT: REMEDIATION_ARM_ENDPOINT
+  REMEDIATION_AUDIT_TABLE: REMEDIATION_AUDIT_TABLE
+  REMEDIATION_EVENTGRID_TOPIC_ENDPOINT: REMEDIATION_EVENTGRID_TOPIC_ENDPOINT
+  REMEDIATION_POLL_INTERVAL_SECONDS: REMEDIATION_POLL_INTERVAL_SECONDS
+  REMEDIATION_READY_TIMEOUT_SECONDS: REMEDIATION_READY_TIMEOUT_SECONDS
+}
+
+// Where the app may act, from the same settings it reads.
+var scopeList = [for s in split(REMEDIATION_SCOPES, ','): toLower(trim(s))]
+var scopeSubscriptions = [for s in scopeList: split(s, '/')[2]]
+var peSubnetMap = startsWith(trim(REMEDIATION_PE_SUBNET_ID), '{') ? json(REMEDIATION_PE_SUBNET_ID) : {}
+var peSubnetsFromMap = [for entry in items(peSubnetMap): entry.value]
+var peSubnets = empty(trim(REMEDIATION_PE_SUBNET_ID)) ? [] : (startsWith(trim(REMEDIATION_PE_SUBNET_ID), '{') ? peSubnetsFromMap : [trim(REMEDIATION_PE_SUBNET_ID)])
+var allowedSubnetsRaw = empty(trim(REMEDIATION_PE_ALLOWED_SUBNET_IDS)) ? [] : split(REMEDIATION_PE_ALLOWED_SUBNET_IDS, ',')
+var allowedSubnets = [for s in allowedSubnetsRaw: trim(s)]
+var subnets = concat(peSubnets, allowedSubnets)
+// Endpoints go in their subnet's resource group; zone groups are written on endpoints in any allowed subnet.
+var networkGroupList = [for s in subnets: toLower(join(take(split(s, '/'), 5), '/'))]
+var networkGroups = union(networkGroupList, [])
+var networkSubscriptions = [for g in networkGroups: split(g, '/')[2]]
+var dnsGroup = toLower(trim(REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID))
+var dnsSubscriptions = empty(dnsGroup) ? [] : [split(dnsGroup, '/')[2]]
+// ARM events are per subscription: every subscription holding accounts, endpoints or zones.
+var targetSubscriptions = union(scopeSubscriptions, networkSubscriptions, dnsSubscriptions)
+var assignableScopes = [for s in targetSubscriptions: '/subscriptions/${s}']
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module app 'modules/app.bicep' = {
+  name: 'remediation-app'
+  scope: group
+  params: {
+    location: location
+    resourceToken: resourceToken
+    tags: tags
+    remediationSettings: remediationSettings
+    auditTable: REMEDIATION_AUDIT_TABLE
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'remediation-roles'
+  params: {
+    environmentName: environmentName
+    assignableScopes: assignableScopes
+  }
+}
+
+module accountsAtSubscription 'modules/assign-subscription.bicep' = [for (s, i) in scopeList: if (length(split(s, '/')) == 3) {
+  name: 'remediation-accounts-role-${i}'
+  scope: subscription(split(s, '/')[2])
+  params: {
+    principalId: app.outputs.identityPrincipalId
+    roleDefinitionName: roles.outputs.accountsRoleName
+  }
+}]
+
+module accountsAtGroup 'modules/assign-resource-group.bicep' = [for (s, i) in scopeList: if (length(split(s, '/')) == 5) {
+  name: 'remediation-accounts-role-rg-${i}'
+  scope: resourceGroup(split(s, '/')[2], split(s, '/')[4])
+  params: {
+    principalId: app.outputs.identityPrincipalId
+    roleDefinitionName: roles.outputs.accountsRoleName
+  }
+}]
+
+module network 'modules/assign-resource-group.bicep' = [for (g, i) in networkGroups: {
+  name: 'remediation-network-role-${i}'
+  scope: resourceGroup(split(g, '/')[2], split(g, '/')[4])
+  params: {
+    principalId: app.outputs.identityPrincipalId
+    roleDefinitionName: roles.outputs.networkRoleName
+  }
+}]
+
+module dns 'modules/assign-resource-group.bicep' = if (!empty(dnsGroup)) {
+  name: 'remediation-dns-role'
+  scope: resourceGroup(empty(dnsGroup) ? subscription().subscriptionId : split(dnsGroup, '/')[2], empty(dnsGroup) ? group.name : split(dnsGroup, '/')[4])
+  params: {
+    principalId: app.outputs.identityPrincipalId
+    roleDefinitionName: roles.outputs.dnsRoleName
+  }
+}
+
+// EventGrid Data Sender, for the app's own remediation events (REMEDIATION_EVENTGRID_TOPIC_ENDPOINT).
+module topicSender 'modules/assign-resource-group.bicep' = if (!empty(EVENTGRID_TOPIC_RESOURCE_ID)) {
+  name: 'remediation-topic-sender'
+  scope: resourceGroup(empty(EVENTGRID_TOPIC_RESOURCE_ID) ? subscription().subscriptionId : split(EVENTGRID_TOPIC_RESOURCE_ID, '/')[2], empty(EVENTGRID_TOPIC_RESOURCE_ID) ? group.name : split(EVENTGRID_TOPIC_RESOURCE_ID, '/')[4])
+  params: {
+    principalId: app.outputs.identityPrincipalId
+    roleDefinitionName: 'd5a91429-5739-47e2-a06b-3470a27159e7'
+  }
+}
+
+module events 'modules/events-subscription.bicep' = [for (s, i) in targetSubscriptions: {
+  name: 'remediation-events-${i}'
+  scope: subscription(s)
+  params: {
+    resourceGroupName: 'rg-${environmentName}-events'
+    location: location
+    tags: tags
+    identityId: app.outputs.identityId
+    functionAppId: app.outputs.functionAppId
+    deadLetterStorageId: app.outputs.storageAccountId
+    deadLetterContainer: app.outputs.deadLetterContainer
+    subscribeFunction: SUBSCRIBE_EVENTS == 'true'
+  }
+}]
+
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
+output REMEDIATION_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
+output REMEDIATION_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
+output REMEDIATION_TARGET_SUBSCRIPTIONS array = targetSubscriptions
