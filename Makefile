@@ -74,3 +74,7 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(NODE_MODULES) .localdev
+
+.PHONY: faults
+faults: deps
+	$(VENV)/bin/python -m bench.faults

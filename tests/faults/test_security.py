@@ -1,0 +1,136 @@
+"""No secret leaves the app in a log line or an audit record, and the HTTP functions that change things
+need a function key.
+
+A representative set of flows (HTTP remediate, the event loop, the sweep) runs with a handler on the root
+logger capturing every record at DEBUG from every logger (what the app, the SDKs and azure-core log by
+default at that level; no `logging_enable`). Every captured line and every audit row written meanwhile must
+be free of: the emulator's access tokens (anything shaped like a JWT), the Azurite account key, the managed
+identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objectidentifier claim URI."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+import sys
+from typing import Iterator
+
+import azure.functions as func
+import pytest
+from azure.data.tables import TableClient
+
+from localdev.arm_emulator import Fault
+from localdev.azurite import ACCOUNT_KEY
+from localdev.estate import OPENAI_ZONE, Estate, account_id
+from tests.conftest import Stack
+from tests.integration.test_event_loop import Live
+
+AOAI = account_id("aoai-prod")
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+CLAIM_KEYS = ("http://schemas.microsoft.com/identity/claims/objectidentifier",
+              "http://schemas.microsoft.com/identity/claims/tenantid",
+              "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+              "http://schemas.microsoft.com/claims/authnmethodsreferences")
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record whose arguments do not format: keep them raw
+            text = f"{record.msg!r} {record.args!r}"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.lines.append(f"{record.name}: {text}")
+
+
+@pytest.fixture
+def captured() -> Iterator[Capture]:
+    handler = Capture()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _secrets(stack: Stack) -> dict[str, str]:
+    return {"Azurite account key": ACCOUNT_KEY, "IDENTITY_HEADER": stack.emulator.identity_header,
+            "the app's access token": stack.emulator.app_token(), "a person's access token": stack.emulator.user_token()}
+
+
+def _audit_rows(stack: Stack) -> list[str]:
+    table = TableClient.from_connection_string(stack.azurite.connection_string, stack.table)
+    return [json.dumps(dict(entity), default=str) for entity in table.list_entities()]
+
+
+def _leaks(text: str, secrets: dict[str, str]) -> list[str]:
+    found = [name for name, value in secrets.items() if value and value in text]
+    found += [f"JWT {m[:16]}..." for m in JWT.findall(text)]
+    found += [key for key in CLAIM_KEYS if key in text]
+    return found
+
+
+def test_no_token_key_or_claim_set_in_any_log_line_or_audit_record(stack: Stack, captured: Capture) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod")
+               .account("aoai-dev", public_network_access="Enabled", default_action="Allow"))
+    live = Live(stack)
+    try:
+        # HTTP remediate: a fix, through a throttled read and a failed write on the way
+        stack.emulator.add_fault(Fault(method="GET", path=r"/accounts/aoai-dev$", status=429,
+                                       headers={"retry-after-ms": "10"}, times=1))
+        stack.emulator.add_fault(Fault(method="PUT", path=r"/privateEndpoints/", status=500,
+                                       headers={"retry-after-ms": "10"}, times=1))
+        request = func.HttpRequest(method="POST", url="/api/remediate",
+                                   body=json.dumps({"resourceId": account_id("aoai-dev")}).encode())
+        assert live.app.remediate(request).status_code == 200
+        history = func.HttpRequest(method="GET", url="/api/remediations", params={"resourceId": AOAI}, body=b"")
+        assert live.app.remediations(history).status_code == 200
+        # the event loop: a person's write (an event carrying their whole claim set), queued, reconciled
+        stack.as_user("PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}})
+        live.settle()
+        assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+        # the sweep, and its work
+        stack.as_user("PATCH", AOAI, {"properties": {"networkAcls": {"defaultAction": "Allow"}}})
+        live.capture_only = True
+        live.app.pipeline().sweep()
+        live.settle()
+    finally:
+        live.close()
+
+    secrets = _secrets(stack)
+    assert len(captured.lines) > 50, "the flows logged (at DEBUG, every logger)"
+    loggers = {line.split(":", 1)[0] for line in captured.lines}
+    assert {"remediation.events", "azure.core.pipeline.policies.http_logging_policy"} <= loggers
+    assert any(name.startswith("remediation.audit") for name in loggers), "audit records go to the log too"
+    leaking_lines = {line[:300]: _leaks(line, secrets) for line in captured.lines if _leaks(line, secrets)}
+    assert leaking_lines == {}
+    rows = _audit_rows(stack)
+    assert len(rows) >= 3
+    leaking_rows = {row[:300]: _leaks(row, secrets) for row in rows if _leaks(row, secrets)}
+    assert leaking_rows == {}
+
+
+def test_the_http_functions_that_change_or_show_things_need_a_function_key(stack: Stack) -> None:
+    stack.apply_env()
+    sys.modules.pop("function_app", None)
+    app = importlib.import_module("function_app").app
+    functions = {f.get_function_name(): f for f in app.get_functions()}  # once per import of the module
+
+    def auth_level(name: str) -> str | None:
+        [trigger] = [b for b in json.loads(functions[name].get_function_json())["bindings"]
+                     if b["type"] == "httpTrigger"]
+        return trigger.get("authLevel")
+
+    assert auth_level("remediate") == "FUNCTION"
+    assert auth_level("remediations") == "FUNCTION"
+    assert auth_level("health") == "ANONYMOUS"  # tells only whether the settings are valid
