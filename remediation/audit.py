@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping, Protocol
@@ -22,6 +24,7 @@ log = logging.getLogger("remediation.audit")
 
 _MAX_PROPERTY_CHARS = 30_000  # a Table string property holds 32K UTF-16 characters
 _MAX_TOP = 100
+_MAX_UNWRITTEN = 1000
 
 # Fields copied into `actor` and `event`; everything else (claim sets, authorization evidence, request
 # URLs) stays out of logs and records, whatever a caller passes in.
@@ -113,11 +116,26 @@ class TableSink:
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
+        # Records the table refused, oldest first: written before the next one, so an outage of the
+        # table loses no row as long as this instance lives (and the log line has it regardless).
+        self._unwritten: deque[dict[str, Any]] = deque(maxlen=_MAX_UNWRITTEN)
+        self._lock = threading.Lock()
 
     def _table(self) -> Any:
         return self._storage.table(self._storage.settings.audit_table)
 
     def write(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            try:
+                while self._unwritten:
+                    self._upsert(self._unwritten[0])
+                    self._unwritten.popleft()
+                self._upsert(record)
+            except Exception:
+                self._unwritten.append(record)
+                raise
+
+    def _upsert(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, default=str)
         entity: dict[str, Any] = {
             "PartitionKey": _partition_key(record["resourceId"]),

@@ -170,12 +170,16 @@ class EventPipeline:
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
                 event_time=parse_event_time(item.event_time))
-            if result.record.outcome in _FINAL and done_key[0]:
+            if result.record.outcome in _FINAL and done_key[0] and not result.audit_errors:
                 self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
         finally:
             self.locks.release(account_id, lease)
         record = result.record
-        if record.outcome is Outcome.DEFERRED:
+        if result.audit_errors:
+            # The record is in the log; the table refused it. Let the host retry: the next run writes
+            # the kept record first (TableSink), then its own.
+            self._failed(item, dequeue_count, "; ".join(result.audit_errors), record.to_json())
+        elif record.outcome is Outcome.DEFERRED:
             delay = min(max(self.settings.poll_interval_seconds, 1) * 2 ** item.attempt, 600)
             self._defer(item, account_id, delay, record.error or "deferred", record.to_json())
         elif result.failure in (Failure.ARM_UNAVAILABLE, Failure.ARM_ERROR, Failure.INTERNAL):

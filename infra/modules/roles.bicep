@@ -71,6 +71,7 @@ resource dnsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     permissions: [
       {
         actions: [
+          'Microsoft.Network/privateDnsZones/read'
           'Microsoft.Network/privateDnsZones/write'
           'Microsoft.Network/privateDnsZones/ALL/read'
           'Microsoft.Network/privateDnsZones/join/action'

@@ -13,12 +13,6 @@ from bench.faults import CELLS, Cell, CellResult, run_cell
 from localdev.azurite import Azurite
 from tests.conftest import Stack
 
-# A work item whose audit write fails still completes, so its record is lost (see test_no_audit_record_is_lost).
-LOST_WHEN_THE_AUDIT_WRITE_FAILS = (
-    "remediation/pipeline.py EventPipeline._reconcile ignores ReconcileResult.audit_errors: a reconcile whose "
-    "audit Table write failed (Azurite stopped) completes the work item, so the record exists only as a log line")
-
-
 def _run(stack: Stack, cell: Cell, own_azurite: Azurite, results: dict[str, CellResult]) -> CellResult:
     if cell.id not in results:
         results[cell.id] = run_cell(stack, cell, own_azurite)
@@ -46,8 +40,7 @@ def test_cell_converges_without_duplicates_or_writes_out_of_scope(
 
 
 @pytest.mark.parametrize("cell", [
-    pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason=LOST_WHEN_THE_AUDIT_WRITE_FAILS))
-    if c.step == "audit write" else pytest.param(c, id=c.id)
+    pytest.param(c, id=c.id)
     for c in CELLS if c.fault in ("Azurite stopped, restarted", "process killed") or c.step == "patch"])
 def test_no_audit_record_is_lost(stack: Stack, own_azurite: Azurite, cell_results: dict[str, CellResult],
                                  cell: Cell) -> None:

@@ -209,8 +209,10 @@ def test_pending_connection_from_an_allowed_subnet_is_approved(stack: Stack) -> 
 
 # --- private DNS ------------------------------------------------------------------------------------
 
-def test_missing_zone_is_created_linked_and_grouped(stack: Stack) -> None:
+@pytest.mark.parametrize("dns_lro", ["sync", "aao"])  # Private DNS answers 201 with the zone, or 202 + an operation
+def test_missing_zone_is_created_linked_and_grouped(stack: Stack, dns_lro: str) -> None:
     stack.seed(Estate().network().account("aoai-prod").endpoint(AOAI, "pe-existing"))
+    stack.emulator.config.dns_lro = dns_lro
 
     record = reconcile(stack)
 
