@@ -118,6 +118,10 @@ class EventPipeline:
             return
         try:
             accounts = self._accounts_of(item)
+        except ValueError as error:  # a malformed ID or kind: no retry can help
+            log.error("work item for %.200s given up: %s", item.resource_id, error)
+            self.queue.poison(item, f"invalid work item: {error}")
+            return
         except Exception as error:  # noqa: BLE001
             self._failed(item, dequeue_count, f"could not map {item.resource_id} to its accounts: {describe(error)}")
             return

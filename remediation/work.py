@@ -69,10 +69,18 @@ class WorkQueue:
     def poison(self, item: WorkItem | None, reason: str, record: dict[str, Any] | None = None,
                raw: str | None = None) -> None:
         """Give an item up: it goes to the poison queue with why, and the audit record if there is one."""
-        body = {"reason": reason[:1000], "item": json.loads(item.to_message()) if item else None,
+        body = {"reason": reason[:1000], "item": _bounded(item) if item else None,
                 "message": raw[:4000] if raw and item is None else None, "record": record}
         text = json.dumps(body, default=str)
         if len(text) > _MAX_MESSAGE_CHARS:  # keep the reason and the item; the record is in the audit table
             body["record"] = {"id": (record or {}).get("id"), "outcome": (record or {}).get("outcome")}
             text = json.dumps(body, default=str)
         self._storage.queue(POISON_QUEUE).send_message(text)
+
+
+def _bounded(item: WorkItem) -> dict[str, Any]:
+    """The item as JSON, cut down when a hostile one is too large to fit a message whole."""
+    try:
+        return json.loads(item.to_message())
+    except ValueError:
+        return {"kind": str(item.kind)[:100], "resource_id": str(item.resource_id)[:2048], "truncated": True}

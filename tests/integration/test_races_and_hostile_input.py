@@ -1,0 +1,152 @@
+"""Races and hostile input on every entry point: nothing escapes a trigger, nothing is duplicated,
+nothing is written outside the scopes (the `stack` fixture checks every app write on teardown)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import azure.functions as func
+from azure.functions.queue import QueueMessage
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id
+from localdev.functions_host import decode_event
+from localdev.person import write_as
+from remediation.desired import private_endpoint_name
+from remediation.ids import parse_account_id
+from remediation.model import Trigger
+from tests.conftest import Stack
+
+from test_event_loop import Live
+
+AOAI = account_id("aoai-prod")
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+                    max_leaves=20)
+HOSTILE_IDS = [
+    AOAI.replace("aoai-prod", "../aoai-prod"), AOAI.replace("/accounts/", "/accounts%2F"), AOAI.upper(),
+    AOAI.replace("Microsoft.CognitiveServices", "Microsoft.Storage").replace("accounts", "storageAccounts"),
+    account_id("aoai-prod", subscription=OTHER_SUBSCRIPTION), AOAI + "/../../other", AOAI + "\n", "x" * 5000,
+]
+QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _event(subject: Any, operation: Any = "Microsoft.CognitiveServices/accounts/write") -> dict[str, Any]:
+    return {"id": "e1", "topic": "/subscriptions/x", "subject": subject, "eventType": "Microsoft.Resources.ResourceWriteSuccess",
+            "eventTime": "2026-11-26T10:00:00Z", "dataVersion": "2",
+            "data": {"operationName": operation, "status": "Succeeded", "resourceUri": subject,
+                     "claims": {"name": "Mallory", "appid": "x"}}}
+
+
+def test_the_same_account_reconciled_by_many_workers_at_once(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod", public_network_access="Enabled"))
+    remediator = stack.remediator(REMEDIATION_READY_TIMEOUT_SECONDS="10")
+    outcomes: list[str] = []
+
+    def run() -> None:
+        outcomes.append(remediator.reconcile(parse_account_id(AOAI), Trigger.QUEUE).record.outcome.value)
+
+    workers = [threading.Thread(target=run) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    endpoints = [r for r in stack.emulator.resources("Microsoft.Network/privateEndpoints")
+                 if r["id"].lower().endswith(private_endpoint_name(parse_account_id(AOAI)))]
+    assert len(endpoints) == 1, "one endpoint, whatever the race"
+    assert set(outcomes) <= {"remediated", "compliant", "deferred", "failed"} and "remediated" in outcomes
+    assert len(remediator.history(parse_account_id(AOAI), 50)) == 6, "every reconcile left its record"
+    final = remediator.reconcile(parse_account_id(AOAI), Trigger.QUEUE).record
+    assert final.outcome.value == "compliant"
+
+
+def test_a_person_writing_while_a_fix_is_in_flight_is_fixed_by_the_next_event(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    live = Live(stack)
+    app_oid = stack.emulator.app_identity.object_id
+    raced = threading.Event()
+
+    def person_races_the_fix(write: Any) -> None:
+        if write.caller_claims.get("oid") == app_oid and not raced.is_set():
+            raced.set()  # the app's PATCH was just accepted: the person writes again right after it settles
+            threading.Thread(target=_save_until_accepted, args=(stack,)).start()
+
+    stack.emulator.on_write(person_races_the_fix)
+    try:
+        write_as(stack.emulator, "PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}})
+        deadline = time.monotonic() + 20
+        while len(live.history()) < 2 and time.monotonic() < deadline:
+            live.settle()
+            time.sleep(0.05)
+        assert raced.is_set()
+        assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+        records = live.history()
+        assert [r["outcome"] for r in records] == ["remediated", "remediated"]
+        assert all(r["actor"]["upn"] == "dana@contoso.example" for r in records)
+    finally:
+        live.close()
+
+
+def _save_until_accepted(stack: Stack) -> None:
+    """The person's portal save: refused with 409 while the app's update runs, so they save again."""
+    import time
+
+    for _ in range(100):
+        try:
+            write_as(stack.emulator, "PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}})
+            return
+        except RuntimeError as error:
+            if "409" not in str(error):
+                raise
+            time.sleep(0.05)
+
+
+@QUICK
+@given(body=st.binary(max_size=300) | JSON.map(lambda v: json.dumps(v).encode()))
+def test_http_remediate_never_fails_on_any_body(stack: Stack, body: bytes) -> None:
+    live = _app(stack)
+    response = live.app.remediate(func.HttpRequest(method="POST", url="/api/remediate", body=body))
+    assert response.status_code in (200, 400, 403, 404, 413), response.get_body()[:200]
+    assert stack.writes() == []
+
+
+@QUICK
+@given(event=JSON | st.builds(_event, st.sampled_from(HOSTILE_IDS) | JSON, JSON | st.just(None)))
+def test_event_trigger_ignores_hostile_events_without_raising_or_writing(stack: Stack, event: Any) -> None:
+    live = _app(stack)
+    if isinstance(event, dict) and isinstance(event.get("data"), (dict, list)):
+        try:
+            argument = decode_event(event)
+        except Exception:  # noqa: BLE001 - the host's own decoder refused it: it never reaches the function
+            return
+        live.app.on_resource_event(argument)
+    assert stack.writes() == []
+
+
+@QUICK
+@given(body=st.binary(max_size=300) | JSON.map(lambda v: json.dumps(v).encode())
+       | st.sampled_from(HOSTILE_IDS).map(lambda rid: json.dumps({"kind": "account", "resource_id": rid}).encode()))
+def test_queue_trigger_gives_up_hostile_messages_without_writing(stack: Stack, body: bytes) -> None:
+    live = _app(stack)
+    live.app.process_work_item(QueueMessage(id="m", body=body, dequeue_count=1))
+    assert stack.writes() == []
+
+
+_APPS: dict[int, Live] = {}
+
+
+def _app(stack: Stack) -> Live:
+    """One app per test (hypothesis runs many examples against the same stack)."""
+    key = id(stack)
+    if key not in _APPS:
+        _APPS.clear()
+        # Locked down: even a well-formed item for it (say, in other casing) has nothing to write.
+        stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+        _APPS[key] = Live(stack)
+        _APPS[key].router.stop()
+    return _APPS[key]
