@@ -20,17 +20,15 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import ssl
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.arm_emulator.certs import ensure_certs
+from localdev.tls_server import ServerThread, TLSRequestHandler, TLSServer, server_context
 
 log = logging.getLogger("localdev.eventgrid_topic")
 
@@ -79,36 +77,23 @@ class LocalTopic:
         self._events: list[dict[str, Any]] = []
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server: _TopicServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self.ca_path: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> "LocalTopic":
-        if self._server is not None:
+        if self._serving is not None:
             return self
-        paths = ensure_certs(self.cert_dir)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(str(paths.server_cert), str(paths.server_key))
-        self.ca_path = str(paths.ca_cert.resolve())
-        self._server = _TopicServer((self.host, self.port), self, ctx)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"eventgrid-topic:{self.port}", daemon=True)
-        self._thread.start()
+        context, self.ca_path = server_context(self.cert_dir)
+        server = _TopicServer((self.host, self.port), self, context)
+        self.port = server.server_address[1]
+        self._serving = ServerThread(server, f"eventgrid-topic:{self.port}")
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.close_all()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def __enter__(self) -> "LocalTopic":
         return self.start()
@@ -236,58 +221,14 @@ class LocalTopic:
         return 200, None
 
 
-class _TopicServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _TopicServer(TLSServer):
     def __init__(self, addr: tuple[str, int], topic: LocalTopic, ctx: ssl.SSLContext) -> None:
         self.topic = topic
-        self.ssl_context = ctx
-        self.open_sockets: set[socket.socket] = set()
-        self.sock_lock = threading.Lock()
-        super().__init__(addr, _Handler)
-
-    def close_all(self) -> None:
-        with self.sock_lock:
-            for s in list(self.open_sockets):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        super().__init__(addr, _Handler, ctx)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TLSRequestHandler):
     server: _TopicServer
-    timeout = 60
-
-    def setup(self) -> None:
-        raw = self.request
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.sock_lock:
-            self.server.open_sockets.add(raw)
-        try:  # TLS handshake in the connection's own thread
-            self.request = self.server.ssl_context.wrap_socket(raw, server_side=True)
-            self._tls_failed = False
-        except (ssl.SSLError, OSError):
-            self.request = raw
-            self._tls_failed = True
-        super().setup()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.sock_lock:
-                self.server.open_sockets.discard(self.connection)
-
-    def handle(self) -> None:
-        if self._tls_failed:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, ssl.SSLError, TimeoutError, OSError):
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)

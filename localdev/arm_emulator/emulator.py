@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import ssl
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -16,6 +15,7 @@ from .faults import Fault, FaultSet
 from .handlers import network, privatedns
 from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
+from ..tls_server import ServerThread, server_context
 from .store import ResourceStore
 from .tokens import AppIdentity, TokenIssuer
 from .world import ACCOUNT_TYPE, PE_TYPE, World
@@ -42,37 +42,24 @@ class ArmEmulator:
         self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
         self._rate: dict[tuple[str, str], int] = {}
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self._ca_path: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> "ArmEmulator":
-        if self._server is not None:
+        if self._serving is not None:
             return self
-        paths = ensure_certs(self.cert_dir)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(str(paths.server_cert), str(paths.server_key))
-        self._ca_path = str(paths.ca_cert.resolve())
-        self._server = EmulatorHTTPServer((self.host, self.port), self, ctx)
-        self.port = self._server.server_address[1]
+        context, self._ca_path = server_context(self.cert_dir)
+        server = EmulatorHTTPServer((self.host, self.port), self, context)
+        self.port = server.server_address[1]
         self.world.base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"arm-emulator:{self.port}", daemon=True)
-        self._thread.start()
+        self._serving = ServerThread(server, f"arm-emulator:{self.port}")
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.close_all()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def __enter__(self) -> "ArmEmulator":
         return self.start()

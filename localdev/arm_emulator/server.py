@@ -5,10 +5,8 @@ import json
 import logging
 import socket
 import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,6 +15,7 @@ from .errors import ArmError
 from .handlers.base import Reply, Req
 from .model import RequestRecord, WriteEvent, utcnow
 from .tokens import TokenError
+from ..tls_server import TLSRequestHandler, TLSServer
 
 if TYPE_CHECKING:
     from .emulator import ArmEmulator
@@ -27,61 +26,14 @@ CALLER_KEYS = ("oid", "appid", "name", "upn")
 RECORDED_HEADERS = ("if-match", "if-none-match", "x-ms-client-request-id")
 
 
-class EmulatorHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class EmulatorHTTPServer(TLSServer):
     def __init__(self, addr: tuple[str, int], emu: "ArmEmulator", ctx: ssl.SSLContext) -> None:
         self.emu = emu
-        self.ssl_context = ctx
-        self.open_sockets: set[socket.socket] = set()
-        self.sock_lock = threading.Lock()
-        super().__init__(addr, RequestHandler)
-
-    def close_all(self) -> None:
-        with self.sock_lock:
-            for s in list(self.open_sockets):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        super().__init__(addr, RequestHandler, ctx)
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class RequestHandler(TLSRequestHandler):
     server: EmulatorHTTPServer
-    timeout = 60
-
-    def setup(self) -> None:
-        # TLS handshake here, in the per-connection thread, so one slow client never blocks accept().
-        raw = self.request
-        # Headers and body go out in separate writes; without NODELAY, Nagle + delayed ACK add ~40 ms each.
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.sock_lock:
-            self.server.open_sockets.add(raw)
-        try:
-            self.request = self.server.ssl_context.wrap_socket(raw, server_side=True)
-        except (ssl.SSLError, OSError):
-            self.request = raw
-            self._tls_failed = True
-        else:
-            self._tls_failed = False
-        super().setup()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.sock_lock:
-                self.server.open_sockets.discard(self.connection)
-
-    def handle(self) -> None:
-        if self._tls_failed:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, ssl.SSLError, TimeoutError, OSError):
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default; the request log has it all
         log.debug("%s - %s", self.address_string(), format % args)
