@@ -35,6 +35,7 @@ from localdev.arm_events import EventRouter, to_event_grid
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
 from localdev.functions_host import LocalHost
+from localdev.person import write_as
 from remediation.events import WATCHED_OPERATIONS
 
 DRIFT_ACCOUNTS = 20
@@ -126,19 +127,11 @@ def arm_path(resource_id: str) -> str:
 
 def _drift(session: requests.Session, emulator: ArmEmulator, token: str, account: str) -> None:
     """A person re-enables public access, and waits for the operation like the portal does."""
-    auth = {"Authorization": f"Bearer {token}"}
-    response = session.patch(f"{emulator.url}{account}?api-version=2025-09-01",
-                             json={"properties": {"publicNetworkAccess": "Enabled"}}, headers=auth,
-                             verify=emulator.ca_path, timeout=10)
-    if response.status_code >= 300:
-        raise BenchFailure(f"the person's PATCH of {account} was refused: {response.status_code} {response.text}")
-    operation = response.headers.get("Azure-AsyncOperation")
-    for _ in range(50):
-        if not operation:
-            break
-        status = session.get(operation, headers=auth, verify=emulator.ca_path, timeout=10).json().get("status")
-        if status in ("Succeeded", "Failed", "Canceled"):
-            break
+    try:
+        write_as(emulator, "PATCH", account, {"properties": {"publicNetworkAccess": "Enabled"}},
+                 session=session, token=token)
+    except RuntimeError as error:
+        raise BenchFailure(f"the person's PATCH was refused: {error}") from None
 
 
 def _percentile(values: list[float], q: float) -> float:

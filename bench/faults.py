@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 from localdev.arm_emulator import ArmEmulator, Fault
 from localdev.azurite import Azurite, free_port
-from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id
+from localdev.estate import OPENAI_ZONE, Estate, account_id
 from remediation.ids import parse_account_id
 from remediation.model import Trigger
 

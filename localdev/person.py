@@ -13,18 +13,20 @@ DANA = {"name": "Dana Admin", "upn": "dana@contoso.example"}
 
 
 def write_as(emulator: ArmEmulator, method: str, path: str, body: dict[str, Any] | None = None, *,
-             name: str = DANA["name"], upn: str = DANA["upn"], api_version: str = "2025-09-01") -> int:
-    token = emulator.user_token(name=name, upn=upn)
-    headers = {"Authorization": f"Bearer {token}"}
-    response = requests.request(method, f"{emulator.url}{path}?api-version={api_version}", json=body,
-                                headers=headers, verify=emulator.ca_path, timeout=10)
+             name: str = DANA["name"], upn: str = DANA["upn"], api_version: str = "2025-09-01",
+             session: requests.Session | None = None, token: str | None = None) -> int:
+    """The write and the wait; `session` and `token` let a caller making many writes reuse both."""
+    http = session or requests
+    headers = {"Authorization": f"Bearer {token or emulator.user_token(name=name, upn=upn)}"}
+    response = http.request(method, f"{emulator.url}{path}?api-version={api_version}", json=body,
+                            headers=headers, verify=emulator.ca_path, timeout=10)
     if response.status_code >= 300:
         raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
     operation = response.headers.get("Azure-AsyncOperation")
     for _ in range(50):
         if not operation:
             break
-        status = requests.get(operation, headers=headers, verify=emulator.ca_path, timeout=10).json().get("status")
+        status = http.get(operation, headers=headers, verify=emulator.ca_path, timeout=10).json().get("status")
         if status in ("Succeeded", "Failed", "Canceled"):
             break
     return response.status_code
