@@ -170,6 +170,9 @@ class EventPipeline:
         if lease is None:  # another worker reconciles this account now; look again once it is done
             self._defer(item, account_id, LEASE_BUSY_DELAY, "another reconcile of the account is running")
             return
+        if done_key[0] and self._seen(done_key):  # finished by the holder just before we took the lease
+            self.locks.release(account_id, lease)
+            return
         try:
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
