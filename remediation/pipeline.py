@@ -28,6 +28,7 @@ log = logging.getLogger("remediation.events")
 
 MAX_DEQUEUE = 5  # the host's maxDequeueCount in host.json: the last try gives the item up itself
 LEASE_BUSY_DELAY = 2  # seconds before an item retries when another worker holds the account's lease
+LEASE_SECONDS = 11 * 60
 _SEEN_EVENTS = 10_000  # event IDs remembered per worker: Event Grid delivers at least once
 _NETWORK_FINDINGS = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                      FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY}
@@ -47,7 +48,8 @@ class EventPipeline:
         self.settings = remediator.settings
         self.queue = WorkQueue(remediator.storage)
         self.index: ServingIndex = remediator.index
-        self.locks = AccountLocks(remediator.storage, ttl_seconds=3 * self.settings.ready_timeout_seconds + 120)
+        # A lease outlives the longest run the host allows (functionTimeout, 10 min in host.json).
+        self.locks = AccountLocks(remediator.storage, ttl_seconds=LEASE_SECONDS)
         self._done: OrderedDict[tuple[str, str], None] = OrderedDict()  # (event ID, account) reconciled to the end
         self._done_lock = threading.Lock()
 
@@ -85,7 +87,13 @@ class EventPipeline:
             return True  # not ours to manage either way
         findings = plan(desired_state(self.settings, account.kind or "OpenAI", account.location),
                         Observation(account)).findings
-        return not any(f.code in _NETWORK_FINDINGS for f in findings) and any(c.approved for c in account.connections)
+        if any(f.code in _NETWORK_FINDINGS for f in findings):
+            return False
+        # Served only counts for an endpoint known to sit in an allowed subnet (the app's own, or one a
+        # reconcile has seen serve it); anything else needs the read.
+        return any(c.approved and c.private_endpoint_id is not None
+                   and self.index.account_of_endpoint(c.private_endpoint_id) == account_id
+                   for c in account.connections)
 
     # --- timer side: the sweep ---------------------------------------------------------------------
 
@@ -168,7 +176,9 @@ class EventPipeline:
             return
         lease = self.locks.acquire(account_id)
         if lease is None:  # another worker reconciles this account now; look again once it is done
-            self._defer(item, account_id, LEASE_BUSY_DELAY, "another reconcile of the account is running")
+            # Not an attempt: waiting for a lease is bounded by the lease itself, so it never poisons a duplicate.
+            self._defer(item, account_id, LEASE_BUSY_DELAY, "another reconcile of the account is running",
+                        counts=False)
             return
         if done_key[0] and self._seen(done_key):  # finished by the holder just before we took the lease
             self.locks.release(account_id, lease)
@@ -203,9 +213,9 @@ class EventPipeline:
                 self._done.popitem(last=False)
 
     def _defer(self, item: WorkItem, account_id: ResourceId, delay: float, why: str,
-               record: dict[str, Any] | None = None) -> None:
+               record: dict[str, Any] | None = None, counts: bool = True) -> None:
         retry = WorkItem(TargetKind.ACCOUNT.value, str(account_id), item.trigger, item.event, item.actor,
-                         item.event_time, attempt=item.attempt + 1)
+                         item.event_time, attempt=item.attempt + counts)
         if retry.attempt >= MAX_ATTEMPTS:
             log.error("giving up on %s after %d attempts: %s", account_id, retry.attempt, why)
             self.queue.poison(retry, f"deferred {retry.attempt} times: {why}", record)

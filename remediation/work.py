@@ -11,9 +11,11 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .model import Trigger
 from .storage import POISON_QUEUE, WORK_QUEUE, Storage
 
 MAX_ATTEMPTS = 8  # deferrals of one item before it is given up to the poison queue
+_TRIGGERS = {trigger.value for trigger in Trigger}
 _MAX_MESSAGE_CHARS = 48_000  # a queue message holds 64 KiB; base64 takes a third more
 
 
@@ -50,13 +52,24 @@ class WorkItem:
             item = cls(**known)
         except TypeError as error:
             raise ValueError(f"the message does not describe a work item: {error}") from None
-        if not isinstance(item.attempt, int) or item.attempt < 0:
-            raise ValueError("attempt must be a whole number")
+        item._check()
         return item
 
-    def retry(self) -> WorkItem:
-        return WorkItem(self.kind, self.resource_id, self.trigger, self.event, self.actor, self.event_time,
-                        self.deleted, self.attempt + 1)
+    def _check(self) -> None:
+        """Every field of the type the worker relies on: a hostile message fails here, not halfway through."""
+        if self.trigger not in _TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(sorted(_TRIGGERS))}")
+        if type(self.attempt) is not int or not 0 <= self.attempt <= MAX_ATTEMPTS:
+            raise ValueError(f"attempt must be a whole number from 0 to {MAX_ATTEMPTS}")
+        if type(self.deleted) is not bool:
+            raise ValueError("deleted must be true or false")
+        for name in ("event", "actor"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, dict) and all(
+                    isinstance(v, (str, type(None))) for v in value.values())):
+                raise ValueError(f"{name} must be an object of strings")
+        if self.event_time is not None and not isinstance(self.event_time, str):
+            raise ValueError("event_time must be a string")
 
 
 class WorkQueue:
