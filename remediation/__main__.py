@@ -96,9 +96,7 @@ def fix(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{args.account_id}: {error.message}", file=sys.stderr)
         return BAD_INPUT
     settings = _settings(args)
-    remediator = Remediator(settings)
-    if not (settings.storage_connection or settings.storage_account_name):
-        remediator.auditor.sinks = [s for s in remediator.auditor.sinks if s.name != "table"]  # log only
+    remediator = Remediator(settings)  # without AzureWebJobsStorage the record goes to the log only
     result = remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
     record = result.record.to_json()
     if result.failure is Failure.OUT_OF_SCOPE:

@@ -54,7 +54,10 @@ class Remediator:
         self.storage = Storage(settings)
         self.table = TableSink(self.storage)
         self.index = ServingIndex(self.storage)
-        sinks: list[Any] = [LogSink(), self.table]
+        # The operator command may run with an Azure login alone: then records go to the log only, and
+        # the circuit breaker and the endpoint index (which live in the table) are left out.
+        self.has_storage = bool(settings.storage_connection or settings.storage_account_name)
+        sinks: list[Any] = [LogSink(), self.table] if self.has_storage else [LogSink()]
         if settings.eventgrid_topic_endpoint:
             sinks.append(EventGridSink(settings.eventgrid_topic_endpoint, lambda: self.clients.credential))
         self.auditor = auditor or Auditor(sinks)
@@ -155,6 +158,8 @@ class Remediator:
     def _contested(self, account_id: ResourceId, record: AuditRecord) -> bool:
         """Circuit breaker: past REMEDIATION_MAX_FIXES_PER_HOUR fixes in an hour, someone keeps undoing
         them (another automation, a template redeployed): stop fighting, say so once, write nothing."""
+        if not self.has_storage:
+            return False
         try:
             recent = self.table.since(account_id, utc_now() - timedelta(hours=1))
         except Exception as error:  # noqa: BLE001 - without history the fix goes ahead: that is the job
@@ -175,6 +180,8 @@ class Remediator:
     def _remember(self, account_id: ResourceId, observation: Observation, desired: DesiredState,
                   created: Any) -> None:
         """Record which endpoints and zones serve the account, so their delete events map back to it."""
+        if not self.has_storage:
+            return
         endpoints = [e.id for e in observation.endpoints.values() if e.subnet_id in desired.serving_subnets]
         try:
             self.index.remember(account_id, [*endpoints, *created], observation.zones)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify
-from .desired import desired_state, zones_for_kind
+from .desired import desired_state, private_endpoint_id, zones_for_kind
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
 from .model import Account, FindingCode, Observation, _get, vnet_of
 from .observe import PRIVATE_DNS_API_VERSION
@@ -29,21 +29,23 @@ from .plan import plan
 from .settings import Settings
 
 COGNITIVE_API_VERSION = "2025-09-01"
-_NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
-                  FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY,
-                  FindingCode.CUSTOM_SUBDOMAIN_MISSING}
-# Findings a reconcile cannot fix: reported, but not worth a work item on every sweep.
-_UNFIXABLE = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
+# Findings the listed account properties alone decide.
+_FROM_LISTING = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
+                 FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY,
+                 FindingCode.CUSTOM_SUBDOMAIN_MISSING}
 
 
 @dataclass(frozen=True)
 class Screened:
     account: Account
     findings: tuple[FindingCode, ...]
+    # Findings a reconcile can only report (no custom subdomain; no subnet for a new endpoint; the app's own
+    # endpoint rejected): reported, but not worth a work item on every sweep.
+    unfixable: frozenset[FindingCode] = frozenset()
 
     @property
     def needs_work(self) -> bool:
-        return any(code not in _UNFIXABLE for code in self.findings)
+        return any(code not in self.unfixable for code in self.findings)
 
 
 @dataclass
@@ -112,9 +114,10 @@ class Sweeper:
 
     def screen(self, account: Account, inventory: Inventory) -> Screened:
         desired = desired_state(self.settings, account.kind, account.location)
-        codes = {f.code for f in plan(desired, Observation(account)).findings if f.code in _NETWORK_CODES}
+        codes = {f.code for f in plan(desired, Observation(account)).findings if f.code in _FROM_LISTING}
+        unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
         if not account.ready or not account.custom_subdomain:
-            return Screened(account, tuple(sorted(codes)))
+            return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
         serving, pending = [], False
         for connection in account.connections:
@@ -127,9 +130,13 @@ class Sweeper:
             codes.add(FindingCode.PRIVATE_ENDPOINT_CONNECTION_PENDING)
         if not serving and not pending:
             codes.add(FindingCode.PRIVATE_ENDPOINT_MISSING)
+            subnet = desired.new_endpoint_subnet
+            own = private_endpoint_id(account.id, subnet) if subnet else None
+            if own is None or any(c.private_endpoint_id == own for c in account.connections):
+                unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)  # no subnet configured, or ours was rejected
         if self.settings.dns_zone_resource_group is not None and serving:
             codes |= self._dns(account, desired.dns_zones, serving, inventory)
-        return Screened(account, tuple(sorted(codes)))
+        return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
     @staticmethod
     def _dns(account: Account, zones: tuple[str, ...], vnets: list[ResourceId | None],

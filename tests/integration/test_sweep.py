@@ -170,3 +170,12 @@ def test_scan_without_scopes_is_a_settings_error(stack: Stack, capsys: pytest.Ca
     stack.apply_env(REMEDIATION_SCOPES="")
     assert cli(["scan"], out=io.StringIO()) == 2
     assert "REMEDIATION_SCOPES" in capsys.readouterr().err
+
+
+def test_endpoint_drift_it_cannot_fix_is_reported_but_not_queued(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod"))
+
+    [summary], queued = sweep(stack, REMEDIATION_PE_SUBNET_ID="")
+
+    assert summary.by_finding["PRIVATE_ENDPOINT_MISSING"] == 1
+    assert queued == [], "no subnet for a new endpoint: a reconcile could only report it again"
