@@ -110,6 +110,7 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
             new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
 
     if new_acls != acls:
+        new_acls["defaultAction"] = "Deny"  # it is Deny in some casing already, or being fixed: send it canonical
         patch["networkAcls"] = new_acls  # the whole object: Azure does not promise to merge its parts
 
     if desired.disable_local_auth and account.disable_local_auth is not True:
