@@ -5,6 +5,7 @@
 #   make test    the whole test suite
 #   make demo    the local stack demo
 #   make bench   benchmarks
+#   make faults  the fault matrix as a table (its cells also run in make test)
 #   make clean   remove everything `make deps` made, and .localdev/
 
 SHELL := /bin/bash

@@ -133,7 +133,7 @@ def remediations(req: func.HttpRequest) -> func.HttpResponse:
         return _error(api.OUT_OF_SCOPE)
     try:
         records = remediator().history(account_id, top)
-    except Exception as error:  # noqa: BLE001 - the table is down: say so, don't crash the worker
+    except Exception as error:  # noqa: BLE001 - the table is down: a 503 that says so, not a stack trace
         log.error("audit history read failed: %s", type(error).__name__)
         return _error(api.ApiError(503, "AuditStoreUnavailable", "the audit table cannot be read right now"))
     return _json({"value": records})

@@ -1,4 +1,5 @@
-"""The audit record (DESIGN §7) and where it goes: a JSON log line and a row in the audit table.
+"""The audit record (DESIGN §7) and where it goes: a JSON log line, a row in the audit table and,
+when a topic is configured, an Event Grid event.
 
 The log line is written first and whole, so a record survives an unreachable table; a sink that
 fails is reported (logged as an error and returned to the caller), never swallowed.

@@ -23,7 +23,8 @@ def _key(resource_id: ResourceId | str) -> str:
 
 class AccountLocks:
     """A lease per account: a row that exists until it expires. Taking it is an insert (or a
-    conditional update of an expired row), so two workers never both hold it."""
+    conditional update of an expired row), so two workers never both hold it while it lasts; it
+    lasts longer than the host lets one function run."""
 
     def __init__(self, storage: Storage, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
         self._storage = storage

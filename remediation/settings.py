@@ -289,7 +289,7 @@ def _ncrontab(value: str) -> str:
 def _https_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
-        raise ValueError(f"{value!r} is not an https:// URL")
+        raise ValueError("is not an https:// URL")  # the value itself is not repeated: URLs can carry secrets
     return value
 
 
@@ -297,7 +297,7 @@ def _https_endpoint(value: str) -> str:
     _https_url(value)
     parts = urlsplit(value)
     if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError(f"{value!r} must be a bare endpoint such as https://management.azure.com")
+        raise ValueError("must be a bare endpoint such as https://management.azure.com")
     return value.rstrip("/")
 
 

@@ -107,11 +107,6 @@ def rg_id(resource_id: str) -> str | None:
     return f"/subscriptions/{p.subscription}/resourceGroups/{p.resource_group}"
 
 
-def sub_id(resource_id: str) -> str | None:
-    p = parse_path(resource_id)
-    return f"/subscriptions/{p.subscription}" if p else None
-
-
 def type_of(resource_id: str) -> str:
     p = parse_path(resource_id)
     if p is None:

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from . import ids
 from .lro import OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
@@ -306,7 +305,3 @@ class World:
 
     def now(self) -> str:
         return iso(utcnow())
-
-
-def canonical_id(resource_id: str) -> str:
-    return ids.parse_path(resource_id).resource_id if ids.parse_path(resource_id) else resource_id
