@@ -12,14 +12,14 @@ import threading
 from collections import OrderedDict
 from typing import Any, Mapping
 
+from .audit import AuditRecord
 from .clients import NETWORK_API_VERSION, ErrorKind, classify, describe
 from .coordination import AccountLocks, ServingIndex
 from .desired import desired_state
 from .events import Ignored, Principal, TargetKind, parse_event_time, triage
 from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
-from .model import Account, FindingCode, Mode, Observation, Outcome, Trigger, _get
-from .plan import plan
-from .audit import AuditRecord
+from .model import Account, Mode, Outcome, Trigger, _get
+from .plan import account_findings
 from .service import Failure, Remediator
 from .sweep import Sweeper, SweepSummary
 from .work import MAX_ATTEMPTS, WorkItem, WorkQueue
@@ -30,8 +30,6 @@ MAX_DEQUEUE = 5  # the host's maxDequeueCount in host.json: the last try gives t
 LEASE_BUSY_DELAY = 2  # seconds before an item retries when another worker holds the account's lease
 LEASE_SECONDS = 11 * 60
 _SEEN_EVENTS = 10_000  # event IDs remembered per worker: Event Grid delivers at least once
-_NETWORK_FINDINGS = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
-                     FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY}
 
 
 # Outcomes after which a duplicate of the same event has nothing left to do.
@@ -85,9 +83,7 @@ class EventPipeline:
         account = Account.from_arm({**resource, "id": str(account_id)})
         if account.kind and account.kind.lower() not in self.settings.kinds:
             return True  # not ours to manage either way
-        findings = plan(desired_state(self.settings, account.kind or "OpenAI", account.location),
-                        Observation(account)).findings
-        if any(f.code in _NETWORK_FINDINGS for f in findings):
+        if account_findings(desired_state(self.settings, account.kind or "OpenAI", account.location), account):
             return False
         # Served only counts for an endpoint known to sit in an allowed subnet (the app's own, or one a
         # reconcile has seen serve it); anything else needs the read.

@@ -82,6 +82,20 @@ def plan(desired: DesiredState, observed: Observation) -> Plan:
     return out.build()
 
 
+# Findings decided by the account's own properties alone (a list or a notification carries them):
+# no endpoint, zone group or zone has to be read.
+ACCOUNT_FINDINGS = frozenset({
+    FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
+    FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY,
+    FindingCode.CUSTOM_SUBDOMAIN_MISSING,
+})
+
+
+def account_findings(desired: DesiredState, account: Account) -> set[FindingCode]:
+    """The findings of ACCOUNT_FINDINGS that this account's properties show."""
+    return {f.code for f in plan(desired, Observation(account)).findings if f.code in ACCOUNT_FINDINGS}
+
+
 # --- the account's own network settings ----------------------------------------------------------
 
 def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> None:

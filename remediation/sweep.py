@@ -23,18 +23,12 @@ from typing import Callable, Iterator
 from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify
 from .desired import desired_state, private_endpoint_id, zones_for_kind
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
-from .model import Account, FindingCode, Observation, _get, vnet_of
+from .model import Account, FindingCode, _get, vnet_of
 from .observe import PRIVATE_DNS_API_VERSION
-from .plan import plan
+from .plan import account_findings
 from .settings import Settings
 
 COGNITIVE_API_VERSION = "2025-09-01"
-# Findings the listed account properties alone decide.
-_FROM_LISTING = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
-                 FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY,
-                 FindingCode.CUSTOM_SUBDOMAIN_MISSING}
-
-
 @dataclass(frozen=True)
 class Screened:
     account: Account
@@ -114,7 +108,7 @@ class Sweeper:
 
     def screen(self, account: Account, inventory: Inventory) -> Screened:
         desired = desired_state(self.settings, account.kind, account.location)
-        codes = {f.code for f in plan(desired, Observation(account)).findings if f.code in _FROM_LISTING}
+        codes = account_findings(desired, account)
         unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
         if not account.ready or not account.custom_subdomain:
             return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
