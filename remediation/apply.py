@@ -24,7 +24,7 @@ from .ids import (
     within_any,
 )
 from .model import ActionKind, ActionStatus, vnet_of
-from .observe import read_account
+from .observe import read_account, wait_until_ready
 from .plan import Action, Plan
 
 
@@ -179,12 +179,9 @@ class Applier:
         After an update Azure keeps an account in Accepted for a while, even once the operation is
         done, and refuses writes under it meanwhile; only a read tells when it has settled.
         """
-        while True:
-            if read_account(self.clients, self.account_id).ready:
-                return True
-            if self.clock() >= deadline:
-                return False
-            self.sleep(max(self.poll_interval, 0.05))
+        account = read_account(self.clients, self.account_id)
+        return wait_until_ready(self.clients, account, max(0.0, deadline - self.clock()), self.poll_interval,
+                                self.sleep, self.clock).ready
 
     def _execute(self, action: Action) -> Any:
         target = action.target
