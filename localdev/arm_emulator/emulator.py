@@ -147,7 +147,7 @@ class ArmEmulator:
             return self.render(r) if r is not None else None
 
     # -- request log ---------------------------------------------------------------------------------
-    def _record(self, rec: RequestRecord) -> None:
+    def record(self, rec: RequestRecord) -> None:
         with self._records_lock:
             self._records.append(rec)
 
@@ -173,6 +173,13 @@ class ArmEmulator:
         with self._records_lock:
             self._records.clear()
 
+    # -- the stages of a request that model Resource Manager's own rules -------------------------------
+    def throttle(self, claims: dict[str, Any] | None, method: str, arm: ids.ArmPath) -> None:
+        """Raise ArmError(429) when the caller has used up its requests (no limit is modelled yet)."""
+
+    def authorize(self, claims: dict[str, Any] | None, method: str, req: Any, kind: str) -> None:
+        """Raise ArmError(403) when the caller may not make this request (every caller may, for now)."""
+
     def ratelimit_remaining(self, subscription: str, which: str) -> int:
         key = (subscription.lower(), which)
         with self._records_lock:
@@ -194,7 +201,7 @@ class ArmEmulator:
         """
         self._callbacks.append(callback)
 
-    def _emit_write(self, event: WriteEvent) -> None:
+    def emit_write(self, event: WriteEvent) -> None:
         for cb in list(self._callbacks):
             try:
                 cb(event)

@@ -7,6 +7,7 @@ import socket
 import ssl
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,6 +25,29 @@ log = logging.getLogger("localdev.arm_emulator")
 CALLER_KEYS = ("oid", "appid", "name", "upn")
 # Request headers kept in the log: conditions that change what a write means (never credentials).
 RECORDED_HEADERS = ("if-match", "if-none-match", "x-ms-client-request-id")
+
+
+class _Dropped(Exception):
+    """The connection was closed without an answer (an injected reset)."""
+
+
+@dataclass
+class Incoming:
+    """One request as the stages see it; each stage fills in what it learns."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    correlation: str
+    body: Any = None
+    body_error: bool = False
+    kind: str = "read"  # "token" | "read" | "write" | "poll"
+    req: Req | None = None  # None: not a Resource Manager path
+    claims: dict[str, Any] | None = None
+    actions: tuple[str, ...] = ()  # RBAC: the request's own action, then its linked checks
+    linked: list[tuple[str, str]] = field(default_factory=list)  # (linked action, resource it is checked on)
+    operation: str | None = None  # "<type>/write|delete" once a write was accepted
+    fault: bool = False
 
 
 class EmulatorHTTPServer(TLSServer):
@@ -44,108 +68,131 @@ class RequestHandler(TLSRequestHandler):
     do_PUT = do_PATCH = do_DELETE = do_POST = do_HEAD = do_GET
 
     # -------------------------------------------------------------------------------------------------
+    # One request, in the order Resource Manager handles it: read, authenticate, (injected faults),
+    # validate, throttle, authorize, dispatch to the provider, then headers, log and the write's event.
+    # Each stage is one method; the throttling and authorization stages ask the emulator (`emu.throttle`,
+    # `emu.authorize`), so their models live in modules of their own.
+
     def _serve(self) -> None:
         emu = self.server.emu
+        incoming = self._read()
+        if incoming.path.startswith("/_emulator/"):
+            if self.client_address[0] not in ("127.0.0.1", "::1"):
+                return self._send(Reply(403, {"error": {"code": "Forbidden", "message": "loopback only"}}),
+                                  incoming.correlation)
+            from .admin import handle_admin
+            return self._send(handle_admin(emu, self.command, incoming.path, incoming.query, incoming.body),
+                              incoming.correlation)
+        try:
+            reply = self._answer(incoming)
+        except _Dropped:
+            return
+        self._add_ratelimit(reply, incoming)
+        self._record(incoming, reply.status)
+        if incoming.operation is not None and incoming.req is not None:
+            emu.emit_write(WriteEvent(
+                operation_name=incoming.operation, resource_id=reply.resource_id or incoming.req.arm.resource_id,
+                method=self.command, status=reply.status, caller_claims=dict(incoming.claims or {}),
+                correlation_id=incoming.correlation, time=utcnow(), url=f"{emu.url}{self.path}",
+                client_ip=self.client_address[0], api_version=incoming.req.api_version,
+                request_body=incoming.body))
+        self._send(reply, incoming.correlation)
+
+    def _read(self) -> Incoming:
+        """Parse the request line, headers and body, and classify it (token, read, write, poll)."""
+        emu = self.server.emu
         split = urlsplit(self.path)
-        path = split.path
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
         length = int(headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
-        correlation = headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
-        body: Any = None
-        body_error = False
+        incoming = Incoming(path=split.path, query=dict(parse_qsl(split.query, keep_blank_values=True)),
+                            headers=headers,
+                            correlation=headers.get("x-ms-correlation-request-id") or str(uuid.uuid4()))
         if raw.strip():
             try:
-                body = json.loads(raw)
+                incoming.body = json.loads(raw)
             except ValueError:
-                body_error = True
-
-        if path.startswith("/_emulator/"):
-            if self.client_address[0] not in ("127.0.0.1", "::1"):
-                return self._send(Reply(403, {"error": {"code": "Forbidden", "message": "loopback only"}}), correlation)
-            from .admin import handle_admin
-            return self._send(handle_admin(emu, self.command, path, query, body), correlation)
-
-        if path.rstrip("/").lower() == "/msi/token":
-            kind = "token"
-        else:
-            arm = ids.parse_path(path)
-            kind = "read"
-            if arm is not None:
-                req = Req(self.command, path, query, headers, body, query.get("api-version"), arm)
-                request_id = self.headers.get("x-ms-client-request-id")
-                if handlers.is_poll(req):
-                    kind = "poll"
-                elif self.command in ("PUT", "PATCH", "DELETE", "POST"):
-                    kind = "write"
-                    emu.note_write_request(request_id)
-                elif emu.follows_write(request_id):
-                    kind = "poll"  # the SDK's final GET of a long-running operation reuses the write's request ID
-
-        rbac_actions: tuple[str, ...] = ()
-        linked: list[tuple[str, str]] = []
-        if kind != "token" and arm is not None and not handlers.is_poll(req):
+                incoming.body_error = True
+        if incoming.path.rstrip("/").lower() == "/msi/token":
+            incoming.kind = "token"
+            return incoming
+        arm = ids.parse_path(incoming.path)
+        if arm is None:
+            return incoming
+        incoming.req = Req(self.command, incoming.path, incoming.query, headers, incoming.body,
+                           incoming.query.get("api-version"), arm)
+        request_id = headers.get("x-ms-client-request-id")
+        if handlers.is_poll(incoming.req):
+            incoming.kind = "poll"
+        elif self.command in ("PUT", "PATCH", "DELETE", "POST"):
+            incoming.kind = "write"
+            emu.note_write_request(request_id)
+        elif emu.follows_write(request_id):
+            incoming.kind = "poll"  # the SDK's final GET of a long-running operation reuses the write's request ID
+        if not handlers.is_poll(incoming.req):  # the final GET of an operation is authorized like any read
             primary = rbac.primary_action(self.command, arm)
-            linked = rbac.linked_actions(self.command, arm, body)
-            rbac_actions = tuple(a for a in (primary, *(action for action, _ in linked)) if a)
+            incoming.linked = rbac.linked_actions(self.command, arm, incoming.body)
+            incoming.actions = tuple(a for a in (primary, *(action for action, _ in incoming.linked)) if a)
+        return incoming
 
-        caller_claims: dict[str, Any] | None = None
-        reply: Reply
-        operation: str | None = None
-        fault_hit = False
+    def _answer(self, incoming: Incoming) -> Reply:
+        """The reply to an ARM or token request; ArmError becomes ARM's error body."""
+        emu = self.server.emu
         try:
-            if kind == "token":
+            if incoming.kind == "token":
                 from .identity import token_reply
-                reply = token_reply(emu, query, headers)
-            else:
-                caller_claims = self._authenticate(headers)
-                fault = emu.faults.take(self.command, path, kind)
-                if fault is not None:
-                    fault_hit = True
-                    if fault.delay_s:
-                        time.sleep(fault.delay_s)
-                    if fault.reset:
-                        self._record(path, query, kind, 0, body, caller_claims, None, correlation, True,
-                                     rbac_actions, linked)
-                        self._drop()
-                        return
-                    if fault.status is not None:
-                        raise ArmError(fault.status, fault.error_code(), fault.error_message(), self._fault_headers(fault))
-                if arm is None:
-                    raise ArmError(404, "InvalidRequestUri", f"The request URI '{path}' is not a valid Resource Manager URI.")
-                if body_error:
-                    raise ArmError(400, "InvalidRequestContent",
-                                   "The request content was invalid and could not be deserialized.")
-                if not req.api_version:
-                    raise ArmError(400, "MissingApiVersionParameter",
-                                   "The api-version query parameter (?api-version=) is required for all requests.")
-                handler = handlers.lookup(req)
-                with emu.world.lock:
-                    reply = handler(emu.world, req)
-                if kind == "write" and 200 <= reply.status < 300:
-                    verb = "delete" if self.command == "DELETE" else "write"
-                    operation = f"{arm.type}/{verb}"
+                return token_reply(emu, incoming.query, incoming.headers)
+            incoming.claims = self._authenticate(incoming.headers)
+            self._inject_fault(incoming)
+            req = self._validate(incoming)
+            emu.throttle(incoming.claims, self.command, req.arm)
+            emu.authorize(incoming.claims, self.command, req, incoming.kind)
+            handler = handlers.lookup(req)
+            with emu.world.lock:
+                reply = handler(emu.world, req)
+            if incoming.kind == "write" and 200 <= reply.status < 300:
+                verb = "delete" if self.command == "DELETE" else "write"
+                incoming.operation = f"{req.arm.type}/{verb}"
+            return reply
         except ArmError as e:
             reply = Reply(e.status, e.body(), dict(e.headers))
             if e.status == 401:
                 reply.headers["WWW-Authenticate"] = (
                     'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", '
                     f'error_description="{e.message}"')
+            return reply
+        except _Dropped:
+            raise
         except Exception as e:  # a bug in a handler must still answer like ARM, and be visible
             log.exception("emulator handler failed")
-            reply = Reply(500, {"error": {"code": "InternalServerError", "message": f"{type(e).__name__}: {e}"}})
+            return Reply(500, {"error": {"code": "InternalServerError", "message": f"{type(e).__name__}: {e}"}})
 
-        self._add_ratelimit(reply, kind, arm if kind != "token" else None)
-        self._record(path, query, kind, reply.status, body, caller_claims, operation, correlation, fault_hit,
-                     rbac_actions, linked)
-        if operation is not None:
-            event = WriteEvent(operation_name=operation, resource_id=reply.resource_id or arm.resource_id,
-                               method=self.command, status=reply.status, caller_claims=dict(caller_claims or {}),
-                               correlation_id=correlation, time=utcnow(), url=f"{emu.url}{self.path}",
-                               client_ip=self.client_address[0], api_version=req.api_version, request_body=body)
-            emu._emit_write(event)
-        self._send(reply, correlation)
+    def _inject_fault(self, incoming: Incoming) -> None:
+        """Faults a test asked for: a delay, a dropped connection, or an error instead of the answer."""
+        fault = self.server.emu.faults.take(self.command, incoming.path, incoming.kind)
+        if fault is None:
+            return
+        incoming.fault = True
+        if fault.delay_s:
+            time.sleep(fault.delay_s)
+        if fault.reset:
+            self._record(incoming, 0)
+            self._drop()
+            raise _Dropped()
+        if fault.status is not None:
+            raise ArmError(fault.status, fault.error_code(), fault.error_message(), self._fault_headers(fault))
+
+    def _validate(self, incoming: Incoming) -> Req:
+        if incoming.req is None:
+            raise ArmError(404, "InvalidRequestUri",
+                           f"The request URI '{incoming.path}' is not a valid Resource Manager URI.")
+        if incoming.body_error:
+            raise ArmError(400, "InvalidRequestContent",
+                           "The request content was invalid and could not be deserialized.")
+        if not incoming.req.api_version:
+            raise ArmError(400, "MissingApiVersionParameter",
+                           "The api-version query parameter (?api-version=) is required for all requests.")
+        return incoming.req
 
     def _authenticate(self, headers: dict[str, str]) -> dict[str, Any] | None:
         emu = self.server.emu
@@ -171,25 +218,25 @@ class RequestHandler(TLSRequestHandler):
             h.setdefault(f"x-ms-ratelimit-remaining-subscription-{which}", "0")
         return h
 
-    def _add_ratelimit(self, reply: Reply, kind: str, arm: Any) -> None:
-        if kind not in ("read", "write") or arm is None:
+    def _add_ratelimit(self, reply: Reply, incoming: Incoming) -> None:
+        if incoming.kind not in ("read", "write") or incoming.req is None:
             return
         which = "reads" if self.command == "GET" else "writes"
         name = f"x-ms-ratelimit-remaining-subscription-{which}"
         if not any(k.lower() == name for k in reply.headers):
-            reply.headers[name] = str(self.server.emu.ratelimit_remaining(arm.subscription, which))
+            reply.headers[name] = str(self.server.emu.ratelimit_remaining(incoming.req.arm.subscription, which))
 
-    def _record(self, path: str, query: dict[str, str], kind: str, status: int, body: Any,
-                claims: dict[str, Any] | None, operation: str | None, correlation: str, fault: bool,
-                actions: tuple[str, ...] = (), linked: list[tuple[str, str]] | None = None) -> None:
+    def _record(self, incoming: Incoming, status: int) -> None:
+        claims = incoming.claims
         caller = {k: claims[k] for k in CALLER_KEYS if k in claims} if claims else None
-        self.server.emu._record(RequestRecord(
-            method=self.command, path=path, query=query, api_version=query.get("api-version"), status=status,
-            request_body=body, caller=caller, time=utcnow(), operation=operation, kind=kind,
-            correlation_id=correlation, fault=fault,
-            headers={k.lower(): v for k, v in self.headers.items() if k.lower() in RECORDED_HEADERS},
-            actions=actions, linked_operations=tuple(a for a, _ in linked or ()),
-            linked_scopes=tuple(scope for _, scope in linked or ())))
+        self.server.emu.record(RequestRecord(
+            method=self.command, path=incoming.path, query=incoming.query,
+            api_version=incoming.query.get("api-version"), status=status, request_body=incoming.body,
+            caller=caller, time=utcnow(), operation=incoming.operation, kind=incoming.kind,
+            correlation_id=incoming.correlation, fault=incoming.fault,
+            headers={k: v for k, v in incoming.headers.items() if k in RECORDED_HEADERS},
+            actions=incoming.actions, linked_operations=tuple(a for a, _ in incoming.linked),
+            linked_scopes=tuple(scope for _, scope in incoming.linked)))
 
     def _drop(self) -> None:
         self.close_connection = True
