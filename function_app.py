@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 
 from remediation import __version__, api
 from remediation.ids import within_any
+from remediation.intake import EventIntake
 from remediation.model import Trigger
-from remediation.pipeline import EventPipeline
-from remediation.service import Failure, Remediator
+from remediation.service import Remediator
 from remediation.settings import Settings, SettingsError
 from remediation.storage import WORK_QUEUE
+from remediation.sweep import run_sweep
+from remediation.verdict import Failure
+from remediation.work import WorkQueue
+from remediation.worker import Worker
 
 log = logging.getLogger("remediation")
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -24,31 +29,45 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 try:
     SETTINGS: Settings | None = Settings.from_env()
     SETTINGS_ERROR: SettingsError | None = None
-except SettingsError as error:
-    SETTINGS, SETTINGS_ERROR = None, error
-    log.error("%s", error)
-
-_remediator: Remediator | None = None
-_pipeline: EventPipeline | None = None
+except SettingsError as settings_error:
+    SETTINGS, SETTINGS_ERROR = None, settings_error
+    log.error("%s", settings_error)
 
 
-def remediator() -> Remediator:
-    """The shared Remediator, built on first use (its SDK clients are built on first use too).
+@dataclass
+class Parts:
+    """What the functions share, built on first use (SDK clients are built on first use too)."""
 
-    Callers check `_settings_unavailable()` first."""
-    global _remediator
-    if _remediator is None:
-        _remediator = Remediator(SETTINGS)  # type: ignore[arg-type]
-    return _remediator
+    settings: Settings
+    remediator: Remediator
+    intake: EventIntake
+    worker: Worker
+    queue: WorkQueue
 
 
-def pipeline() -> EventPipeline:
-    global _pipeline
+_parts: Parts | None = None
+
+
+def parts() -> Parts:
+    """The shared parts; raises the settings error (the host logs it and retries the event or message)."""
+    global _parts
     if SETTINGS is None:
-        raise SETTINGS_ERROR  # type: ignore[misc]  # the host logs it and retries the event or message
-    if _pipeline is None:
-        _pipeline = EventPipeline(remediator())
-    return _pipeline
+        assert SETTINGS_ERROR is not None
+        raise SETTINGS_ERROR
+    if _parts is None:
+        remediator = Remediator.from_settings(SETTINGS)
+        assert remediator.storage is not None  # the app's settings require AzureWebJobsStorage
+        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator),
+                       Worker.from_remediator(remediator), WorkQueue(remediator.storage))
+    return _parts
+
+
+def close() -> None:
+    """Close the shared clients (tests and benchmarks that load the app more than once)."""
+    global _parts
+    if _parts is not None:
+        _parts.remediator.clients.close()
+        _parts = None
 
 
 def _event_dict(event: Any) -> dict[str, Any]:
@@ -80,21 +99,21 @@ def _settings_unavailable() -> func.HttpResponse | None:
 @app.event_grid_trigger(arg_name="event")
 def on_resource_event(event: func.EventGridEvent) -> None:
     """Azure Resource Manager events (Event Grid or CloudEvents schema): triage, then queue the work."""
-    pipeline().accept(_event_dict(event))
+    parts().intake.accept(_event_dict(event))
 
 
 @app.function_name("process_work_item")
 @app.queue_trigger(arg_name="message", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
 def process_work_item(message: func.QueueMessage) -> None:
     """One work item from `remediation-work`: map it to its account(s) and reconcile."""
-    pipeline().work(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
+    parts().worker.process_message(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
 
 
 @app.function_name("sweep")
 @app.timer_trigger(arg_name="timer", schedule="%REMEDIATION_SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
     """Every account in scope, screened with list requests; work queued only for the drifted ones."""
-    pipeline().sweep()
+    run_sweep(parts().remediator, parts().queue)
 
 
 @app.route(route="remediate", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -106,7 +125,7 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
         request = api.parse_remediate(req.get_body())
     except api.ApiError as error:
         return _error(error)
-    result = remediator().reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    result = parts().remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
     headers = {"Remediation-Audit-Error": "; ".join(result.audit_errors)[:1000]} if result.audit_errors else None
     if result.failure is Failure.OUT_OF_SCOPE:
         return _error(api.OUT_OF_SCOPE)
@@ -115,8 +134,8 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
     if result.failure is Failure.INTERNAL:
         return _json({**api.INTERNAL.body(), "record": result.record.to_json()}, 500, headers)
     if result.failure in (Failure.ARM_ERROR, Failure.ARM_UNAVAILABLE):
-        error = api.resource_manager_error(result.record.error, result.failure is Failure.ARM_UNAVAILABLE)
-        return _json({**error.body(), "record": result.record.to_json()}, error.status, headers)
+        arm_error = api.resource_manager_error(result.record.error, result.failure is Failure.ARM_UNAVAILABLE)
+        return _json({**arm_error.body(), "record": result.record.to_json()}, arm_error.status, headers)
     return _json(result.record.to_json(), 200, headers)
 
 
@@ -129,10 +148,10 @@ def remediations(req: func.HttpRequest) -> func.HttpResponse:
         account_id, top = api.parse_history_query(req.params)
     except api.ApiError as error:
         return _error(error)
-    if not within_any(account_id, SETTINGS.scopes):  # type: ignore[union-attr]
+    if not within_any(account_id, parts().settings.scopes):
         return _error(api.OUT_OF_SCOPE)
     try:
-        records = remediator().history(account_id, top)
+        records = parts().remediator.history(account_id, top)
     except Exception as error:  # noqa: BLE001 - the table is down: a 503 that says so, not a stack trace
         log.error("audit history read failed: %s", type(error).__name__)
         return _error(api.ApiError(503, "AuditStoreUnavailable", "the audit table cannot be read right now"))
@@ -142,8 +161,8 @@ def remediations(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/health → settings valid, version. Anonymous, so it reveals no configuration values."""
-    if SETTINGS is None:
-        problems = [p.split(":", 1)[0] for p in SETTINGS_ERROR.problems]  # type: ignore[union-attr]
+    if SETTINGS_ERROR is not None:
+        problems = [p.split(":", 1)[0] for p in SETTINGS_ERROR.problems]
         return _json({"status": "unhealthy", "version": __version__, "settings": "invalid",
                       "invalidSettings": problems}, 503)
     return _json({"status": "healthy", "version": __version__, "settings": "valid", "mode": SETTINGS.mode.value})

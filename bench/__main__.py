@@ -54,7 +54,7 @@ def request_counts(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
         emulator.seed(estate.scenario())
         os.environ.update(emulator.env())
         env = {**emulator.env(), **settings_env(), "AzureWebJobsStorage": azurite.connection_string}
-        remediator = Remediator(Settings.from_env(env))
+        remediator = Remediator.from_settings(Settings.from_env(env))
         emulator.clear_requests()
         record = remediator.reconcile(parse_account_id(account_id("aoai")), Trigger.HTTP).record
         requests = [r for r in emulator.requests if r.kind in ("read", "write", "poll")]

@@ -71,8 +71,7 @@ def fresh_app(emulator: ArmEmulator, azurite: Azurite, **overrides: str) -> Iter
     try:
         yield app
     finally:
-        if app._remediator is not None:
-            app._remediator.clients.close()
+        app.close()
         sys.modules.pop("function_app", None)
         os.environ.clear()
         os.environ.update(saved)
@@ -253,7 +252,7 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
 
     with fresh_app(emulator, azurite) as app, LogWatch() as watch:
         host = LocalHost(app, azurite.connection_string)
-        app.pipeline().own()  # the app learns its identity at start-up, not inside the measured storm
+        app.parts().intake.own()  # the app learns its identity at start-up, not inside the measured storm
         emulator.clear_requests()
         errors: list[BaseException] = []
 

@@ -370,8 +370,9 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
 
     from localdev.arm_events import EventRouter
     from remediation.events import WATCHED_OPERATIONS
-    from remediation.pipeline import EventPipeline
+    from remediation.intake import EventIntake
     from remediation.storage import WORK_QUEUE
+    from remediation.worker import Worker
 
     import remediation.storage
 
@@ -380,7 +381,7 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     stack.monkeypatch.setattr(remediation.storage, "_RETRY", {"retry_total": 0})
     stack.azurite = azurite
     remediator = stack.remediator()
-    pipeline = EventPipeline(remediator)
+    intake, worker = EventIntake.from_remediator(remediator), Worker.from_remediator(remediator)
     queue = QueueClient.from_connection_string(azurite.connection_string, WORK_QUEUE)
     try:
         queue.create_queue()
@@ -400,7 +401,7 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     for _ in range(MAX_TRIES):  # Event Grid retries a failed delivery
         deliveries += 1
         try:
-            pipeline.accept(event)
+            intake.accept(event)
             break
         except Exception:  # noqa: BLE001 - the queue is unreachable: the delivery fails
             result.outcomes.append("delivery failed")
@@ -416,7 +417,7 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
         start = len(stack.emulator.requests)
         done = remediator.history(AOAI_ID, 50)
         try:
-            pipeline.work(base64.b64decode(message.content).decode(), message.dequeue_count or 1)
+            worker.process_message(base64.b64decode(message.content).decode(), message.dequeue_count or 1)
         except Exception:  # noqa: BLE001 - the host leaves it on the queue
             pass
         else:
@@ -437,7 +438,7 @@ KILL_SCRIPT = textwrap.dedent("""
     from remediation.model import Trigger
     from remediation.service import Remediator
     from remediation.settings import Settings
-    Remediator(Settings.from_env()).reconcile(parse_account_id({account!r}), Trigger.EVENT)
+    Remediator.from_settings(Settings.from_env()).reconcile(parse_account_id({account!r}), Trigger.EVENT)
 """)
 
 

@@ -54,7 +54,7 @@ NAIVE = _PEAK + textwrap.dedent("""\
     from remediation.observe import observe, read_account
     from remediation.plan import plan
     from remediation.settings import Settings
-    from remediation.sweep import COGNITIVE_API_VERSION
+    from remediation.clients import COGNITIVE_API_VERSION
     settings = Settings.from_env(require_storage=False)
     clients = ArmClients(settings)
     started, seen, flagged = time.perf_counter(), 0, 0

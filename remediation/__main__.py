@@ -16,7 +16,8 @@ import os
 import sys
 from typing import Any, TextIO
 
-from .api import ApiError, parse_remediate
+from .findings import FINDINGS, FindingCode, Severity
+from .ids import InvalidResourceId, parse_account_id
 from .settings import Settings, SettingsError
 
 DRIFT, BAD_INPUT, AZURE_FAILED = 1, 2, 3
@@ -61,7 +62,8 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
         progress(seen)
         if screened.findings:
             rows.append({"resourceId": str(screened.account.id), "kind": screened.account.kind,
-                         "findings": [code.value for code in screened.findings]})
+                         "findings": [code.value for code in screened.findings],
+                         "severity": _severity(screened.findings)})
 
     try:
         summaries = Sweeper(clients, settings).run(enqueue=None, each=each)
@@ -71,33 +73,44 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     progress.done(seen)
     accounts = sum(s.accounts for s in summaries)
     requests = sum(s.arm_requests for s in summaries)
+    fixes = {code: FINDINGS[FindingCode(code)].manual for code in sorted({c for r in rows for c in r["findings"]})}
     if args.json:
-        json.dump({"accounts": accounts, "drifted": rows, "armRequests": requests}, out, indent=2)
+        json.dump({"accounts": accounts, "drifted": rows, "armRequests": requests, "manualFixes": fixes}, out,
+                  indent=2)
         out.write("\n")
     else:
         from tabulate import tabulate
 
         if rows:
             out.write(tabulate([[r["resourceId"].split("/providers/")[0].rsplit("/", 1)[-1],
-                                 r["resourceId"].rsplit("/", 1)[-1], r["kind"], "\n".join(r["findings"])]
-                                for r in rows], headers=["resource group", "account", "kind", "findings"],
+                                 r["resourceId"].rsplit("/", 1)[-1], r["kind"], r["severity"], "\n".join(r["findings"])]
+                                for r in rows], headers=["resource group", "account", "kind", "severity", "findings"],
                                tablefmt="simple") + "\n\n")
+            out.write("Manual fixes, where the app may not or cannot fix:\n"
+                      + "".join(f"  {code}: {text}\n" for code, text in fixes.items()) + "\n")
         out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {requests} Resource Manager requests\n")
     return DRIFT if rows else 0
 
 
+def _severity(codes: tuple[FindingCode, ...]) -> str:
+    """The highest severity among an account's findings."""
+    order = list(Severity)  # declared from the highest down
+    return min((FINDINGS[code].severity for code in codes), key=order.index).value
+
+
 def fix(args: argparse.Namespace, out: TextIO) -> int:
     from .model import Outcome, Trigger
-    from .service import Failure, Remediator
+    from .service import Remediator
+    from .verdict import Failure
 
     try:
-        request = parse_remediate(json.dumps({"resourceId": args.account_id, "dryRun": args.dry_run}).encode())
-    except ApiError as error:
-        print(f"{args.account_id}: {error.message}", file=sys.stderr)
+        account_id = parse_account_id(args.account_id)
+    except InvalidResourceId as error:
+        print(f"{args.account_id}: {error}", file=sys.stderr)
         return BAD_INPUT
     settings = _settings(args)
-    remediator = Remediator(settings)  # without AzureWebJobsStorage the record goes to the log only
-    result = remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    remediator = Remediator.from_settings(settings)  # without AzureWebJobsStorage the record goes to the log only
+    result = remediator.reconcile(account_id, Trigger.CLI, dry_run=args.dry_run)
     record = result.record.to_json()
     if result.failure is Failure.OUT_OF_SCOPE:
         print(f"{args.account_id}: outside REMEDIATION_SCOPES", file=sys.stderr)

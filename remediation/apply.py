@@ -1,77 +1,130 @@
-"""Run a plan's actions through the Azure SDK clients.
+"""Run a plan's actions through the Azure SDK clients: one registry entry per action kind.
 
-Every action is idempotent (PATCH of the governed properties only, PUTs with deterministic names,
-create-only PUTs for zones and links), so a repeated or concurrent reconcile converges instead of
-duplicating. A write scope guard checks each target again right before it is written.
+Called by `service.Remediator` (step 6 of a reconcile). Every action is idempotent (PATCH of the
+governed properties only, PUTs with deterministic names, create-only PUTs for zones and links), so a
+repeated or concurrent reconcile converges instead of duplicating. Each write is checked against its
+kind's write-scope rule right before it is sent.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from . import writescope as rules
 from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, describe, raw_json
-from .desired import private_endpoint_id
-from .ids import (
-    CONNECTION_TYPE,
-    DNS_ZONE_LINK_TYPE,
-    DNS_ZONE_TYPE,
-    ZONE_GROUP_TYPE,
-    ResourceId,
-    parse_resource_id,
-    within_any,
-)
+from .ids import within_any
 from .model import ActionKind, ActionStatus, vnet_of
 from .observe import read_account, wait_until_ready
 from .plan import Action, Plan
+from .writescope import WriteScope
 
 
 @dataclass(frozen=True)
-class WriteScope:
-    """Where one reconcile may write, checked by resource type and ID right before every write:
-    the account itself (and its own connections) inside the scopes, this account's deterministic
-    endpoint in a configured subnet, zone groups of endpoints that serve it, zones and links in the
-    DNS resource group."""
+class ActionSpec:
+    """Everything about one kind of action: when it runs, how, where it may write, and the Resource
+    Manager rights it needs (its own action, the linked checks Azure makes, and the reads it implies)."""
 
-    account_id: ResourceId
-    account_scopes: tuple[ResourceId, ...]
-    new_endpoint_subnets: frozenset[ResourceId]
-    existing_endpoints: frozenset[ResourceId]  # observed endpoints that sit in an allowed subnet
-    dns_resource_group: ResourceId | None
-
-    def refusal(self, action: Action) -> str | None:
-        """Why this action may not be written, or None when it may."""
-        if not self._allows(action):
-            return f"{action.target} is outside the write scope; not written"
-        return None
-
-    def _allows(self, action: Action) -> bool:
-        target, kind = action.target, action.kind
-        if not within_any(self.account_id, self.account_scopes):
-            return False
-        if kind is ActionKind.PATCH_ACCOUNT_NETWORK:
-            return target == self.account_id
-        if kind is ActionKind.APPROVE_CONNECTION:
-            return target.is_type(CONNECTION_TYPE) and target.parent == self.account_id
-        if kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
-            subnet = _subnet_of(action)
-            return (subnet is not None and subnet in self.new_endpoint_subnets
-                    and target == private_endpoint_id(self.account_id, subnet))
-        if kind is ActionKind.PUT_DNS_ZONE_GROUP:
-            own = {private_endpoint_id(self.account_id, subnet) for subnet in self.new_endpoint_subnets}
-            return target.is_type(ZONE_GROUP_TYPE) and (target.parent in self.existing_endpoints or target.parent in own)
-        zone_type = DNS_ZONE_TYPE if kind is ActionKind.CREATE_DNS_ZONE else DNS_ZONE_LINK_TYPE
-        return (self.dns_resource_group is not None and target.is_type(zone_type)
-                and target.is_within(self.dns_resource_group))
+    order: int  # actions run in this order: the account first, then endpoints, zones, links, zone groups
+    execute: Callable[[ArmClients, Action], Any]
+    allowed: Callable[[WriteScope, Action], bool]
+    rbac: tuple[str, ...]
 
 
-def _subnet_of(action: Action) -> ResourceId | None:
-    try:
-        return parse_resource_id(action.body["properties"]["subnet"]["id"])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _patch_account(clients: ArmClients, action: Action) -> Any:
+    target = action.target
+    accounts = clients.cognitive(target.subscription_id).accounts
+    return accounts.begin_update(target.resource_group, target.name, _body(action), cls=raw_json).result()
+
+
+def _approve_connection(clients: ArmClients, action: Action) -> Any:
+    target = action.target
+    connections = clients.cognitive(target.subscription_id).private_endpoint_connections
+    return connections.begin_create_or_update(
+        target.resource_group, target.parent.name, target.name, _body(action), cls=raw_json).result()
+
+
+def _create_private_endpoint(clients: ArmClients, action: Action) -> Any:
+    # An endpoint must sit in its virtual network's region, which only the network itself can tell.
+    subnet = rules.subnet_of(action)
+    vnet = vnet_of(subnet)
+    network = clients.get_json(vnet, NETWORK_API_VERSION) if vnet else None
+    body = {"location": (network or {}).get("location"), **action.body}
+    endpoints = clients.network(action.target.subscription_id).private_endpoints
+    created = endpoints.begin_create_or_update(
+        action.target.resource_group, action.target.name, json.dumps(body).encode(), cls=raw_json).result()
+    status = _connection_status(created)
+    if (status or "").lower() != "approved":
+        raise ConnectionNotApproved(
+            f"{action.target.name} was written but its connection is {status or 'missing'}; "
+            "a Pending connection is approved on the next reconcile")
+    return created
+
+
+def _put_zone_group(clients: ArmClients, action: Action) -> Any:
+    target = action.target
+    groups = clients.network(target.subscription_id).private_dns_zone_groups
+    return groups.begin_create_or_update(
+        target.resource_group, target.parent.name, target.name, _body(action), cls=raw_json).result()
+
+
+def _create_zone(clients: ArmClients, action: Action) -> Any:
+    target = action.target
+    zones = clients.private_dns(target.subscription_id).private_zones
+    return _create_only(lambda **kw: zones.begin_create_or_update(
+        target.resource_group, target.name, _body(action), cls=raw_json, **kw).result())
+
+
+def _create_zone_link(clients: ArmClients, action: Action) -> Any:
+    target = action.target
+    links = clients.private_dns(target.subscription_id).virtual_network_links
+    return _create_only(lambda **kw: links.begin_create_or_update(
+        target.resource_group, target.parent.name, target.name, _body(action), cls=raw_json, **kw).result())
+
+
+ACTIONS: dict[ActionKind, ActionSpec] = {
+    ActionKind.PATCH_ACCOUNT_NETWORK: ActionSpec(
+        1, _patch_account, rules.the_account,
+        ("Microsoft.CognitiveServices/accounts/write", "Microsoft.CognitiveServices/accounts/read")),
+    ActionKind.APPROVE_CONNECTION: ActionSpec(
+        2, _approve_connection, rules.own_connection,
+        ("Microsoft.CognitiveServices/accounts/privateEndpointConnections/write",)),
+    ActionKind.CREATE_PRIVATE_ENDPOINT: ActionSpec(
+        3, _create_private_endpoint, rules.own_new_endpoint,
+        ("Microsoft.Network/virtualNetworks/read", "Microsoft.Network/privateEndpoints/write",
+         "Microsoft.Network/virtualNetworks/subnets/join/action",
+         "Microsoft.CognitiveServices/accounts/privateEndpointConnectionsApproval/action",
+         "Microsoft.Network/privateEndpoints/read")),
+    ActionKind.CREATE_DNS_ZONE: ActionSpec(
+        4, _create_zone, rules.zone_in_dns_group,
+        ("Microsoft.Network/privateDnsZones/write", "Microsoft.Network/privateDnsZones/read")),
+    ActionKind.CREATE_DNS_ZONE_LINK: ActionSpec(
+        5, _create_zone_link, rules.link_in_dns_group,
+        ("Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
+         "Microsoft.Network/virtualNetworks/join/action",
+         "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read")),
+    ActionKind.PUT_DNS_ZONE_GROUP: ActionSpec(
+        6, _put_zone_group, rules.serving_endpoint_zone_group,
+        ("Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
+         "Microsoft.Network/privateDnsZones/join/action",
+         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read")),
+}
+assert set(ACTIONS) == set(ActionKind), "every action kind has a registry entry"
+
+
+def in_run_order(actions: Iterable[Action]) -> list[Action]:
+    """Actions sorted by their kind's place in the registry (stable for actions of one kind)."""
+    return sorted(actions, key=lambda action: ACTIONS[action.kind].order)
+
+
+def refusal(scope: WriteScope, action: Action) -> str | None:
+    """Why this action may not be written, or None when it may."""
+    if not within_any(scope.account_id, scope.account_scopes) or not ACTIONS[action.kind].allowed(scope, action):
+        return f"{action.target} is outside the write scope; not written"
+    return None
 
 
 @dataclass
@@ -97,8 +150,8 @@ class ApplyResult:
 def planned(plan: Plan, scope: WriteScope) -> list[ActionResult]:
     """Results for report mode and dry runs: nothing is written, and nothing enforce would refuse is 'planned'."""
     results = []
-    for action in plan.actions:
-        reason = action.blocked or scope.refusal(action)
+    for action in in_run_order(plan.actions):
+        reason = action.blocked or refusal(scope, action)
         results.append(ActionResult(action, ActionStatus.SKIPPED, reason) if reason
                        else ActionResult(action, ActionStatus.PLANNED))
     return results
@@ -109,6 +162,8 @@ class ConnectionNotApproved(Exception):
 
 
 class Applier:
+    """Runs one plan's actions in registry order for one account, recording each one's result."""
+
     def __init__(self, clients: ArmClients, scope: WriteScope, *, ready_timeout: float, poll_interval: float,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.clients = clients
@@ -120,10 +175,12 @@ class Applier:
         self.clock = clock
 
     def apply(self, plan: Plan) -> ApplyResult:
+        """Run every action that may run; an action whose requirement was not written is skipped, and
+        once the account stays busy the rest is skipped as deferred. Never raises."""
         out = ApplyResult()
-        not_written: set[ResourceId] = set()
+        not_written: set[Any] = set()
         account_changed = False
-        for action in plan.actions:
+        for action in in_run_order(plan.actions):
             reason = self._skip_reason(action, not_written, out)
             if reason:
                 out.results.append(ActionResult(action, ActionStatus.SKIPPED, reason))
@@ -138,20 +195,20 @@ class Applier:
                         out.results.append(ActionResult(action, ActionStatus.SKIPPED, _DEFERRED))
                         continue
                 resource = self._with_busy_retry(action)
-                account_changed |= action.kind is ActionKind.PATCH_ACCOUNT_NETWORK
             except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
                 kind = classify(error)
-                out.busy |= kind == ErrorKind.BUSY
-                out.unavailable |= kind == ErrorKind.UNAVAILABLE
+                out.busy |= kind is ErrorKind.BUSY
+                out.unavailable |= kind is ErrorKind.UNAVAILABLE
                 out.results.append(ActionResult(action, ActionStatus.FAILED, describe(error)))
                 not_written.add(action.target)
                 continue
+            account_changed |= action.kind is ActionKind.PATCH_ACCOUNT_NETWORK
             if out.first_write_at is None:
                 out.first_write_at = time.time()
             out.results.append(ActionResult(action, ActionStatus.SUCCEEDED, None, resource))
         return out
 
-    def _skip_reason(self, action: Action, not_written: set[ResourceId], out: ApplyResult) -> str | None:
+    def _skip_reason(self, action: Action, not_written: set[Any], out: ApplyResult) -> str | None:
         if action.blocked:
             return action.blocked
         if out.busy:
@@ -159,16 +216,16 @@ class Applier:
         missing = [str(r) for r in action.requires if r in not_written]
         if missing:
             return f"not attempted: depends on {', '.join(missing)}, which was not written"
-        return self.scope.refusal(action)
+        return refusal(self.scope, action)
 
     def _with_busy_retry(self, action: Action) -> Any:
         """Busy (409, AccountProvisioningStateInvalid) means 'retry later', bounded by ready_timeout."""
         deadline = self.clock() + self.ready_timeout
         while True:
             try:
-                return self._execute(action)
+                return ACTIONS[action.kind].execute(self.clients, action)
             except Exception as error:
-                if classify(error) != ErrorKind.BUSY or self.clock() >= deadline:
+                if classify(error) is not ErrorKind.BUSY or self.clock() >= deadline:
                     raise
                 self.sleep(max(self.poll_interval, 0.05))
                 self._settle(deadline)
@@ -183,54 +240,18 @@ class Applier:
         return wait_until_ready(self.clients, account, max(0.0, deadline - self.clock()), self.poll_interval,
                                 self.sleep, self.clock).ready
 
-    def _execute(self, action: Action) -> Any:
-        target = action.target
-        body = json.dumps(action.body).encode()
-        if action.kind is ActionKind.PATCH_ACCOUNT_NETWORK:
-            accounts = self.clients.cognitive(target.subscription_id).accounts
-            return accounts.begin_update(target.resource_group, target.name, body, cls=raw_json).result()
-        if action.kind is ActionKind.APPROVE_CONNECTION:
-            connections = self.clients.cognitive(target.subscription_id).private_endpoint_connections
-            return connections.begin_create_or_update(
-                target.resource_group, target.parent.name, target.name, body, cls=raw_json).result()
-        if action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
-            return self._create_private_endpoint(action)
-        if action.kind is ActionKind.PUT_DNS_ZONE_GROUP:
-            groups = self.clients.network(target.subscription_id).private_dns_zone_groups
-            return groups.begin_create_or_update(
-                target.resource_group, target.parent.name, target.name, body, cls=raw_json).result()
-        if action.kind is ActionKind.CREATE_DNS_ZONE:
-            zones = self.clients.private_dns(target.subscription_id).private_zones
-            return _create_only(lambda **kw: zones.begin_create_or_update(
-                target.resource_group, target.name, body, cls=raw_json, **kw).result())
-        if action.kind is ActionKind.CREATE_DNS_ZONE_LINK:
-            links = self.clients.private_dns(target.subscription_id).virtual_network_links
-            return _create_only(lambda **kw: links.begin_create_or_update(
-                target.resource_group, target.parent.name, target.name, body, cls=raw_json, **kw).result())
-        raise ValueError(f"unknown action {action.kind}")
 
-    def _create_private_endpoint(self, action: Action) -> Any:
-        # An endpoint must sit in its virtual network's region, which only the network itself can tell.
-        subnet = _subnet_of(action)
-        vnet = self.clients.get_json(vnet_of(subnet), NETWORK_API_VERSION) if subnet else None
-        body = {"location": (vnet or {}).get("location"), **action.body}
-        endpoints = self.clients.network(action.target.subscription_id).private_endpoints
-        created = endpoints.begin_create_or_update(
-            action.target.resource_group, action.target.name, json.dumps(body).encode(), cls=raw_json).result()
-        status = _connection_status(created)
-        if (status or "").lower() != "approved":
-            raise ConnectionNotApproved(
-                f"{action.target.name} was written but its connection is {status or 'missing'}; "
-                "a Pending connection is approved on the next reconcile")
-        return created
+def _body(action: Action) -> bytes:
+    return json.dumps(action.body).encode()
 
 
 def _connection_status(endpoint: Any) -> str | None:
     try:
         connection = endpoint["properties"]["privateLinkServiceConnections"][0]
-        return connection["properties"]["privateLinkServiceConnectionState"]["status"]
+        status = connection["properties"]["privateLinkServiceConnectionState"]["status"]
     except (KeyError, IndexError, TypeError):
         return None
+    return status if isinstance(status, str) else None
 
 
 _ACCOUNT_WRITES = (ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_PRIVATE_ENDPOINT)

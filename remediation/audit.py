@@ -1,5 +1,5 @@
-"""The audit record (DESIGN §7) and where it goes: a JSON log line, a row in the audit table and,
-when a topic is configured, an Event Grid event.
+"""The audit record and where it goes: a JSON log line, a row in the audit table and, when a topic is
+configured, an Event Grid event. Called by `service.Remediator` once per reconcile, and by the sweep.
 
 The log line is written first and whole, so a record survives an unreachable table; a sink that
 fails is reported (logged as an error and returned to the caller), never swallowed.
@@ -7,7 +7,6 @@ fails is reported (logged as an error and returned to the caller), never swallow
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -15,11 +14,12 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from .ids import ResourceId
 from .model import Mode, Outcome, Trigger
-from .storage import Storage
+from .storage import Storage, table_key
 
 log = logging.getLogger("remediation.audit")
 
@@ -94,11 +94,6 @@ class LogSink:
         log.info(json.dumps(record, sort_keys=False, default=str))
 
 
-def _partition_key(resource_id: str) -> str:
-    # Table keys may not hold '/', so the account ID is hashed; its case never matters in ARM.
-    return hashlib.sha256(resource_id.lower().encode()).hexdigest()[:40]
-
-
 def _row_key(record: dict[str, Any]) -> str:
     # Inverted milliseconds: the Table sorts rows ascending, so the newest record comes first.
     moment = datetime.fromisoformat(record["time"].replace("Z", "+00:00"))
@@ -110,8 +105,9 @@ def _record_text(entity: Mapping[str, Any]) -> str:
     return "".join(entity.get(f"record{i}", "") for i in range(int(entity.get("chunks", 0))))
 
 
-class TableSink:
-    """Audit rows in Azure Table storage (Azurite locally); one partition per account."""
+class AuditTable:
+    """Audit rows in Azure Table storage (Azurite locally), one partition per account: written as a sink,
+    read for an account's history and by the circuit breaker."""
 
     name = "table"
 
@@ -123,7 +119,7 @@ class TableSink:
         self._lock = threading.Lock()
 
     def _table(self) -> Any:
-        return self._storage.table(self._storage.settings.audit_table)
+        return self._storage.audit_table()
 
     def write(self, record: dict[str, Any]) -> None:
         with self._lock:
@@ -139,7 +135,7 @@ class TableSink:
     def _upsert(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, default=str)
         entity: dict[str, Any] = {
-            "PartitionKey": _partition_key(record["resourceId"]),
+            "PartitionKey": table_key(record["resourceId"]),
             "RowKey": _row_key(record),
             "resourceId": record["resourceId"],
             "outcome": record["outcome"],
@@ -156,13 +152,13 @@ class TableSink:
         """The account's records written after `moment`, newest first (row keys sort newest first)."""
         bound = f"{10**13 - int(moment.timestamp() * 1000):013d}"
         query = self._table().query_entities("PartitionKey eq @pk and RowKey lt @rk",
-                                             parameters={"pk": _partition_key(str(resource_id)), "rk": bound})
+                                             parameters={"pk": table_key(str(resource_id)), "rk": bound})
         return [json.loads(_record_text(entity)) for entity in query]
 
     def history(self, resource_id: ResourceId, top: int) -> list[dict[str, Any]]:
         """The account's records, newest first."""
         query = self._table().query_entities(
-            "PartitionKey eq @pk", parameters={"pk": _partition_key(str(resource_id))},
+            "PartitionKey eq @pk", parameters={"pk": table_key(str(resource_id))},
             results_per_page=min(top, _MAX_TOP))
         records: list[dict[str, Any]] = []
         for entity in query:

@@ -1,25 +1,37 @@
-"""Credential, Resource Manager endpoint, retry and polling: the one place SDK clients are built.
+"""Credential, Resource Manager endpoint, retry and polling: the one place SDK clients are built, and the
+one place a failed call is classified.
 
 SDKs are imported on first use, not at import time: the Functions host imports function_app at
-start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of Microsoft.Network resources
-therefore go through the generic `send_request` of an already loaded client; the network SDK is
-loaded only when a private endpoint or zone group has to be written.
+start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of any resource therefore go
+through one generic Resource Manager pipeline (`get_json`, `find_json`, `list_json`); the network SDK
+is loaded only when a private endpoint or zone group has to be written.
+
+Two layers of retry, on purpose: azure-core's RetryPolicy (configured by `_RETRY`) retries 408, 429 and
+5xx underneath every call and honours `Retry-After`; "the account is busy" (409, 400
+`AccountProvisioningStateInvalid`) needs reads of the account between tries, so it is retried above,
+by the applier, and classified here as `ErrorKind.BUSY`.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .ids import ResourceId
+from .model import Principal
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential
 
-# API versions of the generic reads; the same versions the SDKs in requirements.txt use for writes.
-NETWORK_API_VERSION = "2026-03-01"
+# API versions: the defaults of the SDKs pinned in requirements.txt, so a generic read and the SDK's
+# write of the same resource speak the same version.
+COGNITIVE_API_VERSION = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1.0 (the account PATCH goes with it)
+NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1.0
+PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0.0
 
 # azure-core retries 408/429/500/502/503/504 and honours Retry-After; these bound it for a function
 # invocation (Event Grid resends after 30 s; HTTP callers wait at most a few minutes).
@@ -35,25 +47,36 @@ def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
 
 
 class ArmClients:
-    """Lazily built, cached SDK clients for one settings object; safe to share across threads."""
+    """Lazily built, cached SDK clients for one settings object, and a count of every request they send;
+    safe to share across threads."""
 
     def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
         self.settings = settings
         self._credential = credential
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()  # building a client takes the credential, under the same lock
-        self._own: tuple[str | None, str | None] | None = None
-        self.request_count = 0  # generic reads and list pages sent (the sweep reports it)
+        self._own: Principal | None = None
+        self._count_lock = threading.Lock()
+        self._requests = 0
 
-    def own_identity(self) -> tuple[str | None, str | None]:
-        """(object ID, client ID) of the identity this app writes as, read from its own ARM token's claims.
+    @property
+    def request_count(self) -> int:
+        """Every HTTP request sent to Resource Manager so far: reads, writes, polls and retries."""
+        with self._count_lock:
+            return self._requests
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self._requests += 1
+
+    def own_principal(self) -> Principal:
+        """The identity this app writes as, read from its own ARM token's claims.
 
         ARM events carry the writer's claims, so this is how the app recognises its own writes. The
         token itself is never logged or kept beyond this call (azure-identity caches it)."""
         if self._own is None:
-            token = self.credential.get_token(self.settings.arm_scope).token
-            claims = _jwt_claims(token)
-            self._own = (claims.get("oid"), claims.get("appid") or claims.get("azp"))
+            claims = _jwt_claims(self.credential.get_token(self.settings.arm_scope).token)
+            self._own = Principal(object_id=claims.get("oid"), client_id=claims.get("appid") or claims.get("azp"))
         return self._own
 
     @property
@@ -68,9 +91,9 @@ class ArmClients:
 
     def _options(self) -> dict[str, Any]:
         return {
-            "base_url": self.settings.arm_endpoint,
             "credential_scopes": [self.settings.arm_scope],
             "polling_interval": self.settings.poll_interval_seconds,
+            "per_retry_policies": [_counting_policy(self._count)],
             **_RETRY,
             **_TIMEOUTS,
         }
@@ -89,7 +112,8 @@ class ArmClients:
         def build() -> Any:
             from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-            return CognitiveServicesManagementClient(self.credential, subscription_id, **self._options())
+            return CognitiveServicesManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                                     **self._options())
 
         return self._client("cognitive", subscription_id, build)
 
@@ -97,7 +121,8 @@ class ArmClients:
         def build() -> Any:
             from azure.mgmt.privatedns import PrivateDnsManagementClient
 
-            return PrivateDnsManagementClient(self.credential, subscription_id, **self._options())
+            return PrivateDnsManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                              **self._options())
 
         return self._client("privatedns", subscription_id, build)
 
@@ -105,14 +130,41 @@ class ArmClients:
         def build() -> Any:
             from azure.mgmt.network import NetworkManagementClient  # heavy: only for network writes
 
-            return NetworkManagementClient(self.credential, subscription_id, **self._options())
+            return NetworkManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                           **self._options())
 
         return self._client("network", subscription_id, build)
 
-    # Generic reads, through the private DNS client's pipeline (same credential, retry and logging).
+    # --- generic reads, through one Resource Manager pipeline (same credential, retry and counting) -----
+
+    def _arm(self) -> Any:
+        def build() -> Any:
+            from azure.core.pipeline import policies
+            from azure.mgmt.core import ARMPipelineClient
+            from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+            return ARMPipelineClient(base_url=self.settings.arm_endpoint, policies=[
+                policies.RequestIdPolicy(), policies.HeadersPolicy(),
+                policies.UserAgentPolicy(sdk_moniker="openai-private-network-remediation"),
+                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RetryPolicy(**_RETRY),
+                ARMChallengeAuthenticationPolicy(self.credential, self.settings.arm_scope),
+                _counting_policy(self._count), policies.NetworkTraceLoggingPolicy(),
+                ARMHttpLoggingPolicy()], **_TIMEOUTS)
+
+        return self._client("arm", "-", build)
 
     def get_json(self, resource_id: ResourceId | str, api_version: str) -> Any:
-        return self._send("GET", self._url(str(resource_id), api_version), resource_id)
+        """GET a resource; azure.core's ResourceNotFoundError when it does not exist."""
+        return self._send(self._url(str(resource_id), api_version))
+
+    def find_json(self, resource_id: ResourceId | str, api_version: str) -> Any | None:
+        """GET a resource; None when it does not exist."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self.get_json(resource_id, api_version)
+        except ResourceNotFoundError:
+            return None
 
     def list_json(self, collection_path: str, api_version: str) -> Iterator[dict[str, Any]]:
         """Every item of an ARM list, following `nextLink` page by page (never the same link twice)."""
@@ -124,7 +176,7 @@ class ArmClients:
             if url in seen or len(seen) >= _MAX_PAGES:
                 raise HttpResponseError(message=f"list of {collection_path} does not end (nextLink repeats)")
             seen.add(url)
-            page = self._send("GET", url, collection_path)
+            page = self._send(url)
             if not isinstance(page, dict):
                 raise HttpResponseError(message=f"list of {collection_path} returned no JSON object")
             items = page.get("value") or []
@@ -134,17 +186,15 @@ class ArmClients:
     def _url(self, path: str, api_version: str) -> str:
         return f"{self.settings.arm_endpoint}{path}?api-version={api_version}"
 
-    def _send(self, method: str, url: str, resource: object) -> Any:
+    def _send(self, url: str) -> Any:
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
         from azure.core.rest import HttpRequest
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
         # nextLink is absolute; only follow it to the configured endpoint (never send the token elsewhere).
-        if urlsplit(url).netloc.lower() != urlsplit(self.settings.arm_endpoint).netloc.lower():
+        if not same_origin(url, self.settings.arm_endpoint):
             raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
-        subscription = str(resource).split("/")[2] if str(resource).startswith("/subscriptions/") else "_"
-        self.request_count += 1
-        response = self.private_dns(subscription).send_request(HttpRequest(method, url))
+        response = self._arm().send_request(HttpRequest("GET", url))
         if response.status_code == 404:
             raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)
         if response.status_code >= 400:
@@ -152,9 +202,35 @@ class ArmClients:
         return response.json() if response.text() else None
 
     def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def same_origin(url: str, endpoint: str) -> bool:
+    """Same scheme, host and effective port: `https://management.azure.com:443/…` (Azure has been seen to
+    send nextLinks with the port) is the endpoint `https://management.azure.com`."""
+    a, b = urlsplit(url), urlsplit(endpoint)
+    try:
+        ports = (a.port or _DEFAULT_PORTS.get(a.scheme), b.port or _DEFAULT_PORTS.get(b.scheme))
+    except ValueError:  # a port that is not a number
+        return False
+    return a.scheme == b.scheme and (a.hostname or "").lower() == (b.hostname or "").lower() and ports[0] == ports[1]
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _counting_policy(count: Callable[[], None]) -> Any:
+    """A pipeline policy that calls `count` for every request sent (retries and polls included)."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class CountRequests(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            count()
+
+    return CountRequests()
 
 
 def _jwt_claims(token: str) -> dict[str, Any]:
@@ -170,7 +246,7 @@ def _jwt_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-class ErrorKind:
+class ErrorKind(str, Enum):
     """How a failed ARM call should be treated."""
 
     BUSY = "busy"  # an operation is running on the resource: retry later, never "already exists"
@@ -183,7 +259,7 @@ _BUSY_CODES = {"requestconflict", "accountprovisioningstateinvalid", "retryablee
                "anotheroperationinprogress", "conflict"}
 
 
-def classify(error: BaseException) -> str:
+def classify(error: BaseException) -> ErrorKind:
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):

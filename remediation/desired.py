@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from .ids import ResourceId
+from .model import ZoneGroup
 from .settings import IpNetwork, PublicAccessMode, Settings
 
 OPENAI_ZONE = "privatelink.openai.azure.com"
@@ -65,6 +66,14 @@ def desired_state(settings: Settings, kind: str, location: str) -> DesiredState:
         serving_subnets=settings.allowed_subnets,
         dns_zone_resource_group=settings.dns_zone_resource_group,
     )
+
+
+def dns_zone_ids(desired: DesiredState, group: ZoneGroup | None) -> dict[str, ResourceId | None]:
+    """For each zone the kind needs, the zone to check: the one the endpoint's zone group uses, else ours.
+
+    observe() reads exactly these zones, so plan() never judges a zone it did not read.
+    """
+    return {name: (group.zone_for(name) if group else None) or desired.zone_id(name) for name in desired.dns_zones}
 
 
 def _short_hash(text: str) -> str:

@@ -1,7 +1,7 @@
 """Triage: one delivered event -> the resource to reconcile, or the reason to ignore it.
 
 Pure: no I/O, no clock, no SDK. `triage` accepts anything parsed from JSON and never raises: whatever it
-cannot use becomes an `Ignored` with a reason from `IGNORE_REASONS`.
+cannot use becomes an `Ignored` with an `IgnoreReason`. Called by `intake.EventIntake` for every event.
 
 Two envelopes are accepted, keys matched case-insensitively:
 - Event Grid schema: `id`, `eventType`, `eventTime`, `topic`, `subject`, `data`;
@@ -21,10 +21,11 @@ resource group may serve an in-scope account, which the service finds later.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .ids import (
     ACCOUNT_TYPE,
@@ -37,7 +38,8 @@ from .ids import (
     try_parse_resource_id,
     within_any,
 )
-from .model import _get
+from .arm_json import json_get, same_text
+from .model import Principal
 
 # The one list of ARM operations the app reacts to: infra subscribes to exactly these, tests read them.
 WATCHED_OPERATIONS: tuple[str, ...] = (
@@ -61,17 +63,22 @@ NOTIFICATION_EVENT_TYPES: tuple[str, ...] = (
 )
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
 
-# Every reason an event is ignored (a closed set: logs and metrics group by it).
-IGNORE_REASONS: frozenset[str] = frozenset({
-    "malformed",              # not an event, a required field missing or of the wrong type, an ID that does not parse
-    "validation",             # the Event Grid subscription validation handshake
-    "not-a-success-event",    # an ARM Failure/Cancel event, or data.status other than Succeeded
-    "not-watched",            # an event type this app does not handle (ARM actions, storage, health, ...)
-    "operation-not-watched",  # an operation / resource type outside WATCHED_OPERATIONS
-    "own-write",              # written by this app's own identity
-    "out-of-scope",           # an account outside REMEDIATION_SCOPES
-    "account-deleted",        # a Resource Notification that an account is gone: nothing to reconcile
-})
+class IgnoreReason(str, Enum):
+    """Every reason an event is ignored (a closed set: logs and metrics group by it)."""
+
+    MALFORMED = "malformed"  # not an event, a required field missing or of the wrong type, an ID that does not parse
+    VALIDATION = "validation"  # the Event Grid subscription validation handshake
+    NOT_A_SUCCESS_EVENT = "not-a-success-event"  # an ARM Failure/Cancel event, or data.status other than Succeeded
+    NOT_WATCHED = "not-watched"  # an event type this app does not handle (ARM actions, storage, health, ...)
+    OPERATION_NOT_WATCHED = "operation-not-watched"  # an operation / resource type outside WATCHED_OPERATIONS
+    OWN_WRITE = "own-write"  # written by this app's own identity
+    OUT_OF_SCOPE = "out-of-scope"  # an account outside REMEDIATION_SCOPES
+    ACCOUNT_DELETED = "account-deleted"  # a Resource Notification that an account is gone: nothing to reconcile
+    # Decided by the intake, not by triage: a notification whose properties show the account locked down.
+    COMPLIANT_PER_NOTIFICATION = "compliant-per-notification"
+
+
+IGNORE_REASONS: frozenset[str] = frozenset(reason.value for reason in IgnoreReason)
 
 OBJECT_ID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 UPN_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
@@ -112,14 +119,6 @@ _RULES: dict[str, _Rule] = {
 }
 _WATCHED = {op.lower() for op in WATCHED_OPERATIONS}
 assert all(op.rsplit("/", 1)[0] in _RULES for op in _WATCHED), "every watched operation has a rule"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The app's own identity, learned from the claims of its own ARM token."""
-
-    object_id: str | None
-    client_id: str | None
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Ignored:
-    reason: str  # one of IGNORE_REASONS
+    reason: IgnoreReason
     detail: str  # human-readable, bounded
     event_id: str | None
 
@@ -197,16 +196,12 @@ def _quote(value: Any) -> str:
     return type(value).__name__
 
 
-def _ignored(reason: str, detail: str, event_id: str | None) -> Ignored:
+def _ignored(reason: IgnoreReason, detail: str, event_id: str | None) -> Ignored:
     return Ignored(reason, detail[: _DETAIL_LIMIT * 2], event_id)
 
 
-def _same_text(a: Any, b: Any) -> bool:
-    return isinstance(a, str) and isinstance(b, str) and bool(a) and a.lower() == b.lower()
-
-
 _TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?"
 )
 
 
@@ -220,11 +215,11 @@ def parse_event_time(value: Any) -> datetime | None:
     match = _TIME.fullmatch(value.strip())
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
     try:
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second),
-            int((fraction or "0").ljust(6, "0")[:6]), tzinfo=timezone.utc,
+            int((fraction or "0").ljust(6, "0")[:6]), tzinfo=UTC,
         )
         if sign is not None:
             offset = timedelta(hours=int(off_h), minutes=int(off_m))
@@ -244,22 +239,22 @@ def is_own_write(claims: Mapping[str, Any], own: Principal | None) -> bool:
     """
     if own is None or not isinstance(claims, Mapping):
         return False
-    if own.client_id and any(_same_text(_get(claims, key), own.client_id) for key in ("appid", "azp")):
+    if own.client_id and any(same_text(json_get(claims, key), own.client_id) for key in ("appid", "azp")):
         return True
-    if own.object_id and any(_same_text(_get(claims, key), own.object_id) for key in (OBJECT_ID_CLAIM, "oid")):
+    if own.object_id and any(same_text(json_get(claims, key), own.object_id) for key in (OBJECT_ID_CLAIM, "oid")):
         return True
     return False
 
 
 def _actor(data: Mapping[str, Any]) -> Actor | None:
-    claims = _get(data, "claims")
+    claims = json_get(data, "claims")
     claims = claims if isinstance(claims, Mapping) else {}
     actor = Actor(
-        name=_text(_get(claims, "name")),
-        upn=_text(_get(claims, UPN_CLAIM)) or _text(_get(claims, "upn")),
-        app_id=_text(_get(claims, "appid")) or _text(_get(claims, "azp")),
-        object_id=_text(_get(claims, OBJECT_ID_CLAIM)) or _text(_get(claims, "oid")),
-        ip_address=_text(_get(claims, "ipaddr")) or _text(_get(data, "httpRequest", "clientIpAddress")),
+        name=_text(json_get(claims, "name")),
+        upn=_text(json_get(claims, UPN_CLAIM)) or _text(json_get(claims, "upn")),
+        app_id=_text(json_get(claims, "appid")) or _text(json_get(claims, "azp")),
+        object_id=_text(json_get(claims, OBJECT_ID_CLAIM)) or _text(json_get(claims, "oid")),
+        ip_address=_text(json_get(claims, "ipaddr")) or _text(json_get(data, "httpRequest", "clientIpAddress")),
     )
     return None if actor == Actor(None, None, None, None, None) else actor
 
@@ -271,24 +266,24 @@ def _resource_id(primary: Any, subject: Any, what: str, event_id: str | None) ->
         subject = None
     rid = try_parse_resource_id(primary)
     if rid is None:
-        return _ignored("malformed", f"{what} is not a resource ID: {_quote(primary)}", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"{what} is not a resource ID: {_quote(primary)}", event_id)
     if subject not in (None, ""):
         other = try_parse_resource_id(subject)
         if other is not None and other != rid:
-            return _ignored("malformed", f"subject {_quote(subject)} does not match {what}", event_id)
+            return _ignored(IgnoreReason.MALFORMED, f"subject {_quote(subject)} does not match {what}", event_id)
     return rid
 
 
 def _target_of(rid: ResourceId, event_id: str | None) -> tuple[_Rule, ResourceId] | Ignored:
     rule = _RULES.get(rid.resource_type.lower())
     if rule is None or rid.resource_group is None:
-        return _ignored("malformed", f"unexpected resource {_quote(str(rid))}", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"unexpected resource {_quote(str(rid))}", event_id)
     return rule, rid.parent if rule.parent else rid
 
 
 def _in_scope(kind: TargetKind, rid: ResourceId, scopes: Sequence[ResourceId], event_id: str | None) -> Ignored | None:
     if kind is TargetKind.ACCOUNT and not within_any(rid, list(scopes)):
-        return _ignored("out-of-scope", f"account {_quote(str(rid))} is outside the remediation scopes", event_id)
+        return _ignored(IgnoreReason.OUT_OF_SCOPE, f"account {_quote(str(rid))} is outside the remediation scopes", event_id)
     return None
 
 
@@ -299,38 +294,38 @@ def triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None
     try:
         return _triage(event, scopes=scopes, own=own)
     except Exception as exc:  # a last resort: one bad event must not fail the whole delivered batch
-        return Ignored("malformed", f"unreadable event ({type(exc).__name__})", None)
+        return Ignored(IgnoreReason.MALFORMED, f"unreadable event ({type(exc).__name__})", None)
 
 
 def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None) -> Target | Ignored:
     if not isinstance(event, Mapping):
-        return _ignored("malformed", f"an event is a JSON object, not {_quote(event)}", None)
-    event_id = _text(_get(event, "id"))
+        return _ignored(IgnoreReason.MALFORMED, f"an event is a JSON object, not {_quote(event)}", None)
+    event_id = _text(json_get(event, "id"))
 
-    cloud_event = _get(event, "specversion") is not None
+    cloud_event = json_get(event, "specversion") is not None
     type_keys = ("type", "eventType") if cloud_event else ("eventType", "type")
     time_keys = ("time", "eventTime") if cloud_event else ("eventTime", "time")
-    event_type = next((v for v in (_get(event, k) for k in type_keys) if isinstance(v, str) and v), None)
-    raw_time = next((v for v in (_get(event, k) for k in time_keys) if isinstance(v, str) and v), None)
+    event_type = next((v for v in (json_get(event, k) for k in type_keys) if isinstance(v, str) and v), None)
+    raw_time = next((v for v in (json_get(event, k) for k in time_keys) if isinstance(v, str) and v), None)
 
     if event_type is None:
-        return _ignored("malformed", "the event has no event type", event_id)
+        return _ignored(IgnoreReason.MALFORMED, "the event has no event type", event_id)
     if len(event_type) > _NAME_LIMIT:
-        return _ignored("not-watched", f"event type {_quote(event_type)}", event_id)
+        return _ignored(IgnoreReason.NOT_WATCHED, f"event type {_quote(event_type)}", event_id)
     lowered = event_type.lower()
     if lowered == VALIDATION_EVENT_TYPE.lower():
-        return _ignored("validation", "subscription validation is answered by the Event Grid extension", event_id)
+        return _ignored(IgnoreReason.VALIDATION, "subscription validation is answered by the Event Grid extension", event_id)
     if _ARM_FAILURE.fullmatch(lowered):
-        return _ignored("not-a-success-event", f"event type {_quote(event_type)}", event_id)
+        return _ignored(IgnoreReason.NOT_A_SUCCESS_EVENT, f"event type {_quote(event_type)}", event_id)
     if lowered not in _ARM_TYPES and lowered not in (_NOTIFICATION_CREATED, _NOTIFICATION_DELETED):
-        return _ignored("not-watched", f"event type {_quote(event_type)}", event_id)
+        return _ignored(IgnoreReason.NOT_WATCHED, f"event type {_quote(event_type)}", event_id)
 
     if event_id is None:
-        return _ignored("malformed", "the event has no id", event_id)
-    data = _get(event, "data")
+        return _ignored(IgnoreReason.MALFORMED, "the event has no id", event_id)
+    data = json_get(event, "data")
     if not isinstance(data, Mapping):
-        return _ignored("malformed", f"the event's data is {_quote(data)}, not an object", event_id)
-    subject = _get(event, "subject")
+        return _ignored(IgnoreReason.MALFORMED, f"the event's data is {_quote(data)}, not an object", event_id)
+    subject = json_get(event, "subject")
     canonical_type = next(t for t in (*ARM_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES) if t.lower() == lowered)
 
     if lowered in _ARM_TYPES:
@@ -342,31 +337,31 @@ def _triage_arm(
     event_id: str, event_type: str, raw_time: str | None, data: Mapping[str, Any], subject: Any,
     scopes: Sequence[ResourceId], own: Principal | None,
 ) -> Target | Ignored:
-    status = _get(data, "status")
-    if status is not None and not _same_text(status, "Succeeded"):
-        return _ignored("not-a-success-event", f"status {_quote(status)}", event_id)
+    status = json_get(data, "status")
+    if status is not None and not same_text(status, "Succeeded"):
+        return _ignored(IgnoreReason.NOT_A_SUCCESS_EVENT, f"status {_quote(status)}", event_id)
 
-    operation = _get(data, "operationName")
+    operation = json_get(data, "operationName")
     if not isinstance(operation, str) or not operation:
-        return _ignored("malformed", "the event has no data.operationName", event_id)
+        return _ignored(IgnoreReason.MALFORMED, "the event has no data.operationName", event_id)
     if len(operation) > _NAME_LIMIT or operation.lower() not in _WATCHED:
-        return _ignored("operation-not-watched", f"operation {_quote(operation)}", event_id)
+        return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"operation {_quote(operation)}", event_id)
     operation = next(op for op in WATCHED_OPERATIONS if op.lower() == operation.lower())
     resource_type, verb = operation.rsplit("/", 1)
 
-    rid = _resource_id(_get(data, "resourceUri"), subject, "data.resourceUri", event_id)
+    rid = _resource_id(json_get(data, "resourceUri"), subject, "data.resourceUri", event_id)
     if isinstance(rid, Ignored):
         return rid
     if not rid.is_type(resource_type):
-        return _ignored("malformed", f"{operation} names {_quote(str(rid))}", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"{operation} names {_quote(str(rid))}", event_id)
     found = _target_of(rid, event_id)
     if isinstance(found, Ignored):
         return found
     rule, target_id = found
 
-    claims = _get(data, "claims")
+    claims = json_get(data, "claims")
     if isinstance(claims, Mapping) and is_own_write(claims, own):
-        return _ignored("own-write", f"{operation} by this app's own identity", event_id)
+        return _ignored(IgnoreReason.OWN_WRITE, f"{operation} by this app's own identity", event_id)
     out = _in_scope(rule.kind, target_id, scopes, event_id)
     if out is not None:
         return out
@@ -376,7 +371,7 @@ def _triage_arm(
         type=event_type,
         time=_text(raw_time, 64),
         operation_name=operation,
-        correlation_id=_text(_get(data, "correlationId")),
+        correlation_id=_text(json_get(data, "correlationId")),
     )
     return Target(
         kind=rule.kind,
@@ -390,11 +385,11 @@ def _triage_arm(
 
 def _unwatched_notification(resource_type: str, verb: str, event_id: str | None) -> Ignored | None:
     if len(resource_type) > _NAME_LIMIT:
-        return _ignored("operation-not-watched", f"{verb} of {_quote(resource_type)}", event_id)
+        return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     if resource_type.lower() == ACCOUNT_TYPE.lower() and verb == "delete":
-        return _ignored("account-deleted", "the account was deleted", event_id)
+        return _ignored(IgnoreReason.ACCOUNT_DELETED, "the account was deleted", event_id)
     if f"{resource_type}/{verb}".lower() not in _WATCHED:
-        return _ignored("operation-not-watched", f"{verb} of {_quote(resource_type)}", event_id)
+        return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     return None
 
 
@@ -403,24 +398,24 @@ def _triage_notification(
     scopes: Sequence[ResourceId],
 ) -> Target | Ignored:
     deleted = event_type == NOTIFICATION_EVENT_TYPES[1]
-    info_body = _get(data, "resourceInfo")
+    info_body = json_get(data, "resourceInfo")
     info_body = info_body if isinstance(info_body, Mapping) else {}
 
     verb = "delete" if deleted else "write"
-    declared = _get(info_body, "type")
+    declared = json_get(info_body, "type")
     if declared is not None and not isinstance(declared, str):
-        return _ignored("malformed", f"data.resourceInfo.type is {_quote(declared)}, not a string", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"data.resourceInfo.type is {_quote(declared)}, not a string", event_id)
     if isinstance(declared, str) and declared:
         # The declared type decides first: most notifications are about types this app never handles.
         ignored = _unwatched_notification(declared, verb, event_id)
         if ignored is not None:
             return ignored
 
-    rid = _resource_id(_get(info_body, "id"), subject, "data.resourceInfo.id", event_id)
+    rid = _resource_id(json_get(info_body, "id"), subject, "data.resourceInfo.id", event_id)
     if isinstance(rid, Ignored):
         return rid
     if isinstance(declared, str) and declared and not rid.is_type(declared):
-        return _ignored("malformed", f"data.resourceInfo.type {_quote(declared)} does not match the ID", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"data.resourceInfo.type {_quote(declared)} does not match the ID", event_id)
     ignored = _unwatched_notification(rid.resource_type, verb, event_id)
     if ignored is not None:
         return ignored
@@ -433,9 +428,9 @@ def _triage_notification(
         return out
 
     properties = None
-    if not deleted and not rule.parent and isinstance(_get(info_body, "properties"), Mapping):
+    if not deleted and not rule.parent and isinstance(json_get(info_body, "properties"), Mapping):
         properties = dict(info_body)
-    raw_event_time = raw_time or _get(data, "operationalInfo", "resourceEventTime")
+    raw_event_time = raw_time or json_get(data, "operationalInfo", "resourceEventTime")
     return Target(
         kind=rule.kind,
         resource_id=target_id,
@@ -451,12 +446,12 @@ def _triage_notification(
 __all__ = [
     "ARM_EVENT_TYPES",
     "IGNORE_REASONS",
+    "IgnoreReason",
     "NOTIFICATION_EVENT_TYPES",
     "WATCHED_OPERATIONS",
     "Actor",
     "EventInfo",
     "Ignored",
-    "Principal",
     "Target",
     "TargetKind",
     "is_own_write",

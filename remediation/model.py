@@ -6,10 +6,12 @@ core, so `plan.py` can be read and tested without any SDK.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
+from .arm_json import json_get, same_text
 from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id
 
 
@@ -19,25 +21,10 @@ class Mode(str, Enum):
 
 
 class Trigger(str, Enum):
-    EVENT = "event"
-    HTTP = "http"
-    SWEEP = "sweep"
-    QUEUE = "queue"
-
-
-class FindingCode(str, Enum):
-    PUBLIC_NETWORK_ACCESS_ENABLED = "PUBLIC_NETWORK_ACCESS_ENABLED"
-    NETWORK_DEFAULT_ACTION_ALLOW = "NETWORK_DEFAULT_ACTION_ALLOW"
-    IP_RULE_NOT_ALLOWED = "IP_RULE_NOT_ALLOWED"
-    LOCAL_AUTH_ENABLED = "LOCAL_AUTH_ENABLED"
-    CUSTOM_SUBDOMAIN_MISSING = "CUSTOM_SUBDOMAIN_MISSING"
-    PRIVATE_ENDPOINT_MISSING = "PRIVATE_ENDPOINT_MISSING"
-    PRIVATE_ENDPOINT_CONNECTION_PENDING = "PRIVATE_ENDPOINT_CONNECTION_PENDING"
-    PRIVATE_DNS_ZONE_MISSING = "PRIVATE_DNS_ZONE_MISSING"
-    PRIVATE_DNS_ZONE_LINK_MISSING = "PRIVATE_DNS_ZONE_LINK_MISSING"
-    PRIVATE_DNS_ZONE_GROUP_MISSING = "PRIVATE_DNS_ZONE_GROUP_MISSING"
-    PRIVATE_DNS_ZONE_GROUP_INCOMPLETE = "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE"
-    ACCOUNT_NOT_READY = "ACCOUNT_NOT_READY"
+    EVENT = "event"  # an Event Grid event, through the work queue
+    HTTP = "http"  # POST /api/remediate
+    SWEEP = "sweep"  # the timer's screen, through the work queue
+    CLI = "cli"  # an operator's `python -m remediation fix`
 
 
 class ActionKind(str, Enum):
@@ -71,23 +58,12 @@ class Outcome(str, Enum):
 TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled"})
 
 
-def _same(value: Any, expected: str) -> bool:
-    """ARM enums are case-insensitive: `Disabled` and `disabled` are the same value."""
-    return isinstance(value, str) and value.lower() == expected.lower()
+@dataclass(frozen=True)
+class Principal:
+    """The app's own identity, learned from the claims of its own ARM token."""
 
-
-def _get(mapping: Any, *path: str) -> Any:
-    """Read a nested JSON value, matching keys case-insensitively (ARM payloads vary in casing)."""
-    node = mapping
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        if key in node:
-            node = node[key]
-            continue
-        lowered = key.lower()
-        node = next((value for k, value in node.items() if isinstance(k, str) and k.lower() == lowered), None)
-    return node
+    object_id: str | None
+    client_id: str | None
 
 
 def _endpoint_id(value: Any) -> ResourceId | None:
@@ -108,19 +84,19 @@ class Connection:
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> Connection:
         return cls(
-            id=try_parse_resource_id(_get(body, "id")),
-            name=str(_get(body, "name") or ""),
-            private_endpoint_id=_endpoint_id(_get(body, "properties", "privateEndpoint", "id")),
-            status=_get(body, "properties", "privateLinkServiceConnectionState", "status"),
+            id=try_parse_resource_id(json_get(body, "id")),
+            name=str(json_get(body, "name") or ""),
+            private_endpoint_id=_endpoint_id(json_get(body, "properties", "privateEndpoint", "id")),
+            status=json_get(body, "properties", "privateLinkServiceConnectionState", "status"),
         )
 
     @property
     def approved(self) -> bool:
-        return _same(self.status, "Approved")
+        return same_text(self.status, "Approved")
 
     @property
     def pending(self) -> bool:
-        return _same(self.status, "Pending")
+        return same_text(self.status, "Pending")
 
 
 @dataclass(frozen=True)
@@ -138,20 +114,20 @@ class Account:
 
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> Account:
-        acls = _get(body, "properties", "networkAcls")
-        connections = _get(body, "properties", "privateEndpointConnections")
+        acls = json_get(body, "properties", "networkAcls")
+        connections = json_get(body, "properties", "privateEndpointConnections")
         connections = connections if isinstance(connections, list) else []
-        tags = _get(body, "tags") or {}
+        tags = json_get(body, "tags") or {}
         return cls(
-            id=parse_resource_id(_get(body, "id")),
-            kind=str(_get(body, "kind") or ""),
-            location=str(_get(body, "location") or ""),
+            id=parse_resource_id(json_get(body, "id")),
+            kind=str(json_get(body, "kind") or ""),
+            location=str(json_get(body, "location") or ""),
             tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
-            provisioning_state=_get(body, "properties", "provisioningState"),
-            public_network_access=_get(body, "properties", "publicNetworkAccess"),
+            provisioning_state=json_get(body, "properties", "provisioningState"),
+            public_network_access=json_get(body, "properties", "publicNetworkAccess"),
             network_acls=dict(acls) if isinstance(acls, Mapping) else None,
-            disable_local_auth=_get(body, "properties", "disableLocalAuth"),
-            custom_subdomain=_get(body, "properties", "customSubDomainName") or None,
+            disable_local_auth=json_get(body, "properties", "disableLocalAuth"),
+            custom_subdomain=json_get(body, "properties", "customSubDomainName") or None,
             connections=tuple(Connection.from_arm(c) for c in connections if isinstance(c, Mapping)),
         )
 
@@ -185,14 +161,14 @@ class ZoneGroup:
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> ZoneGroup:
         configs, written = [], []
-        raw_configs = _get(body, "properties", "privateDnsZoneConfigs")
+        raw_configs = json_get(body, "properties", "privateDnsZoneConfigs")
         for config in raw_configs if isinstance(raw_configs, list) else []:
-            raw_zone = _get(config, "properties", "privateDnsZoneId")
-            written.append({"name": _get(config, "name"), "properties": {"privateDnsZoneId": raw_zone}})
+            raw_zone = json_get(config, "properties", "privateDnsZoneId")
+            written.append({"name": json_get(config, "name"), "properties": {"privateDnsZoneId": raw_zone}})
             zone_id = try_parse_resource_id(raw_zone)
             if zone_id is not None:
-                configs.append((str(_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
-        return cls(name=str(_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written))
+                configs.append((str(json_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
+        return cls(name=str(json_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written))
 
     def writable_configs(self) -> list[dict[str, Any]]:
         """The configs to send back in a PUT: as read when read from ARM, else built from `configs`."""

@@ -1,22 +1,21 @@
 """Read the actual state of an account and everything its lockdown depends on. Reads only.
 
-The account GET already carries its private endpoint connections, so a compliant account costs one
-read for the account, then per serving endpoint one read for the endpoint and one for its zone
+Called by `service.Remediator` (steps 1, 3 and 4 of a reconcile) and by the applier, which re-reads a busy
+account. The account GET already carries its private endpoint connections, so a compliant account costs
+one read for the account, then per serving endpoint one read for the endpoint and one for its zone
 group, then one list of virtual network links per zone the kind needs.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, raw_json
-from .desired import DesiredState
+from .arm_json import json_get
+from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, raw_json
+from .desired import DesiredState, dns_zone_ids
 from .ids import ResourceId, try_parse_resource_id
-from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup, _get
-from .plan import dns_zone_ids
-
-PRIVATE_DNS_API_VERSION = "2024-06-01"
+from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -38,6 +37,7 @@ def wait_until_ready(clients: ArmClients, account: Account, timeout: float, inte
 
 
 def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Observation:
+    """The endpoints behind the account's live connections and the zones their DNS needs, as read now."""
     if not account.ready or not account.custom_subdomain:
         return Observation(account)  # plan() stops before private endpoints in both cases
 
@@ -59,13 +59,10 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
 
 
 def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId) -> PrivateEndpoint | None:
-    try:
-        body = clients.get_json(endpoint_id, NETWORK_API_VERSION)
-    except Exception as error:
-        if classify(error) == ErrorKind.NOT_FOUND:
-            return None  # a connection whose endpoint is gone serves nothing
-        raise
-    subnet_id = try_parse_resource_id(_get(body, "properties", "subnet", "id"))
+    body = clients.find_json(endpoint_id, NETWORK_API_VERSION)
+    if body is None:
+        return None  # a connection whose endpoint is gone serves nothing
+    subnet_id = try_parse_resource_id(json_get(body, "properties", "subnet", "id"))
     group = None
     if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
         groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
@@ -74,11 +71,11 @@ def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: Reso
 
 
 def _read_zone(clients: ArmClients, zone_id: ResourceId) -> Zone:
+    from azure.core.exceptions import ResourceNotFoundError
+
     try:
         links = list(clients.list_json(f"{zone_id}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION))
-    except Exception as error:
-        if classify(error) == ErrorKind.NOT_FOUND:
-            return Zone(zone_id, exists=False)
-        raise
-    vnets = {try_parse_resource_id(_get(link, "properties", "virtualNetwork", "id")) for link in links}
+    except ResourceNotFoundError:
+        return Zone(zone_id, exists=False)
+    vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))

@@ -6,19 +6,23 @@ wrong), then its private endpoints, then DNS for every endpoint that serves it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
+from .arm_json import same_text
 from .desired import (
     PRIVATE_LINK_GROUP_ID,
     ZONE_GROUP_NAME,
     DesiredState,
+    dns_zone_ids,
     private_endpoint_id,
     zone_config_name,
     zone_link_name,
 )
+from .findings import FindingCode
 from .ids import CONNECTION_TYPE, ResourceId
-from .model import Account, ActionKind, FindingCode, Observation, PrivateEndpoint, ZoneGroup, _same, vnet_of
+from .model import Account, ActionKind, Observation, PrivateEndpoint, ZoneGroup, vnet_of
 from .settings import PublicAccessMode
 
 
@@ -63,15 +67,16 @@ class _Builder:
             self.actions.append(action)
 
     def build(self) -> Plan:
-        # Dependency order: account first, then endpoints, zones, links and finally zone groups.
-        ordered = sorted(self.actions, key=lambda a: _ACTION_ORDER.index(a.kind))
-        return Plan(tuple(self.findings), tuple(ordered))
-
-
-_ACTION_ORDER = list(ActionKind)
+        return Plan(tuple(self.findings), tuple(self.actions))
 
 
 def plan(desired: DesiredState, observed: Observation) -> Plan:
+    """The findings on one account and the actions that fix them, each action in the order it was
+    decided (the applier runs them in the order of its registry, `apply.ACTIONS`).
+
+    `plan(desired, Observation(account))` on an account whose `publicNetworkAccess` is `Enabled` gives
+    the finding PUBLIC_NETWORK_ACCESS_ENABLED and one PATCH of `{"publicNetworkAccess": "Disabled"}`.
+    """
     account = observed.account
     out = _Builder()
     if not account.ready:
@@ -102,14 +107,14 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
     patch: dict[str, Any] = {}
 
     # SelectedNetworks keeps public access on but never turns it on: Disabled is stricter, so it stays.
-    if desired.public_network_access is PublicAccessMode.DISABLED and not _same(account.public_network_access, "Disabled"):
+    if desired.public_network_access is PublicAccessMode.DISABLED and not same_text(account.public_network_access, "Disabled"):
         out.find(FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, "properties.publicNetworkAccess",
                  account.public_network_access, "Disabled")
         patch["publicNetworkAccess"] = "Disabled"
 
     acls = dict(account.network_acls or {})
     new_acls = dict(acls)
-    if not _same(acls.get("defaultAction"), "Deny"):
+    if not same_text(acls.get("defaultAction"), "Deny"):
         out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
                  acls.get("defaultAction"), "Deny")
         new_acls["defaultAction"] = "Deny"  # existing rules are kept
@@ -199,14 +204,6 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
 
 
 # --- private DNS for one serving endpoint --------------------------------------------------------
-
-def dns_zone_ids(desired: DesiredState, group: ZoneGroup | None) -> dict[str, ResourceId | None]:
-    """For each zone the kind needs, the zone to check: the one the endpoint's zone group uses, else ours.
-
-    observe() reads exactly these zones, so plan() never judges a zone it did not read.
-    """
-    return {name: (group.zone_for(name) if group else None) or desired.zone_id(name) for name in desired.dns_zones}
-
 
 def _plan_dns(desired: DesiredState, observed: Observation, endpoint_id: ResourceId, vnet_id: ResourceId | None,
               group: ZoneGroup | None, requires: tuple[ResourceId, ...], out: _Builder) -> None:

@@ -1,4 +1,4 @@
-"""Azure Storage clients for the audit table, the work queue and coordination rows.
+"""Azure Storage clients for the audit table, the work queue, leases and the serving index.
 
 `AzureWebJobsStorage` as a connection string (Azurite: `UseDevelopmentStorage=true`), or
 identity-based (`AzureWebJobsStorage__accountName`) with DefaultAzureCredential, as the Functions
@@ -7,13 +7,14 @@ host itself reads it. SDKs are imported on first use.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
 from .settings import Settings
 
-WORK_QUEUE = "remediation-work"
-POISON_QUEUE = "remediation-work-poison"
+WORK_QUEUE = "remediation-work"  # the queue trigger's queue_name; infra/modules/app.bicep creates it
+POISON_QUEUE = "remediation-work-poison"  # the host's own poison queue name for WORK_QUEUE
 
 _RETRY = {"retry_total": 3, "retry_backoff_factor": 0.5}
 
@@ -49,6 +50,10 @@ class Storage:
                 self._tables[name] = service.create_table_if_not_exists(name)
             return self._tables[name]
 
+    def audit_table(self) -> Any:
+        """The table of REMEDIATION_AUDIT_TABLE: audit records, leases and the serving index."""
+        return self.table(self.settings.audit_table)
+
     def queue(self, name: str) -> Any:
         with self._lock:
             if name not in self._queues:
@@ -68,3 +73,8 @@ class Storage:
                     pass
                 self._queues[name] = client
             return self._queues[name]
+
+
+def table_key(resource_id: object) -> str:
+    """A Table key for a resource ID: keys may not hold '/', and ARM compares IDs case-insensitively."""
+    return hashlib.sha256(str(resource_id).lower().encode()).hexdigest()[:40]

@@ -1,5 +1,7 @@
 """The sweep: every managed account in every scope, screened cheaply, work queued only where needed.
 
+Called by `function_app.sweep` on its timer (`run_sweep`) and by the operator command's `scan`.
+
 Events get lost (Event Grid drops what it cannot deliver in 24 h, apps are redeployed, subscriptions
 are added), so the sweep is the safety net. It costs list requests, not reads per account:
 
@@ -15,20 +17,28 @@ Screening is deliberately a little eager: an account it flags gets a full reconc
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
-from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify
+from .arm_json import json_get
+from .audit import AuditRecord
+from .clients import COGNITIVE_API_VERSION, NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, describe
 from .desired import desired_state, private_endpoint_id, zones_for_kind
+from .events import TargetKind
+from .findings import FindingCode
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
-from .model import Account, FindingCode, _get, vnet_of
-from .observe import PRIVATE_DNS_API_VERSION
+from .model import Account, Mode, Outcome, Trigger, vnet_of
 from .plan import account_findings
+from .service import Remediator
 from .settings import Settings
+from .work import WorkItem, WorkQueue
 
-COGNITIVE_API_VERSION = "2025-09-01"
+log = logging.getLogger("remediation")
+
+
 @dataclass(frozen=True)
 class Screened:
     account: Account
@@ -68,13 +78,16 @@ class Sweeper:
         self.settings = settings
 
     def inventory(self) -> Inventory:
+        """The endpoints of the allowed subnets and the zones' links and record names, listed in bulk."""
+        from azure.core.exceptions import ResourceNotFoundError
+
         inventory = Inventory()
         serving = self.settings.allowed_subnets
         for subscription in sorted({s.subscription_id.lower() for s in serving}):
             path = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateEndpoints"
             for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
-                subnet = try_parse_resource_id(_get(endpoint, "properties", "subnet", "id"))
-                endpoint_id = try_parse_resource_id(_get(endpoint, "id"))
+                subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
+                endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
                 if subnet in serving and endpoint_id is not None:
                     inventory.endpoint_vnets[endpoint_id.key] = vnet_of(subnet)
         dns_rg = self.settings.dns_zone_resource_group
@@ -84,16 +97,15 @@ class Sweeper:
                 zone_path = f"{dns_rg}/providers/Microsoft.Network/privateDnsZones/{zone}"
                 try:
                     links = self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
-                    vnets = (try_parse_resource_id(_get(link, "properties", "virtualNetwork", "id")) for link in links)
+                    vnets = (try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id"))
+                             for link in links)
                     inventory.zone_links[zone] = frozenset(v for v in vnets if v is not None)
-                except Exception as error:
-                    if classify(error) != ErrorKind.NOT_FOUND:
-                        raise
+                except ResourceNotFoundError:
                     inventory.missing_zones.add(zone)
                     continue
                 records = self.clients.list_json(f"{zone_path}/ALL", PRIVATE_DNS_API_VERSION)
                 inventory.zone_records[zone] = frozenset(
-                    str(_get(r, "name")).lower() for r in records if str(_get(r, "type") or "").endswith("/A"))
+                    str(json_get(r, "name")).lower() for r in records if str(json_get(r, "type") or "").endswith("/A"))
         return inventory
 
     def accounts(self, scope: ResourceId) -> Iterator[Account]:
@@ -107,6 +119,7 @@ class Sweeper:
                 yield account
 
     def screen(self, account: Account, inventory: Inventory) -> Screened:
+        """The findings one account shows in list data: a little eager, since a reconcile decides."""
         desired = desired_state(self.settings, account.kind, account.location)
         codes = account_findings(desired, account)
         unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
@@ -129,11 +142,11 @@ class Sweeper:
             if own is None or any(c.private_endpoint_id == own for c in account.connections):
                 unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)  # no subnet configured, or ours was rejected
         if self.settings.dns_zone_resource_group is not None and serving:
-            codes |= self._dns(account, desired.dns_zones, serving, inventory)
+            codes |= self._dns_findings(account, desired.dns_zones, serving, inventory)
         return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
     @staticmethod
-    def _dns(account: Account, zones: tuple[str, ...], vnets: list[ResourceId | None],
+    def _dns_findings(account: Account, zones: tuple[str, ...], vnets: list[ResourceId | None],
              inventory: Inventory) -> set[FindingCode]:
         codes: set[FindingCode] = set()
         name = (account.custom_subdomain or "").lower()
@@ -142,9 +155,9 @@ class Sweeper:
             if zone in inventory.missing_zones:
                 codes.add(FindingCode.PRIVATE_DNS_ZONE_MISSING)
                 continue
-            if any(v is not None and v not in inventory.zone_links.get(zone, ()) for v in vnets):
+            if any(v is not None and v not in inventory.zone_links.get(zone, frozenset()) for v in vnets):
                 codes.add(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING)
-            recorded += name in inventory.zone_records.get(zone, ())
+            recorded += name in inventory.zone_records.get(zone, frozenset())
         if recorded == 0 and FindingCode.PRIVATE_DNS_ZONE_MISSING not in codes:
             codes.add(FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING)
         elif recorded < len(zones):
@@ -177,3 +190,36 @@ class Sweeper:
         if summaries:  # the shared inventory is counted with the first scope
             summaries[0].arm_requests += inventory_requests
         return summaries
+
+
+def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
+    """The timer's sweep: screen every account in scope, queue work for the drifted ones, record one
+    summary per scope (and a failed record, then the error, when the sweep itself fails)."""
+    settings = remediator.settings
+    try:
+        summaries = Sweeper(remediator.clients, settings).run(lambda account: queue.put(
+            WorkItem(TargetKind.ACCOUNT.value, str(account.id), Trigger.SWEEP.value)))
+    except Exception as error:  # noqa: BLE001 - recorded, then raised so the host logs the failed run
+        record = AuditRecord(",".join(map(str, settings.scopes)), Trigger.SWEEP, settings.mode,
+                             Outcome.FAILED, error=describe(error))
+        remediator.auditor.record(record)
+        raise
+    for summary in summaries:
+        log.info("sweep of %s: %d accounts, %d queued, %d ARM requests, %d ms, findings %s", summary.scope,
+                 summary.accounts, summary.queued, summary.arm_requests, summary.duration_ms,
+                 dict(summary.by_finding))
+        remediator.auditor.record(summary_record(summary, settings.mode))
+    return summaries
+
+
+def summary_record(summary: SweepSummary, mode: Mode) -> AuditRecord:
+    """A sweep's audit record: the scope as its resource, counts by finding, and the summary in `after`."""
+    return AuditRecord(
+        summary.scope, Trigger.SWEEP, mode, Outcome.DEFERRED if summary.queued else Outcome.COMPLIANT,
+        findings=[{"code": code, "property": "accounts", "actual": count, "expected": 0}
+                  for code, count in sorted(summary.by_finding.items())],
+        actions=[{"name": "queue-work-items", "target": summary.scope, "status": "succeeded", "error": None}]
+        if summary.queued else [],
+        after={"accountsSeen": summary.accounts, "workItemsQueued": summary.queued,
+               "armRequests": summary.arm_requests, "byFinding": dict(summary.by_finding)},
+        duration_ms=summary.duration_ms)

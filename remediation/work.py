@@ -8,13 +8,13 @@ the message, and an item that keeps failing lands on the poison queue together w
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .model import Trigger
 from .storage import POISON_QUEUE, WORK_QUEUE, Storage
+from .verdict import MAX_ATTEMPTS
 
-MAX_ATTEMPTS = 8  # deferrals of one item before it is given up to the poison queue
 _TRIGGERS = {trigger.value for trigger in Trigger}
 _MAX_MESSAGE_CHARS = 48_000  # a queue message holds 64 KiB; base64 takes a third more
 
@@ -29,6 +29,9 @@ class WorkItem:
     event_time: str | None = None
     deleted: bool = False
     attempt: int = 0
+
+    def with_attempt(self, attempt: int) -> WorkItem:
+        return replace(self, attempt=attempt)
 
     def to_message(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v not in (None, False, 0) or k in ("kind", "resource_id")}

@@ -89,7 +89,7 @@ class Stack:
         return env
 
     def remediator(self, **overrides: str) -> Remediator:
-        remediator = Remediator(Settings.from_env(self.apply_env(**overrides)))
+        remediator = Remediator.from_settings(Settings.from_env(self.apply_env(**overrides)))
         self.remediators.append(remediator)
         return remediator
 
@@ -115,7 +115,7 @@ def assert_writes_in_scope(stack: Stack) -> None:
     """Every app write is of a type the app writes, inside the part of the estate allowed for that type."""
     network_rg = parse_resource_id(SUBNET_ID).resource_group_id
     dns_rg = parse_resource_id(DNS_RG_ID)
-    scopes = [s for r in stack.remediators or [Remediator(Settings.from_env(stack.env()))] for s in r.settings.scopes]
+    scopes = [s for r in stack.remediators or [Remediator.from_settings(Settings.from_env(stack.env()))] for s in r.settings.scopes]
     allowed = {
         "Microsoft.CognitiveServices/accounts": scopes,
         "Microsoft.CognitiveServices/accounts/privateEndpointConnections": scopes,

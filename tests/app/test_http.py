@@ -26,7 +26,7 @@ def load_app(stack: Stack, **settings: str) -> ModuleType:
     sys.modules.pop("function_app", None)
     module = importlib.import_module("function_app")
     if module.SETTINGS is not None:
-        stack.remediators.append(module.remediator())
+        stack.remediators.append(module.parts().remediator)
     return module
 
 

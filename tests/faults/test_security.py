@@ -102,7 +102,7 @@ def test_no_token_key_or_claim_set_in_any_log_line_or_audit_record(stack: Stack,
         # the sweep, and its work
         stack.as_user("PATCH", AOAI, {"properties": {"networkAcls": {"defaultAction": "Allow"}}})
         live.capture_only = True
-        live.app.pipeline().sweep()
+        live.app.sweep(None)
         live.settle()
     finally:
         live.close()

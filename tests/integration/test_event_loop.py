@@ -35,7 +35,7 @@ class Live:
         stack.apply_env(**settings)
         sys.modules.pop("function_app", None)
         self.app: ModuleType = importlib.import_module("function_app")
-        stack.remediators.append(self.app.remediator())
+        stack.remediators.append(self.app.parts().remediator)
         self.host = LocalHost(self.app, stack.azurite.connection_string)
         self.captured: list[dict[str, Any]] = []
         self.router = EventRouter(stack.emulator, self._deliver, schema=schema, operations=WATCHED_OPERATIONS)
@@ -56,7 +56,7 @@ class Live:
                 return
 
     def history(self, account: str = AOAI) -> list[dict[str, Any]]:
-        return self.app.remediator().history(parse_account_id(account), 50)
+        return self.app.parts().remediator.history(parse_account_id(account), 50)
 
     def close(self) -> None:
         self.router.stop()

@@ -48,7 +48,7 @@ def test_the_same_account_reconciled_by_many_workers_at_once(stack: Stack) -> No
     outcomes: list[str] = []
 
     def run() -> None:
-        outcomes.append(remediator.reconcile(parse_account_id(AOAI), Trigger.QUEUE).record.outcome.value)
+        outcomes.append(remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT).record.outcome.value)
 
     workers = [threading.Thread(target=run) for _ in range(6)]
     for worker in workers:
@@ -61,7 +61,7 @@ def test_the_same_account_reconciled_by_many_workers_at_once(stack: Stack) -> No
     assert len(endpoints) == 1, "one endpoint, whatever the race"
     assert set(outcomes) <= {"remediated", "compliant", "deferred", "failed"} and "remediated" in outcomes
     assert len(remediator.history(parse_account_id(AOAI), 50)) == 6, "every reconcile left its record"
-    final = remediator.reconcile(parse_account_id(AOAI), Trigger.QUEUE).record
+    final = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT).record
     assert final.outcome.value == "compliant"
 
 

@@ -14,9 +14,9 @@ from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id, rg_id
 from remediation.__main__ import main as cli
 from remediation.ids import parse_resource_id
-from remediation.pipeline import EventPipeline
-from remediation.service import Remediator
-from remediation.settings import Settings
+from remediation.storage import WORK_QUEUE
+from remediation.sweep import run_sweep
+from remediation.work import WorkQueue
 from tests.conftest import Stack
 
 from test_reconcile import FINDINGS  # the same estates, one per finding
@@ -25,15 +25,14 @@ AOAI = account_id("aoai-prod")
 
 
 def sweep(stack: Stack, **settings: str) -> tuple[Any, list[str]]:
-    remediator = Remediator(Settings.from_env(stack.apply_env(**settings)))
-    stack.remediators.append(remediator)
-    queue = QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work")
-    pipeline = EventPipeline(remediator)
+    remediator = stack.remediator(**settings)
+    queue = QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE)
     try:
         queue.clear_messages()
     except Exception:  # noqa: BLE001 - the queue is created on first use
         pass
-    summaries = pipeline.sweep()
+    assert remediator.storage is not None
+    summaries = run_sweep(remediator, WorkQueue(remediator.storage))
     queued = [json.loads(base64.b64decode(m.content))["resource_id"] for m in queue.receive_messages(max_messages=32)]
     return summaries, sorted(queued)
 
@@ -120,11 +119,11 @@ def test_the_sweep_function_records_a_summary(stack: Stack) -> None:
     stack.apply_env()
     sys.modules.pop("function_app", None)
     app = importlib.import_module("function_app")
-    stack.remediators.append(app.remediator())
+    stack.remediators.append(app.parts().remediator)
 
     app.sweep(TimerRequest(past_due=False))
 
-    [record] = app.remediator().history(parse_resource_id(rg_id("rg-ai")), 5)
+    [record] = app.parts().remediator.history(parse_resource_id(rg_id("rg-ai")), 5)
     assert record["trigger"] == "sweep" and record["outcome"] == "deferred"
     assert record["after"]["accountsSeen"] == 2 and record["after"]["workItemsQueued"] == 1
     assert record["findings"] == [{"code": "PUBLIC_NETWORK_ACCESS_ENABLED", "property": "accounts", "actual": 1,

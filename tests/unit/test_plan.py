@@ -41,7 +41,9 @@ from remediation.desired import (
     zones_for_kind,
 )
 from remediation.ids import ResourceId, parse_resource_id
-from remediation.model import Account, ActionKind, FindingCode, Observation, Zone, ZoneGroup
+from remediation.model import Account, ActionKind, Observation, Zone, ZoneGroup
+from remediation.findings import FindingCode
+from remediation.apply import in_run_order
 from remediation.plan import Action, Finding, Plan, plan
 from remediation.settings import PublicAccessMode, SubnetMap
 import ipaddress
@@ -585,7 +587,7 @@ def test_terminal_states_are_ready(state: str | None) -> None:
     assert not result.not_ready and result == Plan()
 
 
-# --- ordering -------------------------------------------------------------------------------------
+# --- ordering: the applier runs a plan's actions in the order of its registry ---------------------
 
 def test_actions_are_ordered_with_approval() -> None:
     conn = connection_body(EXISTING_PE_ID, "Pending")
@@ -593,7 +595,7 @@ def test_actions_are_ordered_with_approval() -> None:
     obs = observation(account_body(connections=[conn], publicNetworkAccess="Enabled"),
                       endpoints={PE: endpoint(group=None)}, zone_map={zone: Zone(zone, exists=False)})
     result = plan(make_desired(), obs)
-    assert [a.kind for a in result.actions] == [
+    assert [a.kind for a in in_run_order(result.actions)] == [
         ActionKind.PATCH_ACCOUNT_NETWORK, ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_DNS_ZONE,
         ActionKind.CREATE_DNS_ZONE_LINK, ActionKind.PUT_DNS_ZONE_GROUP]
 
@@ -602,11 +604,12 @@ def test_actions_are_ordered_with_new_endpoint() -> None:
     zone_map = {zone_id(z): Zone(zone_id(z), exists=False) for z in zones_for_kind("AIServices")}
     obs = observation(account_body(kind="AIServices", connections=[], networkAcls=DELETE), zone_map=zone_map)
     result = plan(make_desired(kind="AIServices"), obs)
-    kinds = [a.kind for a in result.actions]
+    ordered = in_run_order(result.actions)
+    kinds = [a.kind for a in ordered]
     assert kinds == [ActionKind.PATCH_ACCOUNT_NETWORK, ActionKind.CREATE_PRIVATE_ENDPOINT,
                      *[ActionKind.CREATE_DNS_ZONE] * 3, *[ActionKind.CREATE_DNS_ZONE_LINK] * 3,
                      ActionKind.PUT_DNS_ZONE_GROUP]
-    group = result.actions[-1]
+    group = ordered[-1]
     assert group.requires[0] == NEW_PE
     assert set(group.requires[1:]) == {zone_id(z) for z in zones_for_kind("AIServices")}
     assert all(a.blocked is None for a in result.actions)

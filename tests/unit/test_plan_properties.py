@@ -24,13 +24,14 @@ from arm_shapes import (
 )
 from remediation.desired import desired_state, zones_for_kind
 from remediation.ids import parse_resource_id
-from remediation.model import TERMINAL_STATES, Account, ActionKind, FindingCode, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.findings import FindingCode
+from remediation.apply import ACTIONS, in_run_order
 from remediation.plan import Plan, plan
 from remediation.settings import PublicAccessMode, SubnetMap
 
 NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                  FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED}
-ORDER = list(ActionKind)
 SUBNETS = [SUBNET_ID, OTHER_SUBNET_ID, FOREIGN_SUBNET_ID]
 PE_IDS = [EXISTING_PE_ID,
           OTHER_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-team",
@@ -167,12 +168,13 @@ def test_plan_is_total_and_deterministic(s, obs: Observation) -> None:
 @given(app_settings(), observations())
 def test_actions_ordered_unique_and_requirements_come_first(s, obs: Observation) -> None:
     _, result = run(s, obs)
-    kinds = [ORDER.index(a.kind) for a in result.actions]
+    ordered = in_run_order(result.actions)
+    kinds = [ACTIONS[a.kind].order for a in ordered]
     assert kinds == sorted(kinds)
     keys = [(a.kind, a.target) for a in result.actions]
     assert len(keys) == len(set(keys))
-    for i, action in enumerate(result.actions):
-        earlier = {a.target for a in result.actions[:i]}
+    for i, action in enumerate(ordered):
+        earlier = {a.target for a in ordered[:i]}
         for needed in action.requires:
             assert needed in earlier, (action, needed)
 

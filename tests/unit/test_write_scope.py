@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from remediation.apply import WriteScope, planned
+from remediation.apply import planned, refusal
+from remediation.writescope import WriteScope
 from remediation.desired import private_endpoint_id
 from remediation.ids import parse_resource_id, parse_scope
 from remediation.model import Account, ActionKind, ActionStatus
@@ -24,42 +25,42 @@ def action(kind: ActionKind, target: str, body: dict | None = None) -> Action:
 
 
 def test_the_account_and_its_own_connection_may_be_written() -> None:
-    assert SCOPE.refusal(action(ActionKind.PATCH_ACCOUNT_NETWORK, str(ACCOUNT))) is None
-    assert SCOPE.refusal(action(ActionKind.APPROVE_CONNECTION, f"{ACCOUNT}/privateEndpointConnections/c1")) is None
+    assert refusal(SCOPE, action(ActionKind.PATCH_ACCOUNT_NETWORK, str(ACCOUNT))) is None
+    assert refusal(SCOPE, action(ActionKind.APPROVE_CONNECTION, f"{ACCOUNT}/privateEndpointConnections/c1")) is None
 
 
 def test_another_account_or_its_connection_is_refused_even_inside_the_scopes() -> None:
-    assert SCOPE.refusal(action(ActionKind.PATCH_ACCOUNT_NETWORK, str(OTHER_ACCOUNT)))
-    assert SCOPE.refusal(action(ActionKind.APPROVE_CONNECTION, f"{OTHER_ACCOUNT}/privateEndpointConnections/c1"))
+    assert refusal(SCOPE, action(ActionKind.PATCH_ACCOUNT_NETWORK, str(OTHER_ACCOUNT)))
+    assert refusal(SCOPE, action(ActionKind.APPROVE_CONNECTION, f"{OTHER_ACCOUNT}/privateEndpointConnections/c1"))
     # same names, another resource type: the type is part of what is checked
-    assert SCOPE.refusal(action(ActionKind.APPROVE_CONNECTION,
+    assert refusal(SCOPE, action(ActionKind.APPROVE_CONNECTION,
                                 f"{RG}/rg-ai/providers/Microsoft.Web/sites/aoai-prod/privateEndpointConnections/c1"))
 
 
 def test_only_our_deterministic_endpoint_in_a_configured_subnet_may_be_created() -> None:
     body = {"properties": {"subnet": {"id": str(SUBNET)}}}
-    assert SCOPE.refusal(action(ActionKind.CREATE_PRIVATE_ENDPOINT, str(OWN_PE), body)) is None
+    assert refusal(SCOPE, action(ActionKind.CREATE_PRIVATE_ENDPOINT, str(OWN_PE), body)) is None
     other_name = f"{RG}/rg-net/providers/Microsoft.Network/privateEndpoints/pe-anything"
-    assert SCOPE.refusal(action(ActionKind.CREATE_PRIVATE_ENDPOINT, other_name, body))
+    assert refusal(SCOPE, action(ActionKind.CREATE_PRIVATE_ENDPOINT, other_name, body))
     foreign_subnet = {"properties": {"subnet": {"id": str(SUBNET).replace("/subnets/pe", "/subnets/other")}}}
-    assert SCOPE.refusal(action(ActionKind.CREATE_PRIVATE_ENDPOINT, str(OWN_PE), foreign_subnet))
+    assert refusal(SCOPE, action(ActionKind.CREATE_PRIVATE_ENDPOINT, str(OWN_PE), foreign_subnet))
 
 
 def test_zone_groups_only_on_serving_or_own_endpoints() -> None:
-    assert SCOPE.refusal(action(ActionKind.PUT_DNS_ZONE_GROUP, f"{OWN_PE}/privateDnsZoneGroups/default")) is None
+    assert refusal(SCOPE, action(ActionKind.PUT_DNS_ZONE_GROUP, f"{OWN_PE}/privateDnsZoneGroups/default")) is None
     stranger = f"{RG}/rg-net/providers/Microsoft.Network/privateEndpoints/pe-team/privateDnsZoneGroups/default"
-    assert SCOPE.refusal(action(ActionKind.PUT_DNS_ZONE_GROUP, stranger))
+    assert refusal(SCOPE, action(ActionKind.PUT_DNS_ZONE_GROUP, stranger))
     nic = (f"{RG}/rg-net/providers/Microsoft.Network/networkInterfaces/{OWN_PE.name}/ipConfigurations/x"
            "/privateDnsZoneGroups/default")
-    assert SCOPE.refusal(action(ActionKind.PUT_DNS_ZONE_GROUP, nic))
+    assert refusal(SCOPE, action(ActionKind.PUT_DNS_ZONE_GROUP, nic))
 
 
 def test_zones_and_links_only_in_the_dns_resource_group() -> None:
     zone = f"{RG}/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
-    assert SCOPE.refusal(action(ActionKind.CREATE_DNS_ZONE, zone)) is None
-    assert SCOPE.refusal(action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l")) is None
-    assert SCOPE.refusal(action(ActionKind.CREATE_DNS_ZONE, zone.replace("rg-dns", "rg-ai")))
-    assert SCOPE.refusal(action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l".replace("rg-dns", "x")))
+    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE, zone)) is None
+    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l")) is None
+    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE, zone.replace("rg-dns", "rg-ai")))
+    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l".replace("rg-dns", "x")))
 
 
 def test_report_mode_never_plans_what_enforce_would_refuse() -> None:

@@ -1,0 +1,29 @@
+"""Reading ARM JSON: nested keys matched case-insensitively, enum values compared case-insensitively.
+
+Resource Manager payloads vary in casing (`Authorization.Scope` in real deliveries, `authorization.scope` in
+the docs; `Disabled` and `disabled`), so every module that reads one goes through these two functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def json_get(mapping: Any, *path: str) -> Any:
+    """The value at `path` inside nested objects, keys matched case-insensitively; None when absent."""
+    node = mapping
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        if key in node:
+            node = node[key]
+            continue
+        lowered = key.lower()
+        node = next((value for k, value in node.items() if isinstance(k, str) and k.lower() == lowered), None)
+    return node
+
+
+def same_text(value: Any, expected: Any) -> bool:
+    """Two non-empty strings equal but for case (ARM enums are case-insensitive: `Disabled` == `disabled`)."""
+    return isinstance(value, str) and isinstance(expected, str) and bool(value) and value.lower() == expected.lower()

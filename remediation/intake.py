@@ -1,0 +1,81 @@
+"""Events in: triage each delivered event and queue its work, so Event Grid gets its answer fast.
+
+Called by `function_app.on_resource_event` for every event. `events.triage` decides what the event is
+about (or why it is ignored); the work item goes on `remediation-work` for `worker.Worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from .desired import desired_state
+from .events import IgnoreReason, Ignored, triage
+from .ids import ResourceId
+from .model import Account, Principal, Trigger
+from .owners import ServingIndex
+from .plan import account_findings
+from .service import Remediator
+from .settings import Settings
+from .work import WorkItem, WorkQueue
+
+log = logging.getLogger("remediation.events")
+
+QUEUED = "queued"
+
+
+class EventIntake:
+    def __init__(self, settings: Settings, queue: WorkQueue, index: ServingIndex | None,
+                 own_principal: Any) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.index = index
+        self._own_principal = own_principal  # () -> Principal, raises when the token cannot be had
+
+    @classmethod
+    def from_remediator(cls, remediator: Remediator) -> EventIntake:
+        assert remediator.storage is not None, "the Event Grid trigger needs AzureWebJobsStorage"
+        return cls(remediator.settings, WorkQueue(remediator.storage), remediator.index,
+                   remediator.clients.own_principal)
+
+    def own(self) -> Principal | None:
+        """The app's own identity, so its own writes are recognised; None when it cannot be learned."""
+        try:
+            principal: Principal = self._own_principal()
+        except Exception as error:  # noqa: BLE001 - without it our own writes are reconciled, harmlessly
+            log.warning("could not learn the app's own identity: %s", type(error).__name__)
+            return None
+        return principal
+
+    def accept(self, event: object) -> str:
+        """Triage one event and queue its work; returns what was done (an IgnoreReason value, or "queued")."""
+        target = triage(event, scopes=self.settings.scopes, own=self.own())
+        if isinstance(target, Ignored):
+            log.info("event %s ignored: %s (%s)", target.event_id, target.reason.value, target.detail)
+            return target.reason.value
+        if target.properties is not None and self._compliant_per_notification(target.resource_id, target.properties):
+            reason = IgnoreReason.COMPLIANT_PER_NOTIFICATION
+            log.info("event %s ignored: %s (%s)", target.event.id, reason.value, target.resource_id)
+            return reason.value
+        self.queue.put(WorkItem(
+            kind=target.kind.value, resource_id=str(target.resource_id), trigger=Trigger.EVENT.value,
+            event=target.event.to_json(), actor=target.actor.to_json() if target.actor else None,
+            event_time=target.event.time, deleted=target.deleted))
+        log.info("event %s queued: %s %s", target.event.id, target.kind.value, target.resource_id)
+        return QUEUED
+
+    def _compliant_per_notification(self, account_id: ResourceId, resource: Mapping[str, Any]) -> bool:
+        """A Resource Notification carries the account's properties: when they show it locked down and
+        served by an approved endpoint, the read (and the reconcile) can be skipped."""
+        account = Account.from_arm({**resource, "id": str(account_id)})
+        if account.kind and account.kind.lower() not in self.settings.kinds:
+            return True  # not ours to manage either way
+        if account_findings(desired_state(self.settings, account.kind or "OpenAI", account.location), account):
+            return False
+        # Served only counts for an endpoint known to sit in an allowed subnet (the app's own, or one a
+        # reconcile has seen serve it); anything else needs the read.
+        return self.index is not None and any(
+            c.approved and c.private_endpoint_id is not None
+            and self.index.account_of_endpoint(c.private_endpoint_id) == account_id
+            for c in account.connections)

@@ -1,0 +1,88 @@
+"""Which accounts does a resource serve? An event about an endpoint or a DNS zone, mapped to its accounts.
+
+Called by `worker.Worker` for every work item, and by `service.Remediator` after each reconcile to
+remember what serves the account. Like a controller's owner references: a live private endpoint names
+the account in its own connections; a deleted endpoint, and a deleted zone or link, are looked up in
+what earlier reconciles recorded (rows in the audit table, apart from the audit records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .arm_json import json_get
+from .clients import NETWORK_API_VERSION, ArmClients
+from .events import TargetKind
+from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .storage import Storage, table_key
+
+_ENDPOINTS = "endpoint"  # partition: endpoint key -> the account it serves
+
+
+class ServingIndex:
+    """Remembers which account each serving endpoint and DNS zone belongs to."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._known: set[tuple[str, str]] = set()  # rows this process already wrote
+
+    def remember(self, account_id: ResourceId, endpoints: Iterable[ResourceId], zones: Iterable[ResourceId]) -> None:
+        rows = [(_ENDPOINTS, table_key(e), {"endpoint": str(e)}) for e in endpoints]
+        rows += [(f"zone-{table_key(z)}", table_key(account_id), {"zone": str(z)}) for z in zones]
+        for partition, row, extra in rows:
+            if (partition, row) in self._known:
+                continue
+            self._storage.audit_table().upsert_entity(
+                {"PartitionKey": partition, "RowKey": row, "account": str(account_id), **extra})
+            self._known.add((partition, row))
+
+    def account_of_endpoint(self, endpoint_id: ResourceId) -> ResourceId | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entity = self._storage.audit_table().get_entity(_ENDPOINTS, table_key(endpoint_id))
+        except ResourceNotFoundError:
+            return None
+        return try_parse_resource_id(entity.get("account"))
+
+    def accounts_of_zone(self, zone_id: ResourceId) -> list[ResourceId]:
+        entities = self._storage.audit_table().query_entities(
+            "PartitionKey eq @pk", parameters={"pk": f"zone-{table_key(zone_id)}"})
+        accounts = (try_parse_resource_id(e.get("account")) for e in entities)
+        return sorted({a for a in accounts if a is not None}, key=lambda a: a.key)
+
+
+class Owners:
+    """The managed accounts in scope that a work item's resource serves."""
+
+    def __init__(self, clients: ArmClients, index: ServingIndex, scopes: tuple[ResourceId, ...]) -> None:
+        self.clients = clients
+        self.index = index
+        self.scopes = scopes
+
+    def accounts_for(self, kind: str, resource_id: str, deleted: bool = False) -> list[ResourceId]:
+        """Raises ValueError for a malformed ID or kind (no retry can help), azure.core errors when a read fails."""
+        rid = parse_resource_id(resource_id)
+        if kind == TargetKind.ACCOUNT.value:
+            found = [rid]
+        elif kind == TargetKind.PRIVATE_ENDPOINT.value:
+            found = self._accounts_of_endpoint(rid, deleted)
+        elif kind == TargetKind.DNS_ZONE.value:
+            found = self.index.accounts_of_zone(rid)
+        else:
+            raise ValueError(f"unknown work item kind {kind!r}")
+        return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.scopes)]
+
+    def _accounts_of_endpoint(self, endpoint_id: ResourceId, deleted: bool) -> list[ResourceId]:
+        body = None if deleted else self.clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        if body is not None:
+            return [t for t in _link_targets(body) if t is not None]
+        account = self.index.account_of_endpoint(endpoint_id)  # gone already: what it served, as remembered
+        return [account] if account else []
+
+
+def _link_targets(endpoint: Any) -> list[ResourceId | None]:
+    links = [*(json_get(endpoint, "properties", "privateLinkServiceConnections") or []),
+             *(json_get(endpoint, "properties", "manualPrivateLinkServiceConnections") or [])]
+    return [try_parse_resource_id(json_get(link, "properties", "privateLinkServiceId")) for link in links]
