@@ -2,7 +2,8 @@
 #   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
 #                loader for tests/app), .venv-infra (checkov and its Bicep parser, for tests/infra),
 #                localdev/node_modules (Azurite)
-#   make test    the whole test suite
+#   make test    ruff and mypy over the product, then the whole test suite
+#   make lint    ruff and mypy only
 #   make demo    the local stack demo
 #   make bench   benchmarks
 #   make faults  the fault matrix as a table (its cells also run in make test)
@@ -64,8 +65,14 @@ $(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
 	fi
 	touch $@
 
-test: deps
+# Static checks first (seconds), then the suite.
+test: deps lint
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check remediation function_app.py
+	$(VENV)/bin/mypy
 
 demo: deps
 	$(VENV)/bin/python -m localdev.demo

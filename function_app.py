@@ -165,4 +165,5 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         problems = [p.split(":", 1)[0] for p in SETTINGS_ERROR.problems]
         return _json({"status": "unhealthy", "version": __version__, "settings": "invalid",
                       "invalidSettings": problems}, 503)
+    assert SETTINGS is not None
     return _json({"status": "healthy", "version": __version__, "settings": "valid", "mode": SETTINGS.mode.value})

@@ -30,6 +30,7 @@ from remediation.ids import parse_account_id
 from remediation.model import Trigger
 from remediation.service import Remediator
 from remediation.settings import Settings
+from remediation.storage import WORK_QUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
@@ -90,7 +91,7 @@ COLD = {
                           "resourceUri": sys.argv[1], "claims": {"name": "Dana Admin", "appid": "portal"}}}
         function_app.on_resource_event(EventGridEventInConverter.decode(func.meta.Datum(json.dumps(event), "json"),
                                                                         trigger_metadata=None))
-        queue = QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], "remediation-work")
+        queue = QueueClient.from_connection_string(os.environ["AzureWebJobsStorage"], WORK_QUEUE)
         [message] = queue.receive_messages(max_messages=1)
         function_app.process_work_item(QueueMessage(id=message.id, body=base64.b64decode(message.content),
                                                     dequeue_count=1))

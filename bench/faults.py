@@ -33,11 +33,12 @@ from localdev.azurite import Azurite, free_port
 from localdev.estate import OPENAI_ZONE, Estate, account_id
 from remediation.ids import parse_account_id
 from remediation.model import Trigger
+from remediation.verdict import MAX_DEQUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 AOAI = account_id("aoai-prod")
 AOAI_ID = parse_account_id(AOAI)
-MAX_TRIES = 5  # the host's maxDequeueCount: a work item runs at most five times
+MAX_TRIES = MAX_DEQUEUE  # the host's maxDequeueCount: a work item runs at most this many times
 DONE = ("compliant", "remediated")
 SLOW_READ_TIMEOUT = 0.5  # seconds; the "slow" fault answers after SLOW_DELAY
 SLOW_DELAY = 0.9

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,10 +23,20 @@ from azure.functions.queue import QueueMessage  # what the worker builds, dequeu
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
+from remediation.storage import WORK_QUEUE
+
 log = logging.getLogger("localdev.functions_host")
 
-WORK_QUEUE = "remediation-work"
-VISIBILITY_TIMEOUT = 10  # host.json extensions.queues.visibilityTimeout, for a message whose function raised
+
+def _seconds(timespan: str) -> int:
+    """host.json's `hh:mm:ss` as seconds."""
+    hours, minutes, seconds = (int(part) for part in timespan.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+# What the real host reads from host.json: how long a message whose function raised stays invisible.
+HOST_JSON = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text())
+VISIBILITY_TIMEOUT = _seconds(HOST_JSON["extensions"]["queues"]["visibilityTimeout"])
 
 
 def decode_event(event: dict[str, Any]) -> Any:
@@ -45,7 +56,6 @@ class LocalHost:
         self.failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._busy = threading.Event()
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Event Grid → the webhook → the worker → on_resource_event."""

@@ -7,8 +7,9 @@ silently ignored in enforce mode would change resources the caller meant only to
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .ids import InvalidResourceId, ResourceId, parse_account_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from .ids import ResourceId
 from .model import ZoneGroup
@@ -53,7 +53,8 @@ class DesiredState:
         if self.dns_zone_resource_group is None:
             return None
         rg = self.dns_zone_resource_group
-        return ResourceId(rg.subscription_id, rg.resource_group, "Microsoft.Network", ("privateDnsZones",), (zone_name,))
+        return ResourceId(rg.subscription_id, rg.resource_group, "Microsoft.Network", ("privateDnsZones",),
+                          (zone_name,))
 
 
 def desired_state(settings: Settings, kind: str, location: str) -> DesiredState:
@@ -118,5 +119,5 @@ def exempt_until(tags: dict[str, str] | object, tag_name: str, now: datetime) ->
     except ValueError:
         return False  # an unreadable exemption does not exempt
     if until.tzinfo is None:
-        until = until.replace(tzinfo=timezone.utc)
+        until = until.replace(tzinfo=UTC)
     return until > now

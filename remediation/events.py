@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from .arm_json import json_get, same_text
 from .ids import (
     ACCOUNT_TYPE,
     CONNECTION_TYPE,
@@ -38,7 +39,6 @@ from .ids import (
     try_parse_resource_id,
     within_any,
 )
-from .arm_json import json_get, same_text
 from .model import Principal
 
 # The one list of ARM operations the app reacts to: infra subscribes to exactly these, tests read them.
@@ -283,7 +283,8 @@ def _target_of(rid: ResourceId, event_id: str | None) -> tuple[_Rule, ResourceId
 
 def _in_scope(kind: TargetKind, rid: ResourceId, scopes: Sequence[ResourceId], event_id: str | None) -> Ignored | None:
     if kind is TargetKind.ACCOUNT and not within_any(rid, list(scopes)):
-        return _ignored(IgnoreReason.OUT_OF_SCOPE, f"account {_quote(str(rid))} is outside the remediation scopes", event_id)
+        return _ignored(IgnoreReason.OUT_OF_SCOPE, f"account {_quote(str(rid))} is outside the remediation scopes",
+                        event_id)
     return None
 
 
@@ -293,7 +294,7 @@ def triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None
     """Turn one delivered event into a Target to reconcile, or the reason to ignore it. Never raises."""
     try:
         return _triage(event, scopes=scopes, own=own)
-    except Exception as exc:  # a last resort: one bad event must not fail the whole delivered batch
+    except Exception as exc:  # noqa: BLE001 - a last resort: one bad event must not fail the whole batch
         return Ignored(IgnoreReason.MALFORMED, f"unreadable event ({type(exc).__name__})", None)
 
 
@@ -314,7 +315,8 @@ def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | Non
         return _ignored(IgnoreReason.NOT_WATCHED, f"event type {_quote(event_type)}", event_id)
     lowered = event_type.lower()
     if lowered == VALIDATION_EVENT_TYPE.lower():
-        return _ignored(IgnoreReason.VALIDATION, "subscription validation is answered by the Event Grid extension", event_id)
+        return _ignored(IgnoreReason.VALIDATION, "subscription validation is answered by the Event Grid extension",
+                        event_id)
     if _ARM_FAILURE.fullmatch(lowered):
         return _ignored(IgnoreReason.NOT_A_SUCCESS_EVENT, f"event type {_quote(event_type)}", event_id)
     if lowered not in _ARM_TYPES and lowered not in (_NOTIFICATION_CREATED, _NOTIFICATION_DELETED):
@@ -415,7 +417,8 @@ def _triage_notification(
     if isinstance(rid, Ignored):
         return rid
     if isinstance(declared, str) and declared and not rid.is_type(declared):
-        return _ignored(IgnoreReason.MALFORMED, f"data.resourceInfo.type {_quote(declared)} does not match the ID", event_id)
+        return _ignored(IgnoreReason.MALFORMED, f"data.resourceInfo.type {_quote(declared)} does not match the ID",
+                        event_id)
     ignored = _unwatched_notification(rid.resource_type, verb, event_id)
     if ignored is not None:
         return ignored

@@ -47,7 +47,7 @@ class ResourceId:
             text += f"/resourceGroups/{self.resource_group}"
         if self.namespace is not None:
             text += f"/providers/{self.namespace}"
-            for type_name, name in zip(self.types, self.names):
+            for type_name, name in zip(self.types, self.names, strict=True):
                 text += f"/{type_name}/{name}"
         return text
 
@@ -132,7 +132,8 @@ def parse_resource_id(text: object) -> ResourceId:
         if segment in ("", ".", ".."):
             raise InvalidResourceId("the resource ID has an empty, '.' or '..' segment")
         if not _SEGMENT.fullmatch(segment):
-            raise InvalidResourceId(f"the resource ID has a segment with characters ARM does not allow: {segment[:80]!r}")
+            raise InvalidResourceId(
+                f"the resource ID has a segment with characters ARM does not allow: {segment[:80]!r}")
 
     if len(segments) < 2 or segments[0].lower() != "subscriptions":
         raise InvalidResourceId("a resource ID starts with '/subscriptions/<subscription id>'")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .desired import desired_state
-from .events import IgnoreReason, Ignored, triage
+from .events import Ignored, IgnoreReason, triage
 from .ids import ResourceId
 from .model import Account, Principal, Trigger
 from .owners import ServingIndex

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from .arm_json import same_text
 from .desired import (
@@ -107,7 +107,8 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
     patch: dict[str, Any] = {}
 
     # SelectedNetworks keeps public access on but never turns it on: Disabled is stricter, so it stays.
-    if desired.public_network_access is PublicAccessMode.DISABLED and not same_text(account.public_network_access, "Disabled"):
+    disabled = same_text(account.public_network_access, "Disabled")
+    if desired.public_network_access is PublicAccessMode.DISABLED and not disabled:
         out.find(FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, "properties.publicNetworkAccess",
                  account.public_network_access, "Disabled")
         patch["publicNetworkAccess"] = "Disabled"
@@ -142,11 +143,11 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
 
 # --- private endpoints ---------------------------------------------------------------------------
 
-def _in_serving_subnet(desired: DesiredState, endpoint: PrivateEndpoint | None) -> bool:
+def _in_serving_subnet(endpoint: PrivateEndpoint | None, desired: DesiredState) -> TypeGuard[PrivateEndpoint]:
     return endpoint is not None and endpoint.subnet_id in desired.serving_subnets
 
 
-def _belongs_to(connection_id: ResourceId | None, account: Account) -> bool:
+def _belongs_to(connection_id: ResourceId | None, account: Account) -> TypeGuard[ResourceId]:
     """Only a connection of this very account is approved here, whatever ID a payload carries."""
     return connection_id is not None and connection_id.is_type(CONNECTION_TYPE) and connection_id.parent == account.id
 
@@ -160,7 +161,7 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
     serving: list[PrivateEndpoint] = []
     for connection in account.connections:
         endpoint = observed.endpoints.get(connection.private_endpoint_id) if connection.private_endpoint_id else None
-        if not _in_serving_subnet(desired, endpoint):
+        if not _in_serving_subnet(endpoint, desired):
             continue  # someone else's endpoint elsewhere: neither ours to count nor to change
         if connection.pending and _belongs_to(connection.id, account):
             out.find(FindingCode.PRIVATE_ENDPOINT_CONNECTION_PENDING,
@@ -215,7 +216,8 @@ def _plan_dns(desired: DesiredState, observed: Observation, endpoint_id: Resourc
     missing = [name for name in desired.dns_zones if group is None or group.zone_for(name) is None]
     if not missing:
         return
-    code = FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING if group is None else FindingCode.PRIVATE_DNS_ZONE_GROUP_INCOMPLETE
+    code = (FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING if group is None
+            else FindingCode.PRIVATE_DNS_ZONE_GROUP_INCOMPLETE)
     out.find(code, "privateDnsZoneGroups[].properties.privateDnsZoneConfigs",
              [zone.name for _, zone in group.configs] if group else None, list(desired.dns_zones), endpoint_id)
     group_name = group.name if group else ZONE_GROUP_NAME

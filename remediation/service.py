@@ -16,7 +16,7 @@ from typing import Any
 
 from . import verdict as verdicts
 from .apply import ActionResult, Applier, ApplyResult, planned
-from .audit import AuditRecord, Auditor, AuditTable, EventGridSink, LogSink, utc_now
+from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, utc_now
 from .breaker import CircuitBreaker
 from .clients import ArmClients, ErrorKind, classify, describe
 from .desired import DesiredState, desired_state, exempt_until

@@ -10,16 +10,17 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field
 from enum import Enum
-from typing import Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
 from .model import Mode
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-?#LW]+")
@@ -60,6 +61,8 @@ class SubnetMap:
 
 @dataclass(frozen=True)
 class Settings:
+    """The app settings, parsed; the defaults here are the only ones (`SETTINGS` maps names to fields)."""
+
     scopes: tuple[ResourceId, ...]
     storage_connection: str | None
     storage_account_name: str | None = None
@@ -78,8 +81,8 @@ class Settings:
     audit_table: str = "remediationaudit"
     eventgrid_topic_endpoint: str | None = None
     client_id: str | None = None
-    # Beyond DESIGN §5: how often long-running operations and not-ready accounts are polled, and how
-    # long a reconcile waits for a busy account before deferring. Production defaults; tests lower them.
+    # How often long-running operations and busy accounts are polled, and how long one reconcile waits
+    # for a busy account before deferring. Production defaults; tests lower them.
     poll_interval_seconds: float = 5.0
     ready_timeout_seconds: float = 60.0
 
@@ -99,6 +102,23 @@ class Settings:
         return _Reader(os.environ if env is None else env, require_storage).settings()
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One app setting: its name, the Settings field it fills, and how its text is parsed."""
+
+    name: str
+    field: str
+    parse: Callable[[str], Any]
+
+
+def _default(name: str) -> Any:
+    """The field's default; None for a field without one (a required setting)."""
+    spec = Settings.__dataclass_fields__[name]
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return None if spec.default is MISSING else spec.default
+
+
 class _Reader:
     """Reads each setting, collecting problems instead of stopping at the first."""
 
@@ -113,60 +133,36 @@ class _Reader:
             return None
         return value.strip()
 
-    def read(self, name: str, parse: Callable[[str], T], default: T) -> T:
-        value = self.raw(name)
+    def read(self, setting: Setting) -> Any:
+        value = self.raw(setting.name)
         if value is None:
-            return default
+            return _default(setting.field)
         try:
-            return parse(value)
+            return setting.parse(value)
         except (ValueError, InvalidResourceId, RecursionError) as error:
-            self.problems.append(f"{name}: {error if not isinstance(error, RecursionError) else 'nested too deeply'}")
-            return default
+            problem = error if not isinstance(error, RecursionError) else "nested too deeply"
+            self.problems.append(f"{setting.name}: {problem}")
+            return _default(setting.field)
 
     def settings(self) -> Settings:
-        scopes = self.read("REMEDIATION_SCOPES", _scopes, ())
-        if not scopes and not any(p.startswith("REMEDIATION_SCOPES") for p in self.problems):
-            self.problems.append("REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
-        storage = self.raw("AzureWebJobsStorage")
-        storage_account = self.raw("AzureWebJobsStorage__accountName")
-        if storage is None and storage_account is None and self.require_storage:
+        values = {setting.field: self.read(setting) for setting in SETTINGS}
+        if not values["scopes"] and not any(p.startswith("REMEDIATION_SCOPES") for p in self.problems):
+            self.problems.append(
+                "REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
+        if values["storage_connection"] is None and values["storage_account_name"] is None and self.require_storage:
             self.problems.append(
                 "AzureWebJobsStorage: required (a connection string, UseDevelopmentStorage=true, "
                 "or AzureWebJobsStorage__accountName for identity-based access)"
             )
-        settings = Settings(
-            scopes=scopes,
-            storage_connection=storage,
-            storage_account_name=storage_account,
-            mode=self.read("REMEDIATION_MODE", _enum(Mode), Mode.REPORT),
-            kinds=self.read("REMEDIATION_KINDS", _kinds, Settings.kinds),
-            public_network_access=self.read(
-                "REMEDIATION_PUBLIC_NETWORK_ACCESS", _enum(PublicAccessMode), PublicAccessMode.DISABLED
-            ),
-            allowed_ip_rules=self.read("REMEDIATION_ALLOWED_IP_RULES", _ip_rules, ()),
-            disable_local_auth=self.read("REMEDIATION_DISABLE_LOCAL_AUTH", _bool, False),
-            pe_subnets=self.read("REMEDIATION_PE_SUBNET_ID", _subnet_map, SubnetMap()),
-            pe_allowed_subnet_ids=self.read("REMEDIATION_PE_ALLOWED_SUBNET_IDS", _subnet_list, ()),
-            dns_zone_resource_group=self.read("REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID", _resource_group, None),
-            exempt_tag=self.read("REMEDIATION_EXEMPT_TAG", _tag_name, "remediation-exempt"),
-            max_fixes_per_hour=self.read("REMEDIATION_MAX_FIXES_PER_HOUR", _positive_int, 3),
-            sweep_schedule=self.read("REMEDIATION_SWEEP_SCHEDULE", _ncrontab, "0 */30 * * * *"),
-            arm_endpoint=self.read("REMEDIATION_ARM_ENDPOINT", _https_endpoint, "https://management.azure.com"),
-            audit_table=self.read("REMEDIATION_AUDIT_TABLE", _table_name, "remediationaudit"),
-            eventgrid_topic_endpoint=self.read("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", _https_url, None),
-            client_id=self.read("AZURE_CLIENT_ID", _guid, None),
-            poll_interval_seconds=self.read("REMEDIATION_POLL_INTERVAL_SECONDS", _seconds(0, 300), 5.0),
-            ready_timeout_seconds=self.read("REMEDIATION_READY_TIMEOUT_SECONDS", _seconds(0, 600), 60.0),
-        )
         if self.problems:
             raise SettingsError(self.problems)
-        return settings
+        return Settings(**values)
 
 
 # Parsers: each takes the raw text and raises ValueError with a message a person can act on.
 
-def _enum(enum: type[Enum]) -> Callable[[str], Enum]:
-    def parse(value: str) -> Enum:
+def _enum(enum: type[E]) -> Callable[[str], E]:
+    def parse(value: str) -> E:
         for member in enum:
             if member.value.lower() == value.lower():
                 return member
@@ -218,7 +214,8 @@ def _bool(value: str) -> bool:
 def _subnet(value: str) -> ResourceId:
     rid = parse_resource_id(value)
     if not rid.is_type(SUBNET_TYPE) or rid.resource_group is None:
-        raise ValueError(f"{value!r} is not a subnet ID (…/providers/{SUBNET_TYPE.replace('/subnets', '')}/<vnet>/subnets/<name>)")
+        vnet_type = SUBNET_TYPE.replace("/subnets", "")
+        raise ValueError(f"{value!r} is not a subnet ID (…/providers/{vnet_type}/<vnet>/subnets/<name>)")
     return rid
 
 
@@ -282,7 +279,8 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 def _ncrontab(value: str) -> str:
     fields = value.split()
     if len(fields) != 6 or not all(_NCRONTAB_FIELD.fullmatch(f) for f in fields):
-        raise ValueError(f"{value!r} is not a six-field NCRONTAB expression ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}})")
+        raise ValueError(f"{value!r} is not a six-field NCRONTAB expression "
+                         "({second} {minute} {hour} {day} {month} {day-of-week})")
     return value
 
 
@@ -311,3 +309,33 @@ def _guid(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise ValueError(f"{value!r} is not a client ID (a GUID)")
     return value
+
+
+def _text(value: str) -> str:
+    return value
+
+
+# Every setting the app reads, in the order the README's table lists them.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("REMEDIATION_MODE", "mode", _enum(Mode)),
+    Setting("REMEDIATION_SCOPES", "scopes", _scopes),
+    Setting("REMEDIATION_KINDS", "kinds", _kinds),
+    Setting("REMEDIATION_PUBLIC_NETWORK_ACCESS", "public_network_access", _enum(PublicAccessMode)),
+    Setting("REMEDIATION_ALLOWED_IP_RULES", "allowed_ip_rules", _ip_rules),
+    Setting("REMEDIATION_DISABLE_LOCAL_AUTH", "disable_local_auth", _bool),
+    Setting("REMEDIATION_PE_SUBNET_ID", "pe_subnets", _subnet_map),
+    Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
+    Setting("REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID", "dns_zone_resource_group", _resource_group),
+    Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
+    Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
+    Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
+    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", _https_endpoint),
+    Setting("REMEDIATION_AUDIT_TABLE", "audit_table", _table_name),
+    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", _https_url),
+    Setting("REMEDIATION_POLL_INTERVAL_SECONDS", "poll_interval_seconds", _seconds(0, 300)),
+    Setting("REMEDIATION_READY_TIMEOUT_SECONDS", "ready_timeout_seconds", _seconds(0, 600)),
+    Setting("AzureWebJobsStorage", "storage_connection", _text),
+    Setting("AzureWebJobsStorage__accountName", "storage_account_name", _text),
+    Setting("AZURE_CLIENT_ID", "client_id", _guid),
+)
+assert {s.field for s in SETTINGS} == set(Settings.__dataclass_fields__), "every field is read from one setting"

@@ -16,7 +16,7 @@ from .settings import Settings
 WORK_QUEUE = "remediation-work"  # the queue trigger's queue_name; infra/modules/app.bicep creates it
 POISON_QUEUE = "remediation-work-poison"  # the host's own poison queue name for WORK_QUEUE
 
-_RETRY = {"retry_total": 3, "retry_backoff_factor": 0.5}
+_RETRY: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.5}
 
 
 class Storage:
@@ -61,7 +61,7 @@ class Storage:
                 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
                 # Base64, because that is what the Functions queue trigger expects by default.
-                options = {"message_encode_policy": TextBase64EncodePolicy(), **_RETRY}
+                options: dict[str, Any] = {"message_encode_policy": TextBase64EncodePolicy(), **_RETRY}
                 if self.settings.storage_connection:
                     client = QueueClient.from_connection_string(self.settings.storage_connection, name, **options)
                 else:

@@ -97,6 +97,7 @@ class WorkQueue:
 def _bounded(item: WorkItem) -> dict[str, Any]:
     """The item as JSON, cut down when a hostile one is too large to fit a message whole."""
     try:
-        return json.loads(item.to_message())
+        data: dict[str, Any] = json.loads(item.to_message())
+        return data
     except ValueError:
         return {"kind": str(item.kind)[:100], "resource_id": str(item.resource_id)[:2048], "truncated": True}

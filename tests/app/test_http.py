@@ -16,6 +16,7 @@ import pytest
 
 from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, Estate, account_id
+from remediation.ids import parse_account_id
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -112,10 +113,13 @@ def test_account_outside_the_scopes_gets_403(stack: Stack) -> None:
     assert stack.arm() == []
 
 
-def test_missing_account_gets_404(stack: Stack) -> None:
+def test_missing_account_gets_404_and_is_recorded_as_skipped(stack: Stack) -> None:
     stack.seed(Estate().network())
     app = load_app(stack)
     assert error_of(post(app, {"resourceId": account_id("aoai-gone")})) == (404, "AccountNotFound")
+    (record,) = app.parts().remediator.history(parse_account_id(account_id("aoai-gone")), 5)
+    assert (record["outcome"], record["error"], record["trigger"]) == ("skipped", "the account does not exist", "http")
+    assert stack.writes() == []
 
 
 def test_resource_manager_error_gets_502_and_the_record_is_still_written(stack: Stack) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from remediation.storage import WORK_QUEUE
+
 REPO = Path(__file__).resolve().parents[2]
 INDEXER = Path(__file__).resolve().with_name("index_with_runtime.py")
 PYTHON313 = REPO / ".venv313" / "bin" / "python"
@@ -37,7 +39,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "health": ({"type": "httpTrigger", "methods": ["GET"], "authLevel": "ANONYMOUS",
                 "route": "health"}, [HTTP_RETURN]),
     "on_resource_event": ({"type": "eventGridTrigger"}, []),
-    "process_work_item": ({"type": "queueTrigger", "queueName": "remediation-work",
+    "process_work_item": ({"type": "queueTrigger", "queueName": WORK_QUEUE,
                            "connection": "AzureWebJobsStorage"}, []),
     "sweep": ({"type": "timerTrigger", "schedule": "%REMEDIATION_SWEEP_SCHEDULE%", "runOnStartup": False,
                "useMonitor": True}, []),

@@ -11,6 +11,7 @@ import pytest
 
 from bench.faults import CELLS, Cell, CellResult, run_cell
 from localdev.azurite import Azurite
+from remediation.verdict import MAX_DEQUEUE
 from tests.conftest import Stack
 
 def _run(stack: Stack, cell: Cell, own_azurite: Azurite, results: dict[str, CellResult]) -> CellResult:
@@ -33,9 +34,9 @@ def test_cell_converges_without_duplicates_or_writes_out_of_scope(
     assert result.out_of_scope == [], _explain(result)
     if cell.converges:
         assert result.converged, _explain(result)
-        assert len(result.outcomes) <= 1 + 5 + (1 if cell.fault == "process killed" else 0)
-    else:  # the fault never ends: every run says so, and the host gives the item up after five
-        assert result.outcomes == ["failed"] * 5, _explain(result)
+        assert len(result.outcomes) <= 1 + MAX_DEQUEUE + (1 if cell.fault == "process killed" else 0)
+    else:  # the fault never ends: every run says so, and the host gives the item up after its last delivery
+        assert result.outcomes == ["failed"] * MAX_DEQUEUE, _explain(result)
         assert not result.converged
 
 

@@ -21,6 +21,7 @@ from localdev.functions_host import LocalHost
 from remediation.desired import private_endpoint_name
 from remediation.events import WATCHED_OPERATIONS
 from remediation.ids import parse_account_id
+from remediation.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -64,8 +65,8 @@ class Live:
 
 @pytest.fixture
 def live(stack: Stack) -> Iterator[Live]:
-    QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work").clear_messages() \
-        if _queue_exists(stack, "remediation-work") else None
+    QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE).clear_messages() \
+        if _queue_exists(stack, WORK_QUEUE) else None
     instance = Live(stack)
     yield instance
     instance.close()
@@ -230,7 +231,7 @@ def test_a_message_that_keeps_failing_ends_in_the_poison_queue_with_its_record(s
         else:
             live.app.process_work_item(message)  # the last try gives it up itself
 
-    poison = QueueClient.from_connection_string(stack.azurite.connection_string, "remediation-work-poison")
+    poison = QueueClient.from_connection_string(stack.azurite.connection_string, POISON_QUEUE)
     import base64
     bodies = [json.loads(base64.b64decode(m.content)) for m in poison.receive_messages(max_messages=32)]
     ours = [b for b in bodies if b["item"] and b["item"]["resource_id"] == AOAI]

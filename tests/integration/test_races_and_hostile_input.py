@@ -3,13 +3,16 @@ nothing is written outside the scopes (the `stack` fixture checks every app writ
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 from typing import Any
 
 import azure.functions as func
+from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.queue import QueueMessage
+from azure.storage.queue import QueueClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +20,11 @@ from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id
 from localdev.functions_host import decode_event
 from localdev.person import write_as
 from remediation.desired import private_endpoint_name
-from remediation.ids import parse_account_id
+from remediation.events import TargetKind
+from remediation.ids import parse_account_id, parse_resource_id
 from remediation.model import Trigger
+from remediation.storage import POISON_QUEUE, WORK_QUEUE
+from remediation.work import WorkItem
 from tests.conftest import Stack
 
 from test_event_loop import Live
@@ -119,12 +125,20 @@ def test_http_remediate_never_fails_on_any_body(stack: Stack, body: bytes) -> No
 @given(event=JSON | st.builds(_event, st.sampled_from(HOSTILE_IDS) | JSON, JSON | st.just(None)))
 def test_event_trigger_ignores_hostile_events_without_raising_or_writing(stack: Stack, event: Any) -> None:
     live = _app(stack)
+    queued_before = _count(stack, WORK_QUEUE)
     if isinstance(event, dict) and isinstance(event.get("data"), (dict, list)):
         try:
             argument = decode_event(event)
         except Exception:  # noqa: BLE001 - the host's own decoder refused it: it never reaches the function
             return
         live.app.on_resource_event(argument)
+    # Only an event about the in-scope account itself (in any casing) may be queued; nothing is written.
+    queued = _count(stack, WORK_QUEUE) - queued_before
+    about_the_account = isinstance(event, dict) and isinstance(event.get("subject"), str) \
+        and event["subject"].lower() == AOAI.lower() and event.get("data", {}).get("operationName") == \
+        "Microsoft.CognitiveServices/accounts/write"
+    assert queued == (1 if about_the_account else 0)
+    _drain(stack, WORK_QUEUE)
     assert stack.writes() == []
 
 
@@ -133,8 +147,47 @@ def test_event_trigger_ignores_hostile_events_without_raising_or_writing(stack: 
        | st.sampled_from(HOSTILE_IDS).map(lambda rid: json.dumps({"kind": "account", "resource_id": rid}).encode()))
 def test_queue_trigger_gives_up_hostile_messages_without_writing(stack: Stack, body: bytes) -> None:
     live = _app(stack)
+    poisoned_before = _count(stack, POISON_QUEUE)
     live.app.process_work_item(QueueMessage(id="m", body=body, dequeue_count=1))
     assert stack.writes() == []
+    reason = _unusable(body)
+    if reason is None:  # a well-formed item: it maps to the account (compliant) or to no managed account
+        assert _count(stack, POISON_QUEUE) == poisoned_before
+        return
+    assert _count(stack, POISON_QUEUE) == poisoned_before + 1, "an unusable item goes to the poison queue"
+    (message,) = _drain(stack, POISON_QUEUE)
+    assert json.loads(message)["reason"].startswith(reason)
+
+
+def _unusable(body: bytes) -> str | None:
+    """Why the worker must give this message up at once, or None when it is a usable work item."""
+    try:
+        item = WorkItem.from_message(body.decode("utf-8", errors="replace"))
+    except ValueError:
+        return "unreadable work item"
+    try:
+        parse_resource_id(item.resource_id)
+    except ValueError:
+        return "invalid work item"
+    return None if item.kind in {k.value for k in TargetKind} else "invalid work item"
+
+
+def _count(stack: Stack, queue: str) -> int:
+    client = QueueClient.from_connection_string(stack.azurite.connection_string, queue)
+    try:
+        return len(client.peek_messages(max_messages=32))
+    except ResourceNotFoundError:
+        return 0
+
+
+def _drain(stack: Stack, queue: str) -> list[str]:
+    """Every message on the queue (base64 decoded), removed."""
+    client = QueueClient.from_connection_string(stack.azurite.connection_string, queue)
+    texts = []
+    for message in client.receive_messages(max_messages=32):
+        texts.append(base64.b64decode(message.content).decode())
+        client.delete_message(message)
+    return texts
 
 
 _APPS: dict[int, Live] = {}

@@ -88,7 +88,7 @@ def test_not_json(payload: bytes) -> None:
                                      b"null", b"true"])
 def test_not_an_object(payload: bytes) -> None:
     error = error_of(parse_remediate, payload)
-    assert error.status == 400
+    assert (error.status, error.code) == (400, "InvalidRequest")
 
 
 @pytest.mark.parametrize("resource_id", [
@@ -120,12 +120,12 @@ def test_body_over_64_kib_is_413() -> None:
 
 def test_413_checked_before_parsing() -> None:
     error = error_of(parse_remediate, b"\xff" * (MAX_BODY_BYTES + 10))
-    assert error.status == 413
+    assert (error.status, error.code) == (413, "PayloadTooLarge")
 
 
 def test_huge_integer_is_a_400() -> None:
     error = error_of(parse_remediate, b'{"resourceId": "x", "dryRun": ' + b"1" * 5000 + b"}")
-    assert error.status == 400
+    assert (error.status, error.code) == (400, "InvalidJson")
 
 
 def test_fixed_errors() -> None:
