@@ -35,7 +35,7 @@ from remediation.storage import WORK_QUEUE
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
 
-# The least each case needs, by design (DESIGN §10): a compliant OpenAI account needs the account, its
+# The least each case needs, by design: a compliant OpenAI account needs the account, its
 # endpoint, the endpoint's zone group and the zone's links; a fix adds only its writes.
 CASES = [
     ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 4, 0),
@@ -141,7 +141,7 @@ def main() -> int:
         print(f"\nCold start (fresh interpreter, median and best of {RUNS}; peak RSS; bytecode cached)\n")
         print(tabulate(cold_start(env, account_id("aoai")),
                        headers=["what", "median ms", "best ms", "peak MiB", "note"], tablefmt="github"))
-        print("\nTargets (DESIGN §10): import function_app ≤ 350 ms / 35 MiB; a compliant event served from cold "
+        print("\nTargets: import function_app ≤ 350 ms / 35 MiB; a compliant event served from cold "
               "≤ 800 ms / 60 MiB without azure.mgmt.network.")
 
         print_event_tables(emulator, azurite)

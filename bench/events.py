@@ -332,7 +332,7 @@ def print_event_tables(emulator: ArmEmulator, azurite: Azurite) -> None:
           f"host.json: up to 2 s more once the queue has been idle; the in-process poller waits "
           f"{HOST_POLL * 1000:.0f} ms). One warm-up drift is not counted; "
           f"REMEDIATION_MAX_FIXES_PER_HOUR={DRIFTS} so the circuit breaker lets the repeated drifts through. "
-          "Target (DESIGN §10): under a second on the local stack.")
+          "Target: under a second on the local stack.")
 
     print(f"\nEvent storm ({STORM_ACCOUNTS} accounts, half drifted, half without a private endpoint; a person's "
           f"write per account, {STORM_DUPLICATES} duplicates of each, the rest own writes; shuffled; "

@@ -91,3 +91,11 @@ def test_every_pure_module_exists() -> None:
 ])
 def test_the_contract_catches_a_violation(source: str, module: str, expected: str | None) -> None:
     assert violations(source, module) == ([expected] if expected else [])
+
+
+def test_no_function_in_the_product_runs_over_fifty_lines() -> None:
+    long = [f"{path.name}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in MODULES for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (node.end_lineno or node.lineno) - node.lineno + 1 > 50]
+    assert long == []
