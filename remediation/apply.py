@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import writescope as rules
-from .clients import NETWORK_API_VERSION, ArmClients, ErrorKind, classify, describe, raw_json
+from .clients import NETWORK_API_VERSION, ArmClients, classify, describe, raw_json
 from .ids import within_any
-from .model import ActionKind, ActionStatus, vnet_of
+from .model import ActionKind, ActionStatus, ErrorKind, vnet_of
 from .observe import read_account, wait_until_ready
 from .plan import Action, Plan
 from .writescope import WriteScope
@@ -32,6 +32,7 @@ class ActionSpec:
     execute: Callable[[ArmClients, Action], Any]
     allowed: Callable[[WriteScope, Action], bool]
     rbac: tuple[str, ...]
+    manual: str  # what a person must do when Azure refuses the action for good
 
 
 def _patch_account(clients: ArmClients, action: Action) -> Any:
@@ -88,29 +89,38 @@ def _create_zone_link(clients: ArmClients, action: Action) -> Any:
 ACTIONS: dict[ActionKind, ActionSpec] = {
     ActionKind.PATCH_ACCOUNT_NETWORK: ActionSpec(
         1, _patch_account, rules.the_account,
-        ("Microsoft.CognitiveServices/accounts/write", "Microsoft.CognitiveServices/accounts/read")),
+        ("Microsoft.CognitiveServices/accounts/write", "Microsoft.CognitiveServices/accounts/read"),
+        "set the account's network settings by hand, and find what refuses them (a policy, a lock, a "
+        "setting the account's SKU does not allow)"),
     ActionKind.APPROVE_CONNECTION: ActionSpec(
         2, _approve_connection, rules.own_connection,
-        ("Microsoft.CognitiveServices/accounts/privateEndpointConnections/write",)),
+        ("Microsoft.CognitiveServices/accounts/privateEndpointConnections/write",),
+        "approve the connection by hand on the account (Networking, Private endpoint connections)"),
     ActionKind.CREATE_PRIVATE_ENDPOINT: ActionSpec(
         3, _create_private_endpoint, rules.own_new_endpoint,
         ("Microsoft.Network/virtualNetworks/read", "Microsoft.Network/privateEndpoints/write",
          "Microsoft.Network/virtualNetworks/subnets/join/action",
          "Microsoft.CognitiveServices/accounts/privateEndpointConnectionsApproval/action",
-         "Microsoft.Network/privateEndpoints/read")),
+         "Microsoft.Network/privateEndpoints/read"),
+        "create the account's private endpoint by hand in the subnet, and find what refuses it (a policy, "
+        "the subnet's free addresses, the VNet's region)"),
     ActionKind.CREATE_DNS_ZONE: ActionSpec(
         4, _create_zone, rules.zone_in_dns_group,
-        ("Microsoft.Network/privateDnsZones/write", "Microsoft.Network/privateDnsZones/read")),
+        ("Microsoft.Network/privateDnsZones/write", "Microsoft.Network/privateDnsZones/read"),
+        "create the privatelink zone by hand in the DNS resource group (location global)"),
     ActionKind.CREATE_DNS_ZONE_LINK: ActionSpec(
         5, _create_zone_link, rules.link_in_dns_group,
         ("Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
          "Microsoft.Network/virtualNetworks/join/action",
-         "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read")),
+         "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read"),
+        "a virtual network can be linked to only one zone of a name, and to a zone only once: remove the "
+        "conflicting link (or use the zone the VNet is already linked to), then link the zone to the VNet"),
     ActionKind.PUT_DNS_ZONE_GROUP: ActionSpec(
         6, _put_zone_group, rules.serving_endpoint_zone_group,
         ("Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
          "Microsoft.Network/privateDnsZones/join/action",
-         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read")),
+         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read"),
+        "an endpoint holds one zone group: add the missing zones to the endpoint's zone group by hand"),
 }
 assert set(ACTIONS) == set(ActionKind), "every action kind has a registry entry"
 
@@ -133,6 +143,7 @@ class ActionResult:
     status: ActionStatus
     error: str | None = None
     resource: Any = None  # the resource's JSON as ARM returned it after the write
+    error_kind: ErrorKind | None = None  # for a failed action: whether another try could help
 
 
 @dataclass
@@ -199,7 +210,8 @@ class Applier:
                 kind = classify(error)
                 out.busy |= kind is ErrorKind.BUSY
                 out.unavailable |= kind is ErrorKind.UNAVAILABLE
-                out.results.append(ActionResult(action, ActionStatus.FAILED, describe(error)))
+                out.results.append(ActionResult(action, ActionStatus.FAILED, _failure_text(action, error, kind),
+                                                error_kind=kind))
                 not_written.add(action.target)
                 continue
             account_changed |= action.kind is ActionKind.PATCH_ACCOUNT_NETWORK
@@ -239,6 +251,17 @@ class Applier:
         account = read_account(self.clients, self.account_id)
         return wait_until_ready(self.clients, account, max(0.0, deadline - self.clock()), self.poll_interval,
                                 self.sleep, self.clock).ready
+
+
+def _failure_text(action: Action, error: BaseException, kind: ErrorKind) -> str:
+    """Azure's code and message; for a failure another try cannot change, what a person must do."""
+    text = describe(error)
+    if kind is ErrorKind.REFUSED:
+        return f"{text}; refused for good, not retried: {ACTIONS[action.kind].manual}"
+    if kind is ErrorKind.FORBIDDEN:
+        return (f"{text}; the app's identity lacks the right: grant it the role that holds "
+                f"{ACTIONS[action.kind].rbac[0]} on {action.target} (infra/roles)")
+    return text
 
 
 def _body(action: Action) -> bytes:

@@ -54,6 +54,17 @@ class Outcome(str, Enum):
     CONTESTED = "contested"
 
 
+class ErrorKind(str, Enum):
+    """How a failed Resource Manager call is treated (clients.classify decides)."""
+
+    BUSY = "busy"  # an operation is running on the resource: retry later, never "already exists"
+    NOT_FOUND = "not-found"
+    FORBIDDEN = "forbidden"  # 401/403: the identity lacks the right; retrying changes nothing
+    REFUSED = "refused"  # Azure accepted the request, then ended it Conflict/BadRequest, or answered 400
+    UNAVAILABLE = "unavailable"  # throttled past our retries, 5xx, or no connection
+    FAILED = "failed"  # anything else: worth another try
+
+
 # ARM's terminal provisioning states; anything else means an operation is still running.
 TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled"})
 
@@ -206,9 +217,24 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class Unverified:
+    """A resource the account's lockdown depends on that the app's identity may not read."""
+
+    resource_id: ResourceId
+    reason: str  # Azure's code and message
+
+    def note(self) -> str:
+        return f"{self.resource_id} could not be read ({self.reason})"
+
+
+@dataclass(frozen=True)
 class Observation:
-    """Everything plan() needs, read in one reconcile. Missing keys mean 'not read', not 'absent'."""
+    """Everything plan() needs, read in one reconcile. Missing keys mean 'not read', not 'absent'.
+
+    An endpoint or zone the identity may not read is missing from `endpoints`/`zones` and listed in
+    `unverified`: it does not count as serving, and nothing is planned on it."""
 
     account: Account
     endpoints: Mapping[ResourceId, PrivateEndpoint] = field(default_factory=dict)
     zones: Mapping[ResourceId, Zone] = field(default_factory=dict)
+    unverified: tuple[Unverified, ...] = ()

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 
 from .arm_json import json_get
-from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, raw_json
+from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, classify, describe, raw_json
 from .desired import DesiredState, dns_zone_ids
 from .ids import ResourceId, try_parse_resource_id
-from .model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup
+from .model import Account, ErrorKind, Observation, PrivateEndpoint, Unverified, Zone, ZoneGroup
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -37,15 +37,20 @@ def wait_until_ready(clients: ArmClients, account: Account, timeout: float, inte
 
 
 def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Observation:
-    """The endpoints behind the account's live connections and the zones their DNS needs, as read now."""
+    """The endpoints behind the account's live connections and the zones their DNS needs, as read now.
+
+    An endpoint or zone the identity may not read (another team's resource group, another tenant's
+    manual request) is named as unverified instead of failing the reconcile: the account's own
+    findings never wait on it."""
     if not account.ready or not account.custom_subdomain:
         return Observation(account)  # plan() stops before private endpoints in both cases
 
     endpoints: dict[ResourceId, PrivateEndpoint] = {}
+    unverified: list[Unverified] = []
     for connection in account.connections:
         if connection.private_endpoint_id is None or not (connection.approved or connection.pending):
             continue
-        endpoint = _read_endpoint(clients, desired, connection.private_endpoint_id)
+        endpoint = _read_endpoint(clients, desired, connection.private_endpoint_id, unverified)
         if endpoint is not None:
             endpoints[endpoint.id] = endpoint
 
@@ -55,27 +60,47 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, endpoint.zone_group).values() if z))
     if not serving and desired.new_endpoint_subnet is not None:
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, None).values() if z))
-    return Observation(account, endpoints, {zone_id: _read_zone(clients, zone_id) for zone_id in wanted})
+    zones = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
+    return Observation(account, endpoints, {k: v for k, v in zones.items() if v is not None}, tuple(unverified))
 
 
-def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId) -> PrivateEndpoint | None:
-    body = clients.find_json(endpoint_id, NETWORK_API_VERSION)
-    if body is None:
-        return None  # a connection whose endpoint is gone serves nothing
-    subnet_id = try_parse_resource_id(json_get(body, "properties", "subnet", "id"))
-    group = None
-    if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
-        groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
-        group = ZoneGroup.from_arm(groups[0]) if groups else None  # Azure allows one group per endpoint
+def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId,
+                   unverified: list[Unverified]) -> PrivateEndpoint | None:
+    """The endpoint and, when it sits in an allowed subnet, its zone group; None when it is gone or may not
+    be read (then it is named in `unverified`)."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        body = clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        if body is None:
+            return None  # a connection whose endpoint is gone serves nothing
+        subnet_id = try_parse_resource_id(json_get(body, "properties", "subnet", "id"))
+        group = None
+        if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
+            groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
+            group = ZoneGroup.from_arm(groups[0]) if groups else None  # Azure allows one group per endpoint
+    except HttpResponseError as error:
+        _unless_forbidden(error, endpoint_id, unverified)
+        return None
     return PrivateEndpoint(endpoint_id, subnet_id, group)
 
 
-def _read_zone(clients: ArmClients, zone_id: ResourceId) -> Zone:
-    from azure.core.exceptions import ResourceNotFoundError
+def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unverified]) -> Zone | None:
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
     try:
         links = list(clients.list_json(f"{zone_id}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION))
     except ResourceNotFoundError:
         return Zone(zone_id, exists=False)
+    except HttpResponseError as error:
+        _unless_forbidden(error, zone_id, unverified)
+        return None
     vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
+
+
+def _unless_forbidden(error: BaseException, resource_id: ResourceId, unverified: list[Unverified]) -> None:
+    """Name a resource the identity may not read as unverified; raise any other failure."""
+    if classify(error) is not ErrorKind.FORBIDDEN:
+        raise error
+    unverified.append(Unverified(resource_id, describe(error)))

@@ -8,14 +8,18 @@ what earlier reconciles recorded (rows in the audit table, apart from the audit 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from .arm_json import json_get
-from .clients import NETWORK_API_VERSION, ArmClients
+from .clients import NETWORK_API_VERSION, ArmClients, classify, describe
 from .events import TargetKind
 from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .model import ErrorKind
 from .storage import Storage, table_key
+
+log = logging.getLogger("remediation.events")
 
 _ENDPOINTS = "endpoint"  # partition: endpoint key -> the account it serves
 
@@ -75,11 +79,26 @@ class Owners:
         return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.scopes)]
 
     def _accounts_of_endpoint(self, endpoint_id: ResourceId, deleted: bool) -> list[ResourceId]:
-        body = None if deleted else self.clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        body = None if deleted else self._read(endpoint_id)
         if body is not None:
             return [t for t in _link_targets(body) if t is not None]
-        account = self.index.account_of_endpoint(endpoint_id)  # gone already: what it served, as remembered
+        # Gone already, or not ours to read: what it served, as an earlier reconcile remembered it.
+        account = self.index.account_of_endpoint(endpoint_id)
         return [account] if account else []
+
+    def _read(self, endpoint_id: ResourceId) -> Any:
+        """The endpoint; None when it is gone or the identity may not read it (another team's resource
+        group: an event about it is not retried, it names no account the app can tell)."""
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            return self.clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        except HttpResponseError as error:
+            if classify(error) is not ErrorKind.FORBIDDEN:
+                raise
+            log.info("endpoint %s cannot be read (%s): mapped through the serving index only", endpoint_id,
+                     describe(error))
+            return None
 
 
 def _link_targets(endpoint: Any) -> list[ResourceId | None]:

@@ -18,10 +18,10 @@ from . import verdict as verdicts
 from .apply import ActionResult, Applier, ApplyResult, planned
 from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, utc_now
 from .breaker import CircuitBreaker
-from .clients import ArmClients, ErrorKind, classify, describe
+from .clients import ArmClients, classify, describe
 from .desired import DesiredState, desired_state, exempt_until
 from .ids import ResourceId, within_any
-from .model import Account, ActionKind, ActionStatus, Mode, Observation, Outcome, Trigger
+from .model import Account, ActionKind, ActionStatus, ErrorKind, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .owners import ServingIndex
 from .plan import plan
@@ -145,7 +145,8 @@ class Remediator:
             return _Run(_read_failed(error), account.kind)
         # 5. Plan, 6. write (or only report), 7. judge.
         try:
-            return self._plan_and_apply(account, desired, observation, mode, event_time)
+            run = self._plan_and_apply(account, desired, observation, mode, event_time)
+            return replace(run, verdict=verdicts.noting_unverified(run.verdict, observation.unverified))
         except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
             log.exception("reconcile of %s failed", account.id)
             return _Run(Verdict(Outcome.FAILED, f"internal error: {describe(error)}", Failure.INTERNAL),

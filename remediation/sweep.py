@@ -7,7 +7,7 @@ are added), so the sweep is the safety net. It costs list requests, not reads pe
 
 - the accounts of each scope, page by page (their properties carry the network settings and the
   private endpoint connections);
-- the private endpoints of each subscription that holds an allowed subnet (which subnet each sits in);
+- the private endpoints of each resource group that holds an allowed subnet (which subnet each sits in);
 - per DNS zone the kinds need, in the DNS resource group: its virtual network links and its record sets
   (a zone group writes an A record named after the account's custom subdomain).
 
@@ -83,8 +83,10 @@ class Sweeper:
 
         inventory = Inventory()
         serving = self.settings.allowed_subnets
-        for subscription in sorted({s.subscription_id.lower() for s in serving}):
-            path = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateEndpoints"
+        # Endpoints are listed per resource group of an allowed subnet: the network role is assigned there,
+        # and Resource Manager authorizes a list at the scope in its URL (a subscription-wide list is a 403).
+        for group in sorted({str(s.resource_group_id) for s in serving}, key=str.lower):
+            path = f"{group}/providers/Microsoft.Network/privateEndpoints"
             for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
                 subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
                 endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
