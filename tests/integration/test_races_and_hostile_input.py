@@ -184,7 +184,9 @@ def _count(stack: Stack, queue: str) -> int:
 def _drain(stack: Stack, queue: str) -> list[str]:
     """Every message on the queue (base64 decoded), removed."""
     client = QueueClient.from_connection_string(stack.azurite.connection_string, queue)
-    texts = []
+    texts: list[str] = []
+    if not _count(stack, queue):
+        return texts
     for message in client.receive_messages(max_messages=32):
         texts.append(base64.b64decode(message.content).decode())
         client.delete_message(message)
