@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -265,3 +268,12 @@ def test_the_resolver_setting_never_fails_in_another_way(value: str) -> None:
         return
     assert ipaddress.ip_address(parsed.host) and 0 < parsed.port < 65536
     assert parse_resolver(str(parsed)) == parsed
+
+
+def test_importing_the_check_loads_no_dns_library_and_no_sdk() -> None:
+    # The app imports remediation at start-up (DESIGN §10 cold start): dnspython loads on the first lookup.
+    code = ("import sys, remediation.resolution; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dns', 'azure', 'localdev')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
