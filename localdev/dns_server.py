@@ -13,14 +13,16 @@ What it models, and the evidence for each part:
 - Public names. "When you create a private endpoint, the DNS CNAME resource record for the Azure AI services
   resource is updated to an alias in a subdomain with the prefix `privatelink`" (MicrosoftDocs/azure-docs,
   articles/ai-services/cognitive-services-virtual-networks.md, "DNS changes for private endpoints"; the same
-  words for Azure AI Foundry resources in MicrosoftDocs/azure-ai-docs, configure-private-link.md). So
+  words for Azure AI Foundry resources in MicrosoftDocs/azure-ai-docs,
+  articles/ai-foundry/how-to/configure-private-link.md, "Apply DNS changes for private endpoints"). So
   `<sub>.openai.azure.com` answers a CNAME to `<sub>.privatelink.openai.azure.com` once the account has a
   private endpoint connection, and its public address directly before that. Private networks "can only
   connect to public resources if they don't have any private endpoint connections" when they use the zone
   (MicrosoftDocs/azure-docs, articles/private-link/private-endpoint-dns.md): the alias is what brings a
   name into the private zone. Resolved from a linked network the chain is
-  `<sub>.openai.azure.com CNAME <sub>.privatelink.openai.azure.com` then `A <endpoint IP>` (an nslookup from a
-  VM in such a network, zenn.dev/microsoft/articles/198989f60eba61). The docs do not say whether a Pending
+  `<sub>.openai.azure.com CNAME <sub>.privatelink.openai.azure.com` then `A <endpoint IP>` (an nslookup
+  transcript from a VM in such a network, in a third-party walkthrough that follows
+  zenn.dev/microsoft/articles/198989f60eba61; the docs show no Azure OpenAI transcript). The docs do not say whether a Pending
   or Rejected connection already adds the alias; the model adds it for any connection, as creating the
   endpoint is what the docs name.
 - Which names an account has: the FQDNs the emulator's private endpoints carry for its kind
@@ -38,9 +40,11 @@ What it models, and the evidence for each part:
   through service-owned names (the fallback article shows `blob.<cluster>.store.core.windows.net`) that
   Microsoft does not publish for Cognitive Services, so here the public A sits on the privatelink name
   itself. The public address is the emulator's own: stable per name, in 203.0.113.0/24 (TEST-NET-3).
-- Any zone linked to the network answers for the names under it (longest zone name first), not only the
-  privatelink zones. Azure lets a network link only one zone of a given name; should the emulator hold
-  two, the first one stored answers. Only A records are served from zones.
+- Any zone linked to the network answers for the names under it, not only the privatelink zones. Azure
+  refuses a second link: "A virtual network cannot be linked to multiple zones with overlapping
+  namespaces" (MicrosoftDocs/azure-aks-docs#212, microsoft-foundry/foundry-samples#214; the private link
+  FAQ, MicrosoftDocs/azure-docs#122956). The emulator does not refuse it yet; should it hold two, the
+  longest zone name answers, then the first stored. Only A records are served from zones.
 - `ResolverMode.PUBLIC_ONLY` plays a custom DNS server that forwards everything to public DNS, the
   `privatelink` zones included, instead of to 168.63.129.16: it never sees a private zone. The docs'
   fix for that server is to forward or delegate the privatelink subdomain (cognitive-services-virtual-
