@@ -4,8 +4,10 @@
 the account's public names, judges the answers against the endpoints that serve it, and `table()` prints
 them the way a person reads nslookup: name, answer chain, private or not and why.
 
-`python -m localdev.lookup` runs the steps on their own: an account locked down, then a person breaking its
-DNS three ways, with a lookup after each.
+`python -m localdev.lookup` runs the steps on their own: an account locked down, looked up through the VNet's
+resolver and through a custom DNS server that forwards everything to public DNS, then a person breaking its
+DNS three ways (record repointed, record deleted, zone link deleted), with a lookup after each. Nothing
+repairs anything there: the app's repair of records is not part of it.
 """
 
 from __future__ import annotations
