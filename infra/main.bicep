@@ -56,6 +56,13 @@ param REMEDIATION_EVENTGRID_TOPIC_ENDPOINT string = ''
 param REMEDIATION_POLL_INTERVAL_SECONDS string = '5'
 @description('Seconds one reconcile waits for a busy account before deferring.')
 param REMEDIATION_READY_TIMEOUT_SECONDS string = '60'
+@description('on: resolve each account\'s public names from the app\'s network and check they answer a serving endpoint\'s IP (report only). Empty: on when APP_SUBNET_ID is set, off otherwise.')
+param REMEDIATION_RESOLUTION_CHECK string = ''
+@description('ip[:port] of the resolver for the resolution check. Empty: the system resolver, which with APP_SUBNET_ID is the virtual network\'s DNS.')
+param REMEDIATION_DNS_RESOLVER string = ''
+
+@description('Subnet for the function app\'s virtual network integration, so it resolves names with that network\'s DNS: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>, in the app\'s region, delegated to Microsoft.App/environments (Flex Consumption), with the Microsoft.App resource provider registered. All outbound traffic then leaves through that network, which must reach Resource Manager, the app\'s storage and monitoring. Empty: no integration.')
+param APP_SUBNET_ID string = ''
 
 var tags = {
   'azd-env-name': environmentName
@@ -80,7 +87,14 @@ var remediationSettings = {
   REMEDIATION_EVENTGRID_TOPIC_ENDPOINT: REMEDIATION_EVENTGRID_TOPIC_ENDPOINT
   REMEDIATION_POLL_INTERVAL_SECONDS: REMEDIATION_POLL_INTERVAL_SECONDS
   REMEDIATION_READY_TIMEOUT_SECONDS: REMEDIATION_READY_TIMEOUT_SECONDS
+  REMEDIATION_RESOLUTION_CHECK: REMEDIATION_RESOLUTION_CHECK
+  REMEDIATION_DNS_RESOLVER: REMEDIATION_DNS_RESOLVER
 }
+// An app inside a network checks what that network's DNS answers, unless the check is set explicitly.
+var appSubnetId = trim(APP_SUBNET_ID)
+var resolutionCheckDefault = (empty(trim(REMEDIATION_RESOLUTION_CHECK)) && !empty(appSubnetId)) ? {
+  REMEDIATION_RESOLUTION_CHECK: 'on'
+} : {}
 
 // Where the app may act, from the same settings it reads.
 var scopeList = [for s in split(REMEDIATION_SCOPES, ','): toLower(trim(s))]
@@ -114,8 +128,9 @@ module app 'modules/app.bicep' = {
     location: location
     resourceToken: resourceToken
     tags: tags
-    remediationSettings: remediationSettings
+    remediationSettings: union(remediationSettings, resolutionCheckDefault)
     auditTable: REMEDIATION_AUDIT_TABLE
+    virtualNetworkSubnetId: appSubnetId
   }
 }
 
