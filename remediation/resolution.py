@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .settings import ResolverAddress, parse_resolver
+
 # Public DNS suffix of each name an account of a kind answers on, in the order they are checked. The
 # privatelink zone of each is "privatelink." + suffix (the zones of DESIGN §4).
 _SUFFIXES_BY_KIND = {
@@ -60,45 +62,6 @@ def privatelink_name(name: str) -> str | None:
         if clean.endswith("." + suffix):
             return f"{clean[: -len(suffix) - 1]}.privatelink.{suffix}"
     return None
-
-
-# -- resolver address --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ResolverAddress:
-    host: str
-    port: int = 53
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-def parse_resolver(value: str) -> ResolverAddress:
-    """`ip`, `ip:port`, `ipv6` or `[ipv6]:port`; raises ValueError with a message a person can act on."""
-    text = value.strip()
-    port = 53
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{value!r} is not ip[:port] or [ipv6]:port")
-        if rest:
-            port = _port(rest[1:], value)
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = _port(port_text, value)
-    else:
-        host = text
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"{value!r}: {host!r} is not an IP address (a resolver is named by address)") from None
-    return ResolverAddress(str(address), port)
-
-
-def _port(text: str, value: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
-    return int(text)
 
 
 # -- answers ---------------------------------------------------------------------------------------------------
@@ -181,7 +144,8 @@ def _resolve_one(name: str, servers: Sequence[ResolverAddress], timeout: float, 
                                                       port=server.port)
             answer = _read_response(name, response, where)
         except dns.exception.Timeout:
-            answer = Answer(name, Status.TIMEOUT, resolver=where, detail=f"no answer within {min(timeout, remaining):g} s")
+            answer = Answer(name, Status.TIMEOUT, resolver=where,
+                            detail=f"no answer within {min(timeout, remaining):g} s")
         except Exception as error:  # noqa: BLE001  unreachable, malformed, too long a chain: answers for the judge
             answer = Answer(name, Status.ERROR, resolver=where, detail=f"{type(error).__name__}: {error}")
         if answer.status.resolved:
