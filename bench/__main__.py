@@ -30,7 +30,6 @@ from remediation.ids import parse_account_id
 from remediation.model import Trigger
 from remediation.service import Remediator
 from remediation.settings import Settings
-from remediation.storage import WORK_QUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
@@ -85,6 +84,7 @@ COLD = {
         from azure.functions.eventgrid import EventGridEventInConverter
         from azure.functions.queue import QueueMessage
         from azure.storage.queue import QueueClient
+        from remediation.storage import WORK_QUEUE
         event = {"id": "e1", "topic": "/subscriptions/x", "subject": sys.argv[1], "dataVersion": "2",
                  "eventType": "Microsoft.Resources.ResourceWriteSuccess", "eventTime": "2026-11-26T10:00:00Z",
                  "data": {"operationName": "Microsoft.CognitiveServices/accounts/write", "status": "Succeeded",
