@@ -4,7 +4,7 @@
 #                localdev/node_modules (Azurite)
 #   make test    the whole test suite (except the Azure CLI's)
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
-#                from PyPI, on first use: about 2 min and 730 MB; the tests take 1.5-3 min)
+#                from PyPI, on first use: about 2 min and 730 MB; the tests about 3 min)
 #   make demo    the local stack demo
 #   make bench   benchmarks
 #   make faults  the fault matrix as a table (its cells also run in make test)
