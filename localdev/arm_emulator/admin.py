@@ -39,7 +39,8 @@ def handle_admin(emu: "ArmEmulator", method: str, path: str, query: dict[str, st
             return Reply(200, {"value": emu.resources(query.get("type"))})
         if route == "identity" and method == "GET":
             return Reply(200, {**emu.app_identity.to_dict(), "identity_endpoint": emu.identity_endpoint,
-                               "identity_header": emu.identity_header, "url": emu.url, "ca_path": emu.ca_path})
+                               "identity_header": emu.identity_header, "url": emu.url, "ca_path": emu.ca_path,
+                               "operator": emu.operator_identity.to_dict()})
         if route == "token" and method == "POST":
             b = body or {}
             token = emu.user_token(name=b.get("name", "Dana Admin"), upn=b.get("upn", "dana@contoso.example"),

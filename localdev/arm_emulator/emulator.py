@@ -23,6 +23,8 @@ from .world import ACCOUNT_TYPE, PE_TYPE, World
 log = logging.getLogger("localdev.arm_emulator")
 DEFAULT_CERT_DIR = Path(".localdev/certs")
 _RATE_START = {"reads": 11999, "writes": 1199}
+OPERATOR_MI_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-operators"
+                  "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-operator")
 
 
 class ArmEmulator:
@@ -32,10 +34,13 @@ class ArmEmulator:
         self.host = host
         self.port = port
         self.app_identity = identity or AppIdentity()
+        # A second managed identity for a person's tools (the Azure CLI): its writes are not the app's.
+        self.operator_identity = AppIdentity(tenant_id=self.app_identity.tenant_id, mi_resource_id=OPERATOR_MI_ID)
         self.identity_header = secrets.token_urlsafe(24)
         self.tokens = TokenIssuer(self.app_identity)
         self.config = EmulatorConfig()
         self.world = World(self.config)
+        self.world.tenant_id = self.app_identity.tenant_id
         self.faults = FaultSet()
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
@@ -87,6 +92,10 @@ class ArmEmulator:
         return {"REMEDIATION_ARM_ENDPOINT": self.url, "REQUESTS_CA_BUNDLE": self.ca_path,
                 "IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header,
                 "AZURE_CLIENT_ID": self.app_identity.client_id}
+
+    def identities(self) -> list[AppIdentity]:
+        """The managed identities the token endpoint serves: the app's first, then the operator's."""
+        return [self.app_identity, self.operator_identity]
 
     def audiences(self) -> set[str]:
         return {self.url.lower(), f"https://localhost:{self.port}", "https://management.azure.com",

@@ -8,9 +8,14 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .model import iso, utcnow
+
+if TYPE_CHECKING:
+    from .handlers.base import Reply
+
+_RUNNING = {"inprogress", "accepted", "running", "updating", "creating", "deleting"}
 
 
 @dataclass
@@ -99,3 +104,25 @@ class OperationTracker:
         with self._lock:
             self._ops.clear()
             self._by_resource.clear()
+
+
+def add_retry_after(reply: "Reply", kind: str, seconds: int) -> None:
+    """Tell the client when to poll next, as Resource Manager does, on a long-running operation's first
+    answer (201/202 with Azure-AsyncOperation or Location) and on each poll that finds it still running.
+
+    "Retry-After - The number of seconds to wait before checking the status of the asynchronous
+    operation" (learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
+    azure-core's LROBasePolling._extract_delay uses it in place of the client's polling interval
+    (`get_retry_after(response)`, else `self._timeout`); a value of 0 counts as absent there, so the
+    smallest useful value is 1. The Azure CLI's own poller (azure-cli-core `aaz/_client.py`,
+    `AAZBasePolling`) and its SDK clients keep azure-core's default of 30 s, so without this header
+    every poll of a running operation costs an `az` command 30 s.
+    """
+    if seconds <= 0 or any(k.lower() == "retry-after" for k in reply.headers):
+        return
+    headers = {k.lower() for k in reply.headers}
+    started = kind == "write" and reply.status in (201, 202) and bool(headers & {"azure-asyncoperation", "location"})
+    status = reply.body.get("status") if isinstance(reply.body, dict) else None
+    running = kind == "poll" and (reply.status == 202 or str(status or "").lower() in _RUNNING)
+    if started or running:
+        reply.headers["Retry-After"] = str(int(seconds))

@@ -20,6 +20,10 @@ class EmulatorConfig:
     connection_lro: str = "sync"    # private endpoint connection PUT: "sync" (200) | "aao" (202 + AAO)
     dns_lro: str = "sync"           # private DNS zone/link PUT: "sync" (201/200) | "aao" (202 + AAO/Location)
     lro_max_age_s: float = 60.0     # an operation nobody polls finishes on its own after this long
+    # Retry-After (s) on a long-running operation's 201/202 and on its polls while it runs; 0 sends none.
+    # Clients wait that long between polls; without it, azure-core waits its own polling interval (30 s
+    # unless the client sets one, as the Azure CLI does not). See lro.add_retry_after.
+    lro_retry_after_s: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():

@@ -19,6 +19,7 @@ from .ids import ArmPath, parse_path
 # Types whose RBAC action name differs from the URL's type.
 _ACTION_TYPES = {
     "microsoft.resources/resourcegroups": "Microsoft.Resources/subscriptions/resourceGroups",
+    "microsoft.resources/providers": "Microsoft.Resources/subscriptions/providers",
 }
 _VERBS = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete", "POST": "action"}
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import handlers, ids, rbac
 from .errors import ArmError
+from .lro import add_retry_after
 from .handlers.base import Reply, Req
 from .model import RequestRecord, WriteEvent, utcnow
 from .tokens import TokenError
@@ -87,6 +88,7 @@ class RequestHandler(TLSRequestHandler):
             reply = self._answer(incoming)
         except _Dropped:
             return
+        add_retry_after(reply, incoming.kind, emu.config.lro_retry_after_s)
         self._add_ratelimit(reply, incoming)
         self._record(incoming, reply.status)
         if incoming.operation is not None and incoming.req is not None:

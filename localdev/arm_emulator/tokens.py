@@ -72,10 +72,11 @@ class TokenIssuer:
         return {"aud": audience, "iss": self.issuer, "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME_S,
                 "tid": self.identity.tenant_id, "ver": "1.0", "uti": _b64(secrets.token_bytes(16))}
 
-    def app_token(self, audience: str) -> tuple[str, int]:
-        """Token for the managed identity, as Entra ID issues it for ARM. Returns (token, expires_on)."""
+    def app_token(self, audience: str, identity: AppIdentity | None = None) -> tuple[str, int]:
+        """Token for a managed identity (the app's unless another is named), as Entra ID issues it for
+        ARM. Returns (token, expires_on)."""
         now = int(time.time())
-        ident = self.identity
+        ident = identity or self.identity
         claims = self._base(audience, now)
         claims.update({"appid": ident.client_id, "appidacr": "2", "idp": self.issuer, "idtyp": "app",
                        "oid": ident.object_id, "sub": ident.object_id, "xms_mirid": ident.mi_resource_id,

@@ -93,6 +93,7 @@ class World:
         self.ops = OperationTracker(lambda: float(config.lro_max_age_s))
         self.config = config
         self.base_url = ""
+        self.tenant_id = ""      # the tenant the emulator's subscriptions belong to (its identities' tenant)
         self.accounts: dict[str, AccountRuntime] = {}
         self.subnet_ips: dict[str, set[str]] = {}
         self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
