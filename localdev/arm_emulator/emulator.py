@@ -198,6 +198,11 @@ class ArmEmulator:
         """
         self._callbacks.append(callback)
 
+    def off_write(self, callback: Callable[[WriteEvent], None]) -> None:
+        """Stop calling a callback given to on_write."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
     def emit_write(self, event: WriteEvent) -> None:
         for cb in list(self._callbacks):
             try:

@@ -30,16 +30,21 @@ def not_found(resource_type: str, name: str, resource_group: str | None) -> ArmE
 
 
 def parent_not_found(parent_type: str, name: str, resource_group: str | None) -> ArmError:
+    # ARM's wording for a child of a missing parent as it is commonly quoted; not checked against a source here
     return ArmError(404, "ParentResourceNotFound",
                     f"Can not perform requested operation on nested resource. Parent resource "
                     f"'{name}' of type '{parent_type}' under resource group '{resource_group}' not found.")
 
 
 def rg_not_found(resource_group: str) -> ArmError:
+    # ARM's wording as it is commonly quoted; not checked against a source here
     return ArmError(404, "ResourceGroupNotFound", f"Resource group '{resource_group}' could not be found.")
 
 
 def bad_request(message: str, code: str = "InvalidRequestContent") -> ArmError:
+    """400 for a body the provider rejects. "InvalidRequestContent" is ARM's code for a body it cannot read;
+    for the providers' own validation errors (a bad enum value, a missing property) the emulator uses it,
+    or the code its caller names, without evidence of the provider's own code and text."""
     return ArmError(400, code, message)
 
 
