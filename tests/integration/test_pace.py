@@ -28,10 +28,10 @@ AOAI = account_id("aoai")
 AI_ZONES = ZONES_BY_KIND["AIServices"]
 
 
-def at_azure_pace(stack: Stack) -> dict[str, str]:
-    stack.emulator.config.update(EmulatorConfig.azure_pace(SCALE))
-    return {"REMEDIATION_POLL_INTERVAL_SECONDS": str(POLL_INTERVAL_S * SCALE),
-            "REMEDIATION_READY_TIMEOUT_SECONDS": str(READY_TIMEOUT_S * SCALE)}
+def at_azure_pace(stack: Stack, scale: float = SCALE) -> dict[str, str]:
+    stack.emulator.config.update(EmulatorConfig.azure_pace(scale))
+    return {"REMEDIATION_POLL_INTERVAL_SECONDS": str(POLL_INTERVAL_S * scale),
+            "REMEDIATION_READY_TIMEOUT_SECONDS": str(READY_TIMEOUT_S * scale)}
 
 
 def converge(stack: Stack, account: str = AOAI, attempts: int = 4, **settings: str) -> list[dict[str, Any]]:
@@ -122,6 +122,8 @@ def _durations() -> dict[str, Any]:
 
 
 # --- errors Azure reports through a failed operation, as the app meets them at Azure's pace --------------
+# (at 1:200: these need Azure's answers, not the 1:50 timing the tests above measure)
+ERRORS_SCALE = 0.005
 
 def _reconcile(stack: Stack, **settings: str) -> dict[str, Any]:
     result = stack.remediator(**settings).reconcile(parse_account_id(AOAI), Trigger.HTTP)
@@ -142,7 +144,7 @@ def test_vnet_linked_to_a_same_named_zone_elsewhere_fails_once_per_reconcile(sta
                .add({"id": other_zone, "location": "global"})
                .add({"id": f"{other_zone}/virtualNetworkLinks/theirs", "location": "global",
                      "properties": {"virtualNetwork": {"id": VNET_ID}, "registrationEnabled": False}}))
-    settings = at_azure_pace(stack)
+    settings = at_azure_pace(stack, ERRORS_SCALE)
 
     record = _reconcile(stack, **settings)
 
@@ -161,7 +163,7 @@ def test_duplicate_link_conflict_is_recorded_not_deferred_as_busy(stack: Stack) 
     """Someone links the hub VNet to the app's zone under another name while the app is building: Azure
     fails the app's link operation with Conflict. That is not a busy account."""
     stack.seed(Estate().network(AI_ZONES, linked=False).account("aoai", "AIServices"))
-    settings = at_azure_pace(stack)
+    settings = at_azure_pace(stack, ERRORS_SCALE)
     linked: list[str] = []
 
     def someone_links_the_vnet(event: Any) -> None:
@@ -188,7 +190,7 @@ def test_zone_made_by_someone_else_meanwhile_counts_as_there(stack: Stack) -> No
     """Someone creates the zones the app is about to create: Azure fails the app's create-only PUTs'
     operations with PreconditionFailed, which means the zone is there, the state the app wants."""
     stack.seed(Estate().network().account("aoai", "AIServices"))
-    settings = at_azure_pace(stack)
+    settings = at_azure_pace(stack, ERRORS_SCALE)
     made: list[str] = []
 
     def someone_makes_the_zones(event: Any) -> None:
