@@ -6,6 +6,8 @@
    SDKs lazy as shipped and eager, and a compliant request and event served from cold.
 3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
 4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
+5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
+   (bench/pace.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.events import print_event_tables
+from bench.pace import print_pace_table
 from bench.sweep import print_sweep_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
@@ -146,6 +149,7 @@ def main() -> int:
 
         print_event_tables(emulator, azurite)
         print_sweep_table(emulator)
+        print_pace_table(emulator, azurite)
     return 0
 
 

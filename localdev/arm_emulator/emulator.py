@@ -17,12 +17,12 @@ from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
 from ..tls_server import ServerThread, server_context
 from .store import ResourceStore
+from .throttling import Throttler
 from .tokens import AppIdentity, TokenIssuer
 from .world import ACCOUNT_TYPE, PE_TYPE, World
 
 log = logging.getLogger("localdev.arm_emulator")
 DEFAULT_CERT_DIR = Path(".localdev/certs")
-_RATE_START = {"reads": 11999, "writes": 1199}
 OPERATOR_MI_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-operators"
                   "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-operator")
 
@@ -46,7 +46,7 @@ class ArmEmulator:
         self._records_lock = threading.Lock()
         self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
-        self._rate: dict[tuple[str, str], int] = {}
+        self.throttler = Throttler(self.config)
         self._serving: ServerThread | None = None
         self._ca_path: str | None = None
 
@@ -75,7 +75,8 @@ class ArmEmulator:
     # -- where and how to reach it -------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
+        """https://host:port; on 443, https's default port, the port is left out as a client would."""
+        return f"https://{self.host}" if self.port == 443 else f"https://{self.host}:{self.port}"
 
     @property
     def ca_path(self) -> str:
@@ -98,8 +99,8 @@ class ArmEmulator:
         return [self.app_identity, self.operator_identity]
 
     def audiences(self) -> set[str]:
-        return {self.url.lower(), f"https://localhost:{self.port}", "https://management.azure.com",
-                "https://management.core.windows.net"}
+        return {self.url.lower(), f"https://{self.host}:{self.port}".lower(), f"https://localhost:{self.port}",
+                "https://management.azure.com", "https://management.core.windows.net"}
 
     def user_token(self, name: str = "Dana Admin", upn: str = "dana@contoso.example",
                    object_id: str | None = None) -> str:
@@ -126,7 +127,7 @@ class ArmEmulator:
         self.faults.clear()
         self.clear_requests()
         self.config.update(EmulatorConfig().to_dict())
-        self._rate.clear()
+        self.throttler.reset()
 
     def resources(self, type: str | None = None) -> list[dict[str, Any]]:
         """Resources as a GET would return them (derived fields included)."""
@@ -183,18 +184,14 @@ class ArmEmulator:
             self._records.clear()
 
     # -- the stages of a request that model Resource Manager's own rules -------------------------------
-    def throttle(self, claims: dict[str, Any] | None, method: str, arm: ids.ArmPath) -> None:
-        """Raise ArmError(429) when the caller has used up its requests (no limit is modelled yet)."""
+    def throttle(self, claims: dict[str, Any] | None, method: str, arm: ids.ArmPath) -> dict[str, str]:
+        """Spend a token of the caller's buckets (throttling.py): the remaining-quota headers for the answer,
+        or ArmError(429) SubscriptionRequestsThrottled with Retry-After when a bucket is empty."""
+        principal = (claims or {}).get("oid")
+        return self.throttler.take(arm.subscription or None, principal, method)
 
     def authorize(self, claims: dict[str, Any] | None, method: str, req: Any, kind: str) -> None:
         """Raise ArmError(403) when the caller may not make this request (every caller may, for now)."""
-
-    def ratelimit_remaining(self, subscription: str, which: str) -> int:
-        key = (subscription.lower(), which)
-        with self._records_lock:
-            left = self._rate.get(key, _RATE_START[which] + 1) - 1
-            self._rate[key] = max(0, left)
-            return self._rate[key]
 
     # -- faults and hooks ----------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:
@@ -209,6 +206,11 @@ class ArmEmulator:
         Runs on the request thread: keep it quick and hand slow work (event delivery) to another thread.
         """
         self._callbacks.append(callback)
+
+    def off_write(self, callback: Callable[[WriteEvent], None]) -> None:
+        """Stop calling a callback given to on_write."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
 
     def emit_write(self, event: WriteEvent) -> None:
         for cb in list(self._callbacks):

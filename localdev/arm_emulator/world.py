@@ -8,11 +8,14 @@ from __future__ import annotations
 import copy
 import ipaddress
 import threading
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
+from urllib.parse import urlsplit
 
-from .lro import OperationTracker
+from . import pace
+from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
 
@@ -84,13 +87,15 @@ def pec_name(pe_id: str, conn_name: str) -> str:
 class AccountRuntime:
     body_gets_left: int = 0     # "body" LRO mode: GETs that still read Accepted
     settle_gets_left: int = 0   # after an operation: GETs that still read Accepted
+    settle_until: float = 0.0   # time pace: monotonic time until which it still reads Accepted
 
 
 class World:
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.RLock()
         self.store = ResourceStore(self.lock)
-        self.ops = OperationTracker(lambda: float(config.lro_max_age_s))
+        self.clock = clock
+        self.ops = OperationTracker(lambda: float(config.lro_max_age_s), clock)
         self.config = config
         self.base_url = ""
         self.tenant_id = ""      # the tenant the emulator's subscriptions belong to (its identities' tenant)
@@ -108,6 +113,25 @@ class World:
             self.subnet_cursor.clear()
             self.group_locations.clear()
 
+    @property
+    def link_base(self) -> str:
+        """Base URL for links the emulator writes (nextLink, private DNS operation URLs): the port
+        spelled out even when it is https's default when config.explicit_port_links is set."""
+        if not self.config.explicit_port_links:
+            return self.base_url
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 443}"
+
+    # -- long-running operations at the configured pace ------------------------------------------------
+    def start_operation(self, resource_id: str, key: str, *, transitional_state: str = "Updating",
+                        on_done: Callable[[Operation], None] | None = None, result: Callable[[], Any] | None = None,
+                        fail: dict[str, str] | None = None, busy: bool = True) -> Operation:
+        """An operation of type `key` (pace.DURATIONS): done after lro_polls polls, or in the time pace
+        after its scaled duration."""
+        return self.ops.start(resource_id, self.config.lro_polls, transitional_state=transitional_state,
+                              on_done=on_done, result=result, fail=fail, busy=busy,
+                              duration_s=pace.duration(self.config, key))
+
     # -- accounts ------------------------------------------------------------------------------------
     def runtime(self, account_id: str) -> AccountRuntime:
         return self.accounts.setdefault(account_id.lower(), AccountRuntime())
@@ -118,7 +142,7 @@ class World:
         if op is not None:
             return op.transitional_state
         rt = self.accounts.get(account["id"].lower())
-        if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0):
+        if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0 or rt.settle_until > self.clock()):
             return "Accepted"
         return (account.get("properties") or {}).get("provisioningState", "Succeeded")
 

@@ -51,6 +51,7 @@ def lookup(req: Req) -> Handler:
     a = req.arm
     routes = ROUTES.get((a.type.lower(), a.is_collection))
     if routes is None:
+        # ARM's own answers for an unknown namespace or type; wording as commonly quoted, not checked here.
         ns = (a.namespace or "Microsoft.Resources")
         if ns.lower() not in KNOWN_NAMESPACES:
             raise ArmError(404, "NoRegisteredProviderFound",
