@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import writescope as rules
-from .clients import NETWORK_API_VERSION, ArmClients, classify, describe, raw_json
+from .clients import NETWORK_API_VERSION, ArmClients, classify, describe, error_code, raw_json
 from .ids import within_any
 from .model import ActionKind, ActionStatus, ErrorKind, vnet_of
 from .observe import read_account, wait_until_ready
@@ -282,13 +282,17 @@ _DEFERRED = "not attempted: the account is busy; the work is deferred"
 
 
 def _create_only(put: Callable[..., Any]) -> Any:
-    """PUT with If-None-Match: * so a zone or link someone else made is never overwritten."""
+    """PUT with If-None-Match: * so a zone or link someone else made is never overwritten.
+
+    "It exists already" comes as a 412, or (private DNS) as an accepted PUT whose operation then fails
+    with PreconditionFailed (azure-cli recording test_PutZone_ZoneExistsIfNoneMatchFailure; azure-cli
+    issue #28936): either way the state we want is there."""
     from azure.core import MatchConditions
     from azure.core.exceptions import HttpResponseError
 
     try:
         return put(match_condition=MatchConditions.IfMissing)
     except HttpResponseError as error:
-        if error.status_code == 412:  # it exists already: that is the state we want
+        if error.status_code == 412 or error_code(error) == "preconditionfailed":
             return None
         raise

@@ -305,6 +305,8 @@ def describe(error: BaseException) -> str:
     if isinstance(error, HttpResponseError):
         code = getattr(error.error, "code", None)
         message = getattr(error.error, "message", None) or error.reason or str(error).splitlines()[0]
-        status = f"{error.status_code} " if error.status_code else ""
+        # A failed long-running operation's status comes from a 2xx poll: say "operation failed" instead.
+        status = ("operation failed " if 200 <= (error.status_code or 0) < 300
+                  else f"{error.status_code} " if error.status_code else "")
         return f"{status}{code + ': ' if code else ''}{message}"[:1000]
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:1000]

@@ -157,8 +157,6 @@ def test_vnet_linked_to_a_same_named_zone_elsewhere_fails_once_per_reconcile(sta
     assert len(_link_puts(stack)) == 4   # and once more on the next reconcile
 
 
-@pytest.mark.xfail(strict=True, reason="the app classifies an operation that ends with Conflict as busy "
-                                       "(remediation/clients.py _BUSY_CODES) and defers the whole reconcile")
 def test_duplicate_link_conflict_is_recorded_not_deferred_as_busy(stack: Stack) -> None:
     """Someone links the hub VNet to the app's zone under another name while the app is building: Azure
     fails the app's link operation with Conflict. That is not a busy account."""
@@ -184,8 +182,6 @@ def test_duplicate_link_conflict_is_recorded_not_deferred_as_busy(stack: Stack) 
     assert "is already linked to the virtual network" in (record["error"] or "")
 
 
-@pytest.mark.xfail(strict=True, reason="the app takes only a 412 answer as 'exists already' (remediation/apply.py "
-                                       "_create_only); Azure reports If-None-Match failures through the operation")
 def test_zone_made_by_someone_else_meanwhile_counts_as_there(stack: Stack) -> None:
     """Someone creates the zones the app is about to create: Azure fails the app's create-only PUTs'
     operations with PreconditionFailed, which means the zone is there, the state the app wants."""
@@ -226,8 +222,6 @@ def emulator443(tmp_path: Any) -> Any:
         emulator.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the app follows a nextLink only when its netloc equals the configured "
-                                       "endpoint's (remediation/clients.py _send); 127.0.0.1:443 is 127.0.0.1")
 def test_scan_follows_a_next_link_that_spells_out_the_default_port(emulator443: Any) -> None:
     """Azure has been seen writing nextLink as https://management.azure.com:443/…: same scheme, host and
     port as the configured https://management.azure.com, so the scan must follow it."""
