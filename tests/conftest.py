@@ -23,7 +23,6 @@ from remediation.service import Remediator
 from remediation.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference"
 
 # Every RBAC action (own and linked) the app's identity needed against the emulator in this session, fed by
 # the `stack` fixture; tests/infra/test_roles.py (marked `after_integration`, so it runs last) compares it
