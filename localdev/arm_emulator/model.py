@@ -20,6 +20,7 @@ class EmulatorConfig:
     connection_lro: str = "sync"    # private endpoint connection PUT: "sync" (200) | "aao" (202 + AAO)
     dns_lro: str = "sync"           # private DNS zone/link PUT: "sync" (201/200) | "aao" (202 + AAO/Location)
     lro_max_age_s: float = 60.0     # an operation nobody polls finishes on its own after this long
+    enforce_rbac: bool = False      # authorize every token's oid against its role assignments, as ARM does
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from .authorization import Authorization
 from .lro import OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
@@ -97,6 +98,7 @@ class World:
         self.subnet_ips: dict[str, set[str]] = {}
         self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
         self.group_locations: dict[str, str] = {}
+        self.rbac = Authorization()  # role definitions and assignments (authorization.py)
 
     def clear(self) -> None:
         with self.lock:
@@ -106,6 +108,7 @@ class World:
             self.subnet_ips.clear()
             self.subnet_cursor.clear()
             self.group_locations.clear()
+            self.rbac.clear()
 
     # -- accounts ------------------------------------------------------------------------------------
     def runtime(self, account_id: str) -> AccountRuntime:
