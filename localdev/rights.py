@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from localdev.arm_emulator import ArmEmulator
@@ -134,7 +135,7 @@ def role_guid(role: Role) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openai-remediation-{role.key}"))
 
 
-def seed(emulator: "ArmEmulator", settings: Mapping[str, str], principal_id: str | None = None,
+def seed(emulator: ArmEmulator, settings: Mapping[str, str], principal_id: str | None = None,
          roles: list[Role] | None = None) -> list[Grant]:
     """Define the custom roles in the emulator (validated against the published operations, as ARM does) and
     assign them to the app's identity exactly where a deployment with these settings would."""

@@ -44,8 +44,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import ids, rbac
 from .errors import ArmError
@@ -60,7 +61,7 @@ READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def within(scope: str, ancestor: str) -> bool:
@@ -81,7 +82,7 @@ class Permission:
                 and not any(pattern(n).match(action) for n in self.not_actions))
 
     @classmethod
-    def from_arm(cls, body: Any) -> "Permission":
+    def from_arm(cls, body: Any) -> Permission:
         if not isinstance(body, dict):
             raise ArmError(400, "InvalidRequestContent", "Each entry of 'permissions' must be an object.")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 DATA = Path(__file__).resolve().parent / "data" / "rbac"
 
@@ -50,7 +50,7 @@ class Catalogue:
         self._by_kind = {data: [name for (d, _), name in self._names.items() if d == data] for data in (False, True)}
 
     @classmethod
-    def load(cls, folder: Path = DATA) -> "Catalogue":
+    def load(cls, folder: Path = DATA) -> Catalogue:
         return cls(op for path in sorted(folder.glob("operations-*.txt")) for op in _read(path))
 
     @property

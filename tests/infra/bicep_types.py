@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tests.infra.bicep import REPO, parsed
 
@@ -33,7 +34,7 @@ class Problem:
         return f"{self.file}: {self.path}: {self.message}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _entries(path: Path) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return entries

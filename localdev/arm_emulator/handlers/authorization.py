@@ -10,7 +10,6 @@ as `<vnet id>/providers/Microsoft.Authorization/roleAssignments/<name>`) are not
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..authorization import ROLE_ASSIGNMENTS, Authorization, Permission, RoleDefinition, within
 from ..errors import ArmError, bad_request
