@@ -101,7 +101,9 @@ def linked_checks(method: str, arm: ArmPath, body: Any) -> list[LinkedCheck]:
             checks.append(LinkedCheck(action, subnet, action))
         for connection in props.get("privateLinkServiceConnections") or []:
             target = _props(connection).get("privateLinkServiceId")
-            target_path = parse_path(target) if isinstance(target, str) else None
+            if not isinstance(target, str):
+                continue
+            target_path = parse_path(target)
             if target_path is None or target_path.namespace is None or target_path.is_collection:
                 continue
             if approval := approval_action(target_path):
