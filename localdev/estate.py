@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from localdev.arm_emulator.authorization import OWNER
+from localdev.arm_emulator.tokens import user_object_id
+
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000002"
 LOCATION = "eastus"
@@ -18,6 +21,10 @@ ZONES_BY_KIND = {
     "OpenAI": (OPENAI_ZONE,),
     "AIServices": ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"),
 }
+
+
+# The people who write to the estate "in the portal" (localdev/person.py): Owner of its subscriptions.
+PEOPLE_UPNS = ("dana@contoso.example",)
 
 
 def rg_id(resource_group: str, subscription: str = SUBSCRIPTION) -> str:
@@ -114,8 +121,13 @@ class Estate:
                              zone_group=ZONES_BY_KIND.get(kind, ("privatelink.cognitiveservices.azure.com",)))
 
     def scenario(self) -> dict[str, Any]:
-        # The network and DNS resource groups exist even while they hold nothing yet.
-        return {"resourceGroups": [rg_id("rg-ai"), rg_id("rg-network"), DNS_RG_ID], "resources": list(self.resources)}
+        # The network and DNS resource groups exist even while they hold nothing yet. The estate's people
+        # hold the built-in Owner role on its subscriptions (what the app's identity holds is seeded from
+        # infra/roles.json by localdev/rights.py, from the app settings in use).
+        owners = [{"principalId": user_object_id(upn), "role": OWNER, "scope": f"/subscriptions/{sub}",
+                   "principalType": "User"} for upn in PEOPLE_UPNS for sub in (SUBSCRIPTION, OTHER_SUBSCRIPTION)]
+        return {"resourceGroups": [rg_id("rg-ai"), rg_id("rg-network"), DNS_RG_ID], "resources": list(self.resources),
+                "roleAssignments": owners}
 
 
 def settings_env(**overrides: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import ids, seed as seeding
+from . import handlers, ids, seed as seeding
+from .authorization import OWNER, Authorization
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
 from .handlers import network, privatedns
@@ -190,8 +191,24 @@ class ArmEmulator:
         principal = (claims or {}).get("oid")
         return self.throttler.take(arm.subscription or None, principal, method)
 
+    @property
+    def rbac(self) -> Authorization:
+        """Role definitions and assignments (`emu.rbac.define(...)`, `emu.rbac.assign(...)`)."""
+        return self.world.rbac
+
     def authorize(self, claims: dict[str, Any] | None, method: str, req: Any, kind: str) -> None:
-        """Raise ArmError(403) when the caller may not make this request (every caller may, for now)."""
+        """Raise ArmError(403) when the caller may not make this request, with `config.enforce_rbac` on.
+
+        Every token is subject to it by its `oid`; a request without a token (only when `require_auth` is off)
+        has no principal to authorize. Operation-status polls pass (see authorization.py)."""
+        if not self.config.enforce_rbac or not claims or handlers.is_poll(req):
+            return
+        self.world.rbac.authorize(claims, method, req.path, req.arm, req.body)
+
+    def grant_owner(self, principal_id: str, scopes: list[str], principal_type: str = "User") -> None:
+        """The built-in Owner role (`*`) for a person at each scope: what someone writing "in the portal" holds."""
+        for scope in scopes:
+            self.world.rbac.assign(principal_id, OWNER, scope, principal_type=principal_type)
 
     # -- faults and hooks ----------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:

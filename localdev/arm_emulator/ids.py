@@ -23,6 +23,9 @@ CANONICAL_TYPES = {t.lower(): t for t in (
     "Microsoft.Network/privateDnsZones/AAAA",
     "Microsoft.Network/privateDnsZones/CNAME",
     "Microsoft.Network/privateDnsZones/SOA",
+    "Microsoft.Network/privateDnsZones/ALL",
+    "Microsoft.Authorization/roleDefinitions",
+    "Microsoft.Authorization/roleAssignments",
     "Microsoft.Network/privateDnsOperationStatuses",
     "Microsoft.Network/privateDnsOperationResults",
 )}

@@ -47,6 +47,7 @@ class EmulatorConfig:
     explicit_port_links: bool = False
     max_top: int = 1000             # largest $top honoured where the API documents $top
     tags_patch_sync: bool = False   # answer a tags-only account PATCH 200 at once (ARM convention)
+    enforce_rbac: bool = False      # authorize every token's oid against its role assignments, as ARM does
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():

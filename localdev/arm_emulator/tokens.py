@@ -43,6 +43,11 @@ class AppIdentity:
                 "mi_resource_id": self.mi_resource_id}
 
 
+def user_object_id(upn: str) -> str:
+    """The object ID the emulator gives a person (stable per sign-in name), as in their tokens' `oid`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{upn.lower()}"))
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -87,7 +92,7 @@ class TokenIssuer:
                    ipaddr: str = "203.0.113.10") -> str:
         """Token for a named person signed in through the portal."""
         now = int(time.time())
-        oid = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{upn.lower()}"))
+        oid = object_id or user_object_id(upn)
         claims = self._base(audience, now)
         claims.update({"appid": PORTAL_APP_ID, "appidacr": "2", "idtyp": "user", "oid": oid, "sub": oid,
                        "name": name, "upn": upn, "unique_name": upn, "ipaddr": ipaddr,

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import pace
+from .authorization import Authorization
 from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
@@ -103,6 +104,7 @@ class World:
         self.subnet_ips: dict[str, set[str]] = {}
         self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
         self.group_locations: dict[str, str] = {}
+        self.rbac = Authorization()  # role definitions and assignments (authorization.py)
 
     def clear(self) -> None:
         with self.lock:
@@ -112,6 +114,7 @@ class World:
             self.subnet_ips.clear()
             self.subnet_cursor.clear()
             self.group_locations.clear()
+            self.rbac.clear()
 
     @property
     def link_base(self) -> str:

@@ -1,6 +1,6 @@
 """Builders for unit tests: ARM account bodies shaped like the reference examples, settings, observations.
 
-The account body follows `Accounts_Get` (responses.200.body) in ../shared/reference/arm/cognitiveservices,
+The account body follows `Accounts_Get` (responses.200.body) in tests/fixtures/arm/cognitiveservices,
 with the properties this project governs added (publicNetworkAccess, networkAcls, customSubDomainName,
 privateEndpointConnections shaped like `PrivateEndpointConnections_Get`).
 """
@@ -18,7 +18,7 @@ from remediation.model import Account, Observation, PrivateEndpoint, Zone, ZoneG
 from remediation.settings import PublicAccessMode, Settings, SubnetMap
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference"
+FIXTURES = REPO / "tests" / "fixtures"
 
 SUB = "00000000-1111-2222-3333-444444444444"
 OTHER_SUB = "99999999-8888-7777-6666-555555555555"
@@ -54,11 +54,10 @@ _ACCOUNTS_GET_BODY: dict[str, Any] = {
 
 
 def reference_account_body() -> dict[str, Any]:
-    """The reference example itself when the shared reference is present, else the copy above."""
-    path = REFERENCE / "arm" / "cognitiveservices" / "Accounts_Get.2025-09-01.json"
-    if path.exists():
-        return json.loads(path.read_text())["responses"]["200"]["body"]
-    return copy.deepcopy(_ACCOUNTS_GET_BODY)
+    """The reference example itself (responses.200.body of Accounts_Get)."""
+    path = FIXTURES / "arm" / "cognitiveservices" / "Accounts_Get.2025-09-01.json"
+    body: dict[str, Any] = json.loads(path.read_text())["responses"]["200"]["body"]
+    return body
 
 
 def connection_body(pe_id: str, status: str = "Approved", name: str = "conn1", account_id: str = ACCOUNT_ID) -> dict:

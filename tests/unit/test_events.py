@@ -28,7 +28,7 @@ from remediation.events import (
 )
 from remediation.ids import parse_resource_id, parse_scope
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "events"
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"
 OTHER_SUB = "99999999-1111-2222-3333-444444444444"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-ai"
