@@ -22,6 +22,7 @@ import azure.functions as func
 from tabulate import tabulate
 
 from localdev.arm_emulator import ArmEmulator
+from localdev.rights import enforce as enforce_rights
 from localdev.arm_events import EventRouter
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, rg_id, settings_env
@@ -151,7 +152,7 @@ def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
 
     rows = []
     for name in ("aoai-prod", "aoai-chat"):
-        for record in reversed(app.remediator().history(parse_account_id(account_id(name)), 5)):
+        for record in reversed(app.parts().remediator.history(parse_account_id(account_id(name)), 5)):
             rows.append([name, record["time"][11:23], record["trigger"], (record["actor"] or {}).get("upn", "-"),
                          _counted([f["code"] for f in record["findings"]]), record["outcome"]])
     print("Audit history (GET /api/remediations)\n")
@@ -177,9 +178,12 @@ def main() -> int:
         for name, description in ACCOUNTS:
             print(f"    {name:<13} {description}")
 
-        os.environ.update({**emulator.env(), **settings_env(
+        settings = {**emulator.env(), **settings_env(
             REMEDIATION_MODE="enforce", REMEDIATION_POLL_INTERVAL_SECONDS="0.2",
-            REMEDIATION_READY_TIMEOUT_SECONDS="30"), "AzureWebJobsStorage": azurite.connection_string})
+            REMEDIATION_READY_TIMEOUT_SECONDS="30"), "AzureWebJobsStorage": azurite.connection_string}
+        grants = enforce_rights(emulator, settings)  # the app holds what a deployment grants, and no more
+        print(f"    the app's identity holds {len(grants)} role assignments (infra/roles.json), enforced")
+        os.environ.update(settings)
         app = importlib.import_module("function_app")
         if app.SETTINGS is None:
             print(f"settings are invalid: {app.SETTINGS_ERROR}")

@@ -4,6 +4,7 @@ in every test, in `make demo` and in `bench/` holds exactly what a deployment gr
     roles = load()
     grants(roles, settings)          -> [Grant("accounts", "/subscriptions/…/resourcegroups/rg-ai"), …]
     seed(emulator, settings)         the three custom roles, assigned to the emulator's app identity
+    enforce(emulator, settings)      the same, with the emulator authorizing every request
     python -m localdev.rights --table   README's rights table
 
 `grants` derives the scopes the way infra/main.bicep does (its variables scopeList, peSubnets,
@@ -150,6 +151,13 @@ def seed(emulator: ArmEmulator, settings: Mapping[str, str], principal_id: str |
         role = next(r for r in roles if r.key == grant.role)
         emulator.rbac.assign(principal, role_guid(role), grant.scope)
     return made
+
+
+def enforce(emulator: ArmEmulator, settings: Mapping[str, str]) -> list[Grant]:
+    """Authorize every request as Resource Manager does, the app's identity holding what a deployment
+    with these settings grants (the demo and the benchmarks run the app this way, as the tests do)."""
+    emulator.config.enforce_rbac = True
+    return seed(emulator, settings)
 
 
 def markdown_table(roles: list[Role] | None = None) -> str:

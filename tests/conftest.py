@@ -6,8 +6,8 @@ resource outside the scopes, the configured subnet's resource group or the DNS r
 
 The app's identity holds exactly the role assignments a deployment with the test's settings makes
 (infra/roles.json, localdev/rights.py), seeded whenever the test puts its settings in place; the estate's
-person holds Owner on its subscriptions. Whether the emulator enforces them is ENFORCE_RBAC: off by default,
-on with `LOCALDEV_ENFORCE_RBAC=1 .venv/bin/python -m pytest`.
+person holds Owner on its subscriptions. The emulator enforces them, as Resource Manager does
+(`LOCALDEV_ENFORCE_RBAC=0` turns that off, to tell an authorization failure from another).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from remediation.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # The ARM emulator authorizes every request as Resource Manager does (localdev/arm_emulator/authorization.py).
-ENFORCE_RBAC = os.environ.get("LOCALDEV_ENFORCE_RBAC", "0") == "1"
+ENFORCE_RBAC = os.environ.get("LOCALDEV_ENFORCE_RBAC", "1") == "1"
 
 # Every RBAC action (own and linked) the app's identity needed against the emulator in this session, fed by
 # the `stack` fixture; tests/infra/test_roles.py (marked `after_integration`, so it runs last) compares it

@@ -110,3 +110,13 @@ def test_roles_equal_what_the_app_did(app_rbac_actions: set[str]) -> None:
     granted = set().union(*(role_actions(key) for key in ROLES))
     assert sorted(app_rbac_actions - granted) == [], "the app needs actions no role grants"
     assert sorted(granted - app_rbac_actions) == [], "a role grants actions the app never used"
+
+
+def test_every_right_an_action_kind_needs_is_granted() -> None:
+    """The action registry names the rights each write needs (its own action and Azure's linked checks);
+    the deployed roles hold every one of them."""
+    from remediation.apply import ACTIONS
+
+    granted = {action.lower() for name in ROLES for action in role_actions(name)}
+    needed = {right for spec in ACTIONS.values() for right in spec.rbac}
+    assert sorted(r for r in needed if r.lower() not in granted) == []
