@@ -276,7 +276,7 @@ def classify(error: BaseException) -> ErrorKind:
 
     A 409 answered at once means the resource is busy; an operation Resource Manager accepted and then
     ended `Failed` with Conflict or BadRequest (its status comes from a 2xx poll) is refused for good,
-    as is an initial 400 that is not about a busy account: another try sends the same request.
+    as is an initial 400 that is not about a busy account, or a 405: another try sends the same request.
     """
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -291,7 +291,8 @@ def classify(error: BaseException) -> ErrorKind:
         return ErrorKind.FORBIDDEN
     if status == 409 or code in _BUSY_CODES:
         return ErrorKind.BUSY
-    if status == 400 or (200 <= status < 300 and code in ("conflict", "badrequest")):
+    # 405: a PUT of a connection that is gone (the Cognitive Services RP answers MethodNotAllowed).
+    if status in (400, 405) or (200 <= status < 300 and code in ("conflict", "badrequest")):
         return ErrorKind.REFUSED
     if status in (429, 503, 504) or status == 0:
         return ErrorKind.UNAVAILABLE
