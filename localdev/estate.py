@@ -113,6 +113,12 @@ class Estate:
                 for zone in zone_group]}})
         return self
 
+    def record(self, zone: str, name: str, addresses: tuple[str, ...], ttl: int = 10) -> Estate:
+        """An A record set as it is now in a zone of the DNS resource group (seeded after the zone groups that
+        write records, so it can state a record someone changed afterwards)."""
+        return self.add({"id": f"{zone_id(zone)}/A/{name}", "properties": {
+            "ttl": ttl, "aRecords": [{"ipv4Address": address} for address in addresses]}})
+
     def locked(self, name: str, kind: str = "OpenAI", **account: Any) -> Estate:
         """A fully compliant account: private only, served by an endpoint with complete DNS."""
         self.account(name, kind, **account)

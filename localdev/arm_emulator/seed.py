@@ -23,9 +23,11 @@ _ORDER = {t.lower(): i for i, t in enumerate((
     "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
     "Microsoft.Network/privateDnsZones",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-    "Microsoft.Network/privateDnsZones/A",
     "Microsoft.Network/privateEndpoints",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    # After the zone groups that write them: a record set in a scenario is the record as it is now, say
+    # after a person changed what a zone group wrote.
+    "Microsoft.Network/privateDnsZones/A",
 ))}
 
 

@@ -292,6 +292,14 @@ class World:
                 out.append((rel, f"{rel}.{zone_name}", ips))
         return out
 
+    # Several endpoints of one resource whose zone groups name the same zone share one record set, and Azure
+    # does not merge them: the last zone group written replaces the record's addresses with its endpoint's
+    # (MicrosoftDocs/azure-docs#58044 "the record has been changed to the 10.3.1.8";
+    # Azure/azure-quickstart-templates#12091 "overwriting 'A' record in the private DNS zone";
+    # MicrosoftDocs/azure-docs#120062 "the PE created second will overwrite the DNS entry of the first"),
+    # and removing a zone group (or its endpoint) deletes the record set, whichever endpoint it answered
+    # (MicrosoftDocs/azure-docs#58044; #122192 "when we delete a private endpoint all the above mentioned
+    # records get deleted as well").
     def write_zone_group_records(self, pe: dict[str, Any], group: dict[str, Any]) -> None:
         for cfg in (group.get("properties") or {}).get("privateDnsZoneConfigs") or []:
             zone = self.store.raw(cfg["properties"]["privateDnsZoneId"])
@@ -305,10 +313,7 @@ class World:
                     rec = self.store.put_raw({"id": rec_id, "name": rel, "type": A_TYPE, "etag": new_etag(),
                                               "properties": {"ttl": ZONE_GROUP_TTL, "fqdn": f"{fqdn}.",
                                                              "isAutoRegistered": False, "aRecords": []}})
-                recs = rec["properties"].setdefault("aRecords", [])
-                for ip in ips:
-                    if {"ipv4Address": ip} not in recs:
-                        recs.append({"ipv4Address": ip})
+                rec["properties"]["aRecords"] = [{"ipv4Address": ip} for ip in ips]
                 rec["etag"] = new_etag()
                 sets.append({"recordType": "A", "recordSetName": rel, "fqdn": fqdn,
                              "ttl": rec["properties"].get("ttl", ZONE_GROUP_TTL),
@@ -321,15 +326,7 @@ class World:
             if zone is None:
                 continue
             for rs in cfg["properties"].get("recordSets") or []:
-                rec = self.store.raw(f"{zone['id']}/A/{rs['recordSetName']}")
-                if rec is None:
-                    continue
-                recs = [r for r in rec["properties"].get("aRecords") or []
-                        if r.get("ipv4Address") not in set(rs.get("ipAddresses") or [])]
-                if recs:
-                    rec["properties"]["aRecords"] = recs
-                else:
-                    self.store.delete_raw(rec["id"])
+                self.store.delete_raw(f"{zone['id']}/A/{rs['recordSetName']}")
 
     def now(self) -> str:
         return iso(utcnow())
