@@ -32,6 +32,10 @@ param REMEDIATION_KINDS string = 'OpenAI,AIServices'
 param REMEDIATION_PUBLIC_NETWORK_ACCESS string = 'Disabled'
 @description('Comma-separated IPs / CIDRs allowed in SelectedNetworks mode.')
 param REMEDIATION_ALLOWED_IP_RULES string = ''
+@description('SelectedNetworks mode: comma-separated subnet IDs allowed in the accounts\' virtualNetworkRules.')
+param REMEDIATION_ALLOWED_VNET_SUBNET_IDS string = ''
+@description('networkAcls.bypass to enforce: None or AzureServices. Empty: bypass is not governed.')
+param REMEDIATION_NETWORK_BYPASS string = ''
 @description('Also enforce disableLocalAuth: true.')
 param REMEDIATION_DISABLE_LOCAL_AUTH string = 'false'
 @description('Subnet for new private endpoints, or a JSON object mapping account locations (and *) to subnet IDs. Empty: endpoint findings are reported, not fixed.')
@@ -75,6 +79,8 @@ var remediationSettings = {
   REMEDIATION_KINDS: REMEDIATION_KINDS
   REMEDIATION_PUBLIC_NETWORK_ACCESS: REMEDIATION_PUBLIC_NETWORK_ACCESS
   REMEDIATION_ALLOWED_IP_RULES: REMEDIATION_ALLOWED_IP_RULES
+  REMEDIATION_ALLOWED_VNET_SUBNET_IDS: REMEDIATION_ALLOWED_VNET_SUBNET_IDS
+  REMEDIATION_NETWORK_BYPASS: REMEDIATION_NETWORK_BYPASS
   REMEDIATION_DISABLE_LOCAL_AUTH: REMEDIATION_DISABLE_LOCAL_AUTH
   REMEDIATION_PE_SUBNET_ID: REMEDIATION_PE_SUBNET_ID
   REMEDIATION_PE_ALLOWED_SUBNET_IDS: REMEDIATION_PE_ALLOWED_SUBNET_IDS

@@ -3,19 +3,21 @@
 Called by `service.Remediator` (steps 1, 3 and 4 of a reconcile) and by the applier, which re-reads a busy
 account. The account GET already carries its private endpoint connections, so a compliant account costs
 one read for the account, then per serving endpoint one read for the endpoint and one for its zone
-group, then one list of virtual network links per zone the kind needs.
+group, then one list of virtual network links per zone the kind needs, and one read of the account's A
+record per zone its endpoints' zone groups name.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .arm_json import json_get
 from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, classify, describe, raw_json
-from .desired import DesiredState, dns_zone_ids
+from .desired import DesiredState, dns_records, dns_zone_ids
 from .ids import ResourceId, try_parse_resource_id
-from .model import Account, ErrorKind, Observation, PrivateEndpoint, Unverified, Zone, ZoneGroup
+from .model import Account, ErrorKind, Observation, PrivateEndpoint, RecordSet, Unverified, Zone, ZoneGroup
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -60,8 +62,13 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, endpoint.zone_group).values() if z))
     if not serving and desired.new_endpoint_subnet is not None:
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, None).values() if z))
-    zones = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
-    return Observation(account, endpoints, {k: v for k, v in zones.items() if v is not None}, tuple(unverified))
+    read = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
+    zones = {k: v for k, v in read.items() if v is not None}
+    records = {record_id: _read_record(clients, record_id, zones[record_id.parent], unverified)
+               for record_id in dns_records(desired, account.custom_subdomain, serving)
+               if record_id.parent in zones}
+    return Observation(account, endpoints, zones, tuple(unverified),
+                       {k: v for k, v in records.items() if v is not _UNREADABLE})
 
 
 def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId,
@@ -82,7 +89,7 @@ def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: Reso
     except HttpResponseError as error:
         _unless_forbidden(error, endpoint_id, unverified)
         return None
-    return PrivateEndpoint(endpoint_id, subnet_id, group)
+    return PrivateEndpoint.from_arm(endpoint_id, body, group)
 
 
 def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unverified]) -> Zone | None:
@@ -97,6 +104,24 @@ def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unveri
         return None
     vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
+
+
+_UNREADABLE = object()  # a record the identity may not read: named in `unverified`, never judged
+
+
+def _read_record(clients: ArmClients, record_id: ResourceId, zone: Zone, unverified: list[Unverified]) -> Any:
+    """The account's A record set in an existing zone (one GET: a list of the zone's A records would cost a
+    page per hundred records, growing with every account in a shared zone); None when it is absent."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not zone.exists:
+        return None  # a zone that is gone holds no record; it is recreated, then the record put back
+    try:
+        body = clients.find_json(record_id, PRIVATE_DNS_API_VERSION)
+    except HttpResponseError as error:
+        _unless_forbidden(error, record_id, unverified)
+        return _UNREADABLE
+    return RecordSet.from_arm(record_id, body) if body is not None else None
 
 
 def _unless_forbidden(error: BaseException, resource_id: ResourceId, unverified: list[Unverified]) -> None:

@@ -174,7 +174,7 @@ class Remediator:
             return replace(seen, verdict=Verdict(Outcome.CONTESTED, contested), actions=_actions_json(skipped))
         applied = Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
                           poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep,
-                          clock=self.clock).apply(fix)
+                          clock=self.clock, desired=desired).apply(fix)
         self._remember(account.id, observation, desired, [r.action.target for r in applied.results if
                                                           r.status is ActionStatus.SUCCEEDED and
                                                           r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
@@ -190,7 +190,8 @@ class Remediator:
             return
         endpoints = [e.id for e in observation.endpoints.values() if e.subnet_id in desired.serving_subnets]
         try:
-            self.index.remember(account_id, [*endpoints, *created], observation.zones)
+            self.index.remember(account_id, [*endpoints, *created], observation.zones,
+                                observation.account.custom_subdomain)
         except Exception as error:  # noqa: BLE001 - the index only helps map future events
             log.warning("could not update the endpoint index for %s: %s", account_id, type(error).__name__)
 
@@ -203,6 +204,7 @@ class Remediator:
             existing_endpoints=frozenset(e.id for e in observation.endpoints.values()
                                          if e.subnet_id in desired.serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
+            dns_record_name=observation.account.custom_subdomain,
         )
 
 

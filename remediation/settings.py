@@ -32,6 +32,13 @@ class PublicAccessMode(str, Enum):
     SELECTED_NETWORKS = "SelectedNetworks"
 
 
+class NetworkBypass(str, Enum):
+    """`networkAcls.bypass` as Azure spells it: whether trusted Azure services pass the network rules."""
+
+    NONE = "None"
+    AZURE_SERVICES = "AzureServices"
+
+
 class SettingsError(ValueError):
     """One or more settings are invalid; `problems` holds one message per bad setting."""
 
@@ -70,6 +77,8 @@ class Settings:
     kinds: frozenset[str] = frozenset({"openai", "aiservices"})  # lower-case
     public_network_access: PublicAccessMode = PublicAccessMode.DISABLED
     allowed_ip_rules: tuple[IpNetwork, ...] = ()
+    allowed_vnet_subnet_ids: tuple[ResourceId, ...] = ()  # SelectedNetworks: subnets allowed in virtualNetworkRules
+    network_bypass: NetworkBypass | None = None  # None: `bypass` is not governed
     disable_local_auth: bool = False
     pe_subnets: SubnetMap = field(default_factory=SubnetMap)
     pe_allowed_subnet_ids: tuple[ResourceId, ...] = ()
@@ -371,6 +380,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_KINDS", "kinds", _kinds),
     Setting("REMEDIATION_PUBLIC_NETWORK_ACCESS", "public_network_access", _enum(PublicAccessMode)),
     Setting("REMEDIATION_ALLOWED_IP_RULES", "allowed_ip_rules", _ip_rules),
+    Setting("REMEDIATION_ALLOWED_VNET_SUBNET_IDS", "allowed_vnet_subnet_ids", _subnet_list),
+    Setting("REMEDIATION_NETWORK_BYPASS", "network_bypass", _enum(NetworkBypass)),
     Setting("REMEDIATION_DISABLE_LOCAL_AUTH", "disable_local_auth", _bool),
     Setting("REMEDIATION_PE_SUBNET_ID", "pe_subnets", _subnet_map),
     Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
