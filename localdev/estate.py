@@ -79,6 +79,7 @@ class Estate:
     def account(self, name: str, kind: str = "OpenAI", *, resource_group: str = "rg-ai",
                 subscription: str = SUBSCRIPTION, public_network_access: str | None = "Disabled",
                 default_action: str | None = "Deny", ip_rules: tuple[str, ...] = (), subdomain: bool = True,
+                vnet_rules: tuple[str, ...] = (), bypass: str | None = None,
                 disable_local_auth: bool | None = None, tags: dict[str, str] | None = None,
                 provisioning_state: str = "Succeeded", location: str = LOCATION) -> Estate:
         properties: dict[str, Any] = {"provisioningState": provisioning_state}
@@ -87,8 +88,11 @@ class Estate:
         if public_network_access is not None:
             properties["publicNetworkAccess"] = public_network_access
         if default_action is not None:
-            properties["networkAcls"] = {"defaultAction": default_action, "virtualNetworkRules": [],
+            properties["networkAcls"] = {"defaultAction": default_action,
+                                         "virtualNetworkRules": [{"id": subnet} for subnet in vnet_rules],
                                          "ipRules": [{"value": ip} for ip in ip_rules]}
+            if bypass is not None:
+                properties["networkAcls"]["bypass"] = bypass
         if disable_local_auth is not None:
             properties["disableLocalAuth"] = disable_local_auth
         return self.add({

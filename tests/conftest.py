@@ -139,6 +139,7 @@ def assert_writes_in_scope(stack: Stack) -> None:
         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": [network_rg],
         "Microsoft.Network/privateDnsZones": [dns_rg],
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks": [dns_rg],
+        "Microsoft.Network/privateDnsZones/A": [dns_rg],
     }
     for request in stack.writes():
         rid = parse_resource_id(request.path.split("?")[0])
