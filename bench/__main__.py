@@ -37,16 +37,20 @@ from remediation.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
 
-# The least each case needs, by design: a compliant OpenAI account needs the account, its
-# endpoint, the endpoint's zone group and the zone's links; a fix adds only its writes.
+# The least each case needs, by design: a compliant OpenAI account needs the account, its endpoint, the
+# endpoint's zone group, the zone's links and the account's A record in it (AIServices: links and record
+# in each of its three zones); a fix adds only its writes.
 CASES = [
-    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 4, 0),
+    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 5, 0),
     ("compliant AIServices account", Estate().network(
         ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"))
-     .locked("aoai", "AIServices"), 6, 0),
-    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 4, 1),
-    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region; endpoint, zone, link, group
-    ("private endpoint + DNS build", Estate().network().account("aoai"), 3, 4),
+     .locked("aoai", "AIServices"), 9, 0),
+    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 5, 1),
+    ("A record repointed", Estate().network((OPENAI_ZONE,)).locked("aoai").record(OPENAI_ZONE, "aoai", ("10.2.0.66",)),
+     5, 1),
+    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region, the new endpoint's zone
+    # group read again before it is written (an earlier write came first); endpoint, zone, link, group
+    ("private endpoint + DNS build", Estate().network().account("aoai"), 4, 4),
 ]
 
 
