@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from localdev.arm_emulator.authorization import READER
 from localdev.estate import DNS_RG_ID, OPENAI_ZONE, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
 from remediation.ids import parse_account_id
 from remediation.model import Trigger
@@ -165,8 +166,12 @@ def test_a_record_in_a_zone_outside_the_dns_resource_group_is_reported_only(stac
     scenario["resourceGroups"].append(central)
     stack.emulator.seed(scenario)
     stack.emulator.clear_requests()
+    remediator = stack.remediator()  # its rights: those a deployment with these settings grants
+    # An operator lets the app read (not write) the central zones, so it can verify and report them.
+    stack.emulator.rbac.assign(stack.emulator.app_identity.object_id, READER, central.lower(),
+                               principal_type="ServicePrincipal")
 
-    record = reconcile(stack)
+    record = remediator.reconcile(parse_account_id(AOAI), Trigger.HTTP).record.to_json()
 
     assert codes(record) == ["PRIVATE_DNS_RECORD_MISMATCH"] and record["outcome"] == "failed"
     [put] = record["actions"]
