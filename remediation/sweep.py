@@ -20,10 +20,11 @@ Screening is deliberately a little eager: an account it flags gets a full reconc
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,9 +63,11 @@ class Inventory:
     its A records' names and addresses."""
 
     endpoint_vnets: dict[str, ResourceId | None] = field(default_factory=dict)  # endpoint key → its VNet
-    endpoint_ips: dict[str, frozenset[str]] = field(default_factory=dict)  # endpoint key → IPs (customDnsConfigs)
+    # Addresses are kept as integers (`_packed`): a tuple of ints per endpoint and per record keeps the
+    # inventory of a large estate small.
+    endpoint_ips: dict[str, tuple[int, ...]] = field(default_factory=dict)  # endpoint key → IPs (customDnsConfigs)
     zone_links: dict[str, frozenset[ResourceId]] = field(default_factory=dict)  # zone name → linked VNets
-    zone_records: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # zone → name (lower) → IPs
+    zone_records: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)  # zone → name (lower) → IPs
     missing_zones: set[str] = field(default_factory=set)
 
 
@@ -121,7 +124,7 @@ class Sweeper:
             if str(json_get(record, "type") or "").endswith("/A"):
                 entries = json_get(record, "properties", "aRecords")
                 ips = (json_get(e, "ipv4Address") for e in entries) if isinstance(entries, list) else ()
-                records[str(json_get(record, "name")).lower()] = tuple(str(ip) for ip in ips if ip)
+                records[str(json_get(record, "name")).lower()] = _packed(ips)
 
     def accounts(self, scope: ResourceId) -> Iterator[Account]:
         """Every managed account in the scope, streamed page by page."""
@@ -212,24 +215,37 @@ class Sweeper:
         return summaries
 
 
-def _endpoint_ips(endpoint: Any) -> frozenset[str]:
+def _endpoint_ips(endpoint: Any) -> tuple[int, ...]:
     """An endpoint's private IPs from its `customDnsConfigs` (the list carries them: no read per endpoint)."""
     configs = json_get(endpoint, "properties", "customDnsConfigs")
-    return frozenset(str(ip) for config in (configs if isinstance(configs, list) else [])
-                     for ip in (json_get(config, "ipAddresses") or []) if ip)
+    return _packed((ip for config in (configs if isinstance(configs, list) else [])
+                    for ip in (json_get(config, "ipAddresses") or [])), keep_unreadable=False)
 
 
-def _serving_ips(account: Account, inventory: Inventory) -> frozenset[str] | None:
+def _packed(addresses: Iterable[Any], keep_unreadable: bool = True) -> tuple[int, ...]:
+    """IPv4 addresses as integers, each once. In a record, one that is not an address is kept as -1, which
+    no endpoint has; an endpoint's own such address is left out."""
+    packed: dict[int, None] = {}
+    for address in addresses:
+        try:
+            packed[int(ipaddress.IPv4Address(str(address)))] = None
+        except ValueError:
+            if keep_unreadable:
+                packed[-1] = None
+    return tuple(packed)
+
+
+def _serving_ips(account: Account, inventory: Inventory) -> frozenset[int] | None:
     """The private IPs of the account's approved endpoints in allowed subnets; None when one of them has
     none listed (then a record is screened for being there and non-empty only)."""
-    ips: set[str] = set()
+    ips: set[int] = set()
     for connection in account.connections:
         key = connection.private_endpoint_id.key if connection.private_endpoint_id else None
         if not connection.approved or key not in inventory.endpoint_vnets:
             continue
         if key not in inventory.endpoint_ips:
             return None
-        ips |= inventory.endpoint_ips[key]
+        ips.update(inventory.endpoint_ips[key])
     return frozenset(ips)
 
 
