@@ -31,7 +31,7 @@ from typing import Any
 from .arm_json import json_get
 from .audit import AuditRecord
 from .clients import COGNITIVE_API_VERSION, NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, describe
-from .desired import desired_state, private_endpoint_id, zones_for_kind
+from .desired import desired_state, private_endpoint_id, zone_link_name, zones_for_kind
 from .events import TargetKind
 from .findings import FindingCode
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
@@ -67,6 +67,7 @@ class Inventory:
     # inventory of a large estate small.
     endpoint_ips: dict[str, tuple[int, ...]] = field(default_factory=dict)  # endpoint key → IPs (customDnsConfigs)
     zone_links: dict[str, frozenset[ResourceId]] = field(default_factory=dict)  # zone name → linked VNets
+    zone_link_names: dict[str, frozenset[str]] = field(default_factory=dict)  # zone name → link names (lower)
     zone_records: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)  # zone → name (lower) → IPs
     missing_zones: set[str] = field(default_factory=set)
 
@@ -113,9 +114,11 @@ class Sweeper:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            links = self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
-            vnets = (try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links)
-            inventory.zone_links[zone] = frozenset(v for v in vnets if v is not None)
+            links = {str(json_get(link, "name") or "").lower():
+                     try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id"))
+                     for link in self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)}
+            inventory.zone_links[zone] = frozenset(v for v in links.values() if v is not None)
+            inventory.zone_link_names[zone] = frozenset(links)
         except ResourceNotFoundError:
             inventory.missing_zones.add(zone)
             return
@@ -161,6 +164,8 @@ class Sweeper:
                 unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)  # no subnet configured, or ours was rejected
         if self.settings.dns_zone_resource_group is not None and serving:
             codes |= self._dns_findings(account, desired.dns_zones, serving, inventory)
+            if _link_names_taken(desired.dns_zones, serving, inventory):
+                unfixable.add(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING)  # a reconcile would only report it again
         return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
     @staticmethod
@@ -213,6 +218,15 @@ class Sweeper:
         if summaries:  # the shared inventory is counted with the first scope
             summaries[0].arm_requests += inventory_requests
         return summaries
+
+
+def _link_names_taken(zones: tuple[str, ...], vnets: list[ResourceId | None], inventory: Inventory) -> bool:
+    """True when every missing link is one whose name (the name the app gives it) a link to another VNet
+    already holds: the app will not overwrite that link, so only a person can clear the name."""
+    missing = [(zone, vnet) for zone in zones if zone in inventory.zone_links for vnet in vnets
+               if vnet is not None and vnet not in inventory.zone_links[zone]]
+    return bool(missing) and all(zone_link_name(vnet).lower() in inventory.zone_link_names.get(zone, frozenset())
+                                 for zone, vnet in missing)
 
 
 def _endpoint_ips(endpoint: Any) -> tuple[int, ...]:

@@ -173,3 +173,19 @@ def test_a_link_or_zone_that_exists_as_wanted_counts_as_created(stack: Stack) ->
     assert [w.status for w in stack.writes()] == [412, 412]
     assert stack.resource(str(link)) == before
     assert SUBNET_ID.startswith(VNET_ID)
+
+
+def test_the_sweep_reports_a_taken_link_name_without_queuing_it_again(stack: Stack) -> None:
+    from test_sweep import sweep
+
+    stack.seed(Estate().network().zone(OPENAI_ZONE, linked=False).account("aoai-prod")
+               .endpoint(AOAI, zone_group=(OPENAI_ZONE,)))
+    [summary], queued = sweep(stack)
+    assert summary.by_finding["PRIVATE_DNS_ZONE_LINK_MISSING"] == 1 and queued == [AOAI], "a free name: queued"
+    stack.emulator.reset()
+    stack.seed(_link_taken_estate())
+
+    [summary], queued = sweep(stack)
+
+    assert summary.by_finding["PRIVATE_DNS_ZONE_LINK_MISSING"] == 1
+    assert queued == [], "a reconcile could only report it again"
