@@ -26,13 +26,14 @@ from .clients import (
     raw_json,
 )
 from .desired import DesiredState
-from .ids import within_any
+from .ids import try_parse_resource_id, within_any
 from .model import Account, ActionKind, ActionStatus, ErrorKind, ZoneGroup, vnet_of
 from .observe import read_account, wait_until_ready
 from .plan import Action, Plan, network_patch, zone_group_refreshed
 from .writescope import WriteScope
 
 log = logging.getLogger("remediation")
+
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -126,8 +127,6 @@ def _create_zone_link(clients: ArmClients, action: Action) -> Any:
 def _existing_link(clients: ArmClients, action: Action) -> Any:
     """A link of that name exists already: it is what we want when it links the same virtual network,
     and someone else's when it links another (then the zone stays unlinked to ours, and the finding open)."""
-    from .ids import try_parse_resource_id
-
     wanted = try_parse_resource_id(action.body["properties"]["virtualNetwork"]["id"])
     existing = clients.find_json(action.target, PRIVATE_DNS_API_VERSION)
     if existing is None:

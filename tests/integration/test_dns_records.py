@@ -231,3 +231,22 @@ def test_an_event_about_someone_elses_record_reconciles_no_account(locked: Stack
             == []
     finally:
         live.close()
+
+
+def test_the_serving_index_maps_a_record_to_the_account_it_is_named_after(stack: Stack) -> None:
+    from remediation.ids import parse_resource_id
+    from remediation.storage import table_key
+
+    index = stack.remediator().index
+    assert index is not None
+    zone = parse_resource_id(zone_id(OPENAI_ZONE))
+    prod, chat, old = (parse_account_id(account_id(n)) for n in ("aoai-prod", "aoai-chat", "aoai-old"))
+    index.remember(prod, [], [zone], "AOAI-Prod")
+    index.remember(chat, [], [zone], "aoai-chat")
+    # a row an earlier version wrote, without the record name: it could be any record's account
+    index._storage.audit_table().upsert_entity({"PartitionKey": f"zone-{table_key(zone)}", "RowKey": table_key(old),
+                                                "account": str(old), "zone": str(zone)})
+
+    assert index.accounts_of_zone(zone, "aoai-prod") == sorted([prod, old], key=lambda a: a.key)
+    assert index.accounts_of_zone(zone, "build-cache") == [old]
+    assert index.accounts_of_zone(zone) == sorted([prod, chat, old], key=lambda a: a.key)
