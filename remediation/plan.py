@@ -328,8 +328,9 @@ def _plan_zone(desired: DesiredState, observed: Observation, zone_id: ResourceId
 
 # --- the account's A records ----------------------------------------------------------------------
 
-# The TTL Azure's zone groups give the records they write (the emulator's ZONE_GROUP_TTL follows it); a
-# record set put back keeps the TTL it was read with.
+# The TTL Azure's zone groups give the records they write: 10 s (hashicorp/terraform-provider-azurerm#30458
+# "The TTL for the Private DNS resource A-record is by default 10"; MicrosoftDocs/azure-docs#77392). A record
+# set put back keeps the TTL it was read with; this one is for a record that is gone.
 RECORD_TTL = 10
 
 
