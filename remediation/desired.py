@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from .ids import ResourceId, try_parse_resource_id
 from .model import PrivateEndpoint, ZoneGroup
-from .settings import IpNetwork, PublicAccessMode, Settings
+from .settings import IpNetwork, PublicAccessMode, ResolverAddress, Settings
 
 OPENAI_ZONE = "privatelink.openai.azure.com"
 COGNITIVE_ZONE = "privatelink.cognitiveservices.azure.com"
@@ -40,6 +40,8 @@ class DesiredState:
     dns_zone_resource_group: ResourceId | None  # None: DNS findings are reported, not fixed
     allowed_vnet_subnets: frozenset[ResourceId] = frozenset()  # SelectedNetworks: virtualNetworkRules allowed
     network_bypass: str | None = None  # `networkAcls.bypass` to enforce; None: not governed
+    resolution_check: bool = False  # resolve the account's public names and check they answer privately
+    dns_resolver: ResolverAddress | None = None  # for that check; None: the system resolver
 
     def vnet_rule_allowed(self, subnet_id: object) -> bool:
         """A rule we cannot read is not one the policy allows."""
@@ -75,6 +77,8 @@ def desired_state(settings: Settings, kind: str, location: str) -> DesiredState:
         dns_zone_resource_group=settings.dns_zone_resource_group,
         allowed_vnet_subnets=frozenset(settings.allowed_vnet_subnet_ids),
         network_bypass=settings.network_bypass.value if settings.network_bypass else None,
+        resolution_check=settings.resolution_check,
+        dns_resolver=settings.dns_resolver,
     )
 
 

@@ -24,6 +24,7 @@ class FindingCode(str, Enum):
     PRIVATE_DNS_ZONE_GROUP_MISSING = "PRIVATE_DNS_ZONE_GROUP_MISSING"
     PRIVATE_DNS_ZONE_GROUP_INCOMPLETE = "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE"
     ACCOUNT_NOT_READY = "ACCOUNT_NOT_READY"
+    PRIVATE_DNS_RESOLUTION_NOT_PRIVATE = "PRIVATE_DNS_RESOLUTION_NOT_PRIVATE"
     VIRTUAL_NETWORK_RULE_NOT_ALLOWED = "VIRTUAL_NETWORK_RULE_NOT_ALLOWED"
     NETWORK_BYPASS_NOT_ALLOWED = "NETWORK_BYPASS_NOT_ALLOWED"
     PRIVATE_DNS_RECORD_MISMATCH = "PRIVATE_DNS_RECORD_MISMATCH"
@@ -102,6 +103,13 @@ FINDINGS: dict[FindingCode, FindingInfo] = {
         "the zone group lacks a zone the kind needs",
         "add the missing configs, keep the others",
         "add the missing zones to the endpoint's private DNS zone group"),
+    FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE: FindingInfo(
+        Severity.MEDIUM,
+        "`REMEDIATION_RESOLUTION_CHECK=on` and a public name of the account, resolved from the app's network, "
+        "does not answer only serving endpoints' IPs",
+        "none: reported, with the answer seen and its likely cause",
+        "make the network's DNS answer the privatelink zone: forward the privatelink zones from a custom DNS "
+        "server to Azure's resolver (168.63.129.16), or link the zone to the resolver's virtual network"),
     FindingCode.ACCOUNT_NOT_READY: FindingInfo(
         Severity.LOW,
         "`provisioningState` is not terminal",

@@ -289,6 +289,18 @@ class Unverified:
 
 
 @dataclass(frozen=True)
+class ResolvedName:
+    """One public name of the account as the app's network resolved it, judged against the serving
+    endpoints' private IPs (resolution.judge)."""
+
+    name: str
+    private: bool
+    answered: str  # the answer as a person reads it (chain and addresses, or the failure)
+    reason: str  # why it is not private, and the likely causes
+    expected: tuple[str, ...]  # the serving endpoints' IPs
+
+
+@dataclass(frozen=True)
 class Observation:
     """Everything plan() needs, read in one reconcile. Missing keys mean 'not read', not 'absent'.
 
@@ -301,3 +313,5 @@ class Observation:
     unverified: tuple[Unverified, ...] = ()
     # The account's A record in each zone its serving endpoints' zone groups name: None when read and absent.
     records: Mapping[ResourceId, RecordSet | None] = field(default_factory=dict)
+    # With the resolution check on: each public name of the account, as the app's network resolved it.
+    resolved: tuple[ResolvedName, ...] = ()

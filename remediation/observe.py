@@ -17,7 +17,17 @@ from .arm_json import json_get
 from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, classify, describe, raw_json
 from .desired import DesiredState, dns_records, dns_zone_ids
 from .ids import ResourceId, try_parse_resource_id
-from .model import Account, ErrorKind, Observation, PrivateEndpoint, RecordSet, Unverified, Zone, ZoneGroup
+from .model import (
+    Account,
+    ErrorKind,
+    Observation,
+    PrivateEndpoint,
+    RecordSet,
+    ResolvedName,
+    Unverified,
+    Zone,
+    ZoneGroup,
+)
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -67,8 +77,37 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
     records = {record_id: _read_record(clients, record_id, zones[record_id.parent], unverified)
                for record_id in dns_records(desired, account.custom_subdomain, serving)
                if record_id.parent in zones}
+    resolved = _resolution(desired, account, serving, zones) if desired.resolution_check else ()
     return Observation(account, endpoints, zones, tuple(unverified),
-                       {k: v for k, v in records.items() if v is not _UNREADABLE})
+                       {k: v for k, v in records.items() if v is not _UNREADABLE}, resolved)
+
+
+def _resolution(desired: DesiredState, account: Account, serving: list[PrivateEndpoint],
+                zones: dict[ResourceId, Zone]) -> tuple[ResolvedName, ...]:
+    """The account's public names as the app's network resolves them, judged against the serving
+    endpoints' private IPs. Which zones are linked is judged for the serving endpoints' networks, where
+    the app's own network (its VNet integration) is expected to be."""
+    from .resolution import ZoneLink, judge, public_names, resolve
+
+    expected = sorted({ip for endpoint in serving for ips in endpoint.dns_configs.values() for ip in ips})
+    if not expected or not account.custom_subdomain:
+        return ()  # nothing serves with a known address: the endpoint findings say so
+    vnets = {endpoint.vnet_id for endpoint in serving}
+    links = {zone.id.name: ZoneLink.LINKED if zone.exists and vnets <= zone.linked_vnets else ZoneLink.NOT_LINKED
+             for zone in zones.values()}
+    verdict = judge(resolve(public_names(account.kind, account.custom_subdomain), desired.dns_resolver),
+                    expected, links)
+    return tuple(ResolvedName(n.name, n.private, _answered(n.answer), n.reason, tuple(expected))
+                 for n in verdict.names)
+
+
+def _answered(answer: Any) -> str:
+    """What the resolver said, as nslookup shows it: the chain and the addresses, or the failure."""
+    steps = [answer.name, *answer.chain, *([", ".join(answer.addresses)] if answer.addresses else [])]
+    text = " → ".join(steps)
+    if answer.addresses:
+        return text
+    return f"{text}: {answer.status.value}" + (f" ({answer.detail})" if answer.detail else "")
 
 
 def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId,

@@ -85,6 +85,7 @@ def plan(desired: DesiredState, observed: Observation) -> Plan:
         return out.build()  # never write to an account while an operation runs on it
     _plan_network(desired, account, out)
     _plan_private_endpoints(desired, observed, out)
+    _plan_resolution(observed, out)
     return out.build()
 
 
@@ -101,6 +102,15 @@ ACCOUNT_FINDINGS = frozenset({
 def account_findings(desired: DesiredState, account: Account) -> set[FindingCode]:
     """The findings of ACCOUNT_FINDINGS that this account's properties show."""
     return {f.code for f in plan(desired, Observation(account)).findings if f.code in ACCOUNT_FINDINGS}
+
+
+# --- how the account's names resolve from the app's network (reported only) ----------------------
+
+def _plan_resolution(observed: Observation, out: _Builder) -> None:
+    for name in observed.resolved:
+        if not name.private:
+            out.find(FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE, f"dns:{name.name}",
+                     {"answered": name.answered, "likelyCause": name.reason}, list(name.expected))
 
 
 # --- the account's own network settings ----------------------------------------------------------

@@ -84,6 +84,9 @@ def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
     code = FindingCode.CUSTOM_SUBDOMAIN_MISSING
     if any(f.code is code for f in plan.findings):
         items.append(f"{code.value}: {FINDINGS[code].manual}")
+    for finding in plan.findings:
+        if finding.code is FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE:
+            items.append(f"{finding.code.value}: {finding.actual['likelyCause']}; {FINDINGS[finding.code].manual}")
     return items
 
 
