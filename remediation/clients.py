@@ -61,6 +61,7 @@ class ArmClients:
         self._own: Principal | None = None
         self._count_lock = threading.Lock()
         self._requests = 0
+        self._per_thread = threading.local()
 
     @property
     def request_count(self) -> int:
@@ -68,9 +69,15 @@ class ArmClients:
         with self._count_lock:
             return self._requests
 
+    @property
+    def thread_request_count(self) -> int:
+        """The requests this thread sent so far (a pipeline sends from the thread that calls it)."""
+        return int(getattr(self._per_thread, "requests", 0))
+
     def _count(self) -> None:
         with self._count_lock:
             self._requests += 1
+        self._per_thread.requests = self.thread_request_count + 1
 
     def own_principal(self) -> Principal:
         """The identity this app writes as, read from its own ARM token's claims.

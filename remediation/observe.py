@@ -54,8 +54,10 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
     An endpoint or zone the identity may not read (another team's resource group, another tenant's
     manual request) is named as unverified instead of failing the reconcile: the account's own
     findings never wait on it."""
-    if not account.ready or not account.custom_subdomain:
-        return Observation(account)  # plan() stops before private endpoints in both cases
+    if not account.ready or not account.custom_subdomain or not desired.serving_subnets:
+        # plan() stops before private endpoints in the first two cases; with no subnet configured the
+        # endpoint checks are off (and no role lets the identity read an endpoint anyway).
+        return Observation(account)
 
     endpoints: dict[ResourceId, PrivateEndpoint] = {}
     unverified: list[Unverified] = []

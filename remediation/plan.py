@@ -223,6 +223,9 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
         out.find(FindingCode.CUSTOM_SUBDOMAIN_MISSING, "properties.customSubDomainName", None, "a custom subdomain")
         return  # a private endpoint needs one, and it can only be set when the account is created
 
+    if not desired.serving_subnets:
+        _plan_without_subnets(account, out)
+        return
     serving = _serving_endpoints(desired, observed, out)
     if serving:
         for endpoint in serving:
@@ -253,6 +256,21 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
             "privateLinkServiceId": str(account.id), "groupIds": [PRIVATE_LINK_GROUP_ID]}}],
     }}))
     _plan_dns(desired, observed, new_id, vnet_of(subnet), None, (new_id,), out)
+
+
+def _plan_without_subnets(account: Account, out: _Builder) -> None:
+    """No subnet is configured (a first run with only REMEDIATION_SCOPES): no subnet is known to be wrong,
+    so any Approved connection serves; the endpoint checks (its subnet, zone group, DNS) are off and no
+    endpoint is created."""
+    if any(c.approved for c in account.connections):
+        return
+    out.find(FindingCode.PRIVATE_ENDPOINT_MISSING, "properties.privateEndpointConnections",
+             [c.status for c in account.connections] or None, "an Approved private endpoint connection")
+    out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, account.id, {}, blocked=NO_SUBNET))
+
+
+NO_SUBNET = ("no subnet is configured (REMEDIATION_PE_SUBNET_ID, REMEDIATION_PE_ALLOWED_SUBNET_IDS): endpoint "
+             "checks are off and no endpoint is created; reported only")
 
 
 # --- private DNS for one serving endpoint --------------------------------------------------------
