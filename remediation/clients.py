@@ -176,11 +176,12 @@ class ArmClients:
         except ResourceNotFoundError:
             return None
 
-    def list_json(self, collection_path: str, api_version: str) -> Iterator[dict[str, Any]]:
-        """Every item of an ARM list, following `nextLink` page by page (never the same link twice)."""
+    def list_json(self, collection_path: str, api_version: str, top: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of an ARM list, following `nextLink` page by page (never the same link twice); `top`
+        asks for pages that large, where the API documents `$top`."""
         from azure.core.exceptions import HttpResponseError
 
-        url: str | None = self._url(collection_path, api_version)
+        url: str | None = self._url(collection_path, api_version) + (f"&$top={top}" if top else "")
         seen: set[str] = set()
         while url:
             if url in seen or len(seen) >= _MAX_PAGES:

@@ -86,6 +86,7 @@ class Settings:
     exempt_tag: str = "remediation-exempt"
     max_fixes_per_hour: int = 3
     sweep_schedule: str = "0 */30 * * * *"
+    sweep_concurrency: int = 8  # lists the sweep sends side by side (streams of pages, not requests at once)
     arm_endpoint: str = "https://management.azure.com"
     audit_table: str = "remediationaudit"
     eventgrid_topic_endpoint: str | None = None
@@ -286,6 +287,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _concurrency(value: str) -> int:
+    number = _positive_int(value)
+    if number > 64:
+        raise ValueError("must be at most 64")
+    return number
+
+
 def _seconds(low: float, high: float) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
@@ -389,6 +397,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
     Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
     Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
+    Setting("REMEDIATION_SWEEP_CONCURRENCY", "sweep_concurrency", _concurrency),
     Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", _https_endpoint),
     Setting("REMEDIATION_AUDIT_TABLE", "audit_table", _table_name),
     Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", _https_url),

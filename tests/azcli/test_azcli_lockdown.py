@@ -126,7 +126,6 @@ def test_manual_lockdown_with_az_and_the_scan_agrees_at_each_step(emulator, az, 
     again = az.run("network", "private-endpoint-connection", "show", "-g", "rg-ai", "--resource-name", "aoai-manual",
                    "-n", pending[0]["name"], "--type", ACCOUNT_TYPE)
     assert again["properties"]["privateLinkServiceConnectionState"]["description"] == "approved by the account owner"
-    # (the scan's view of an approved endpoint whose only zone is missing: see the xfail test below)
 
     # Private DNS: the zone, its link to the hub, the endpoint's zone group (which writes the A record).
     zone = az.run("network", "private-dns", "zone", "create", "-g", "rg-dns", "-n", OPENAI_ZONE)
@@ -215,9 +214,6 @@ def test_after_remediation_fix_az_shows_the_account_locked(emulator, az, remedia
     assert assert_scan_agrees(az, remediation, DRIFTED)[DRIFTED] == set()
 
 
-@pytest.mark.xfail(strict=True, reason="the sweep's screen (remediation/sweep.py, Sweeper._dns) also reports "
-                   "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE when the kind's only zone is missing: with no record found "
-                   "and ZONE_MISSING set it falls through to the INCOMPLETE branch")
 def test_scan_of_an_approved_endpoint_whose_only_zone_is_missing(emulator, az, remediation):
     seed(emulator, Estate().network().account("aoai-locked").endpoint(LOCKED))
     az.login(emulator.operator_identity.client_id)
