@@ -5,15 +5,25 @@ A representative set of flows (HTTP remediate, the event loop, the sweep) runs w
 logger capturing every record at DEBUG from every logger (what the app, the SDKs and azure-core log by
 default at that level; no `logging_enable`). Every captured line and every audit row written meanwhile must
 be free of: the emulator's access tokens (anything shaped like a JWT), the Azurite account key, the managed
-identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objectidentifier claim URI."""
+identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objectidentifier claim URI.
+
+Then one regression test (or a few) per defect that a review reading the code as an attacker would found;
+each failed before its fix:
+
+9. the local CA's key is created 0600, never world-readable in between:
+   test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
 import logging
+import os
 import re
+import stat
 import sys
+from pathlib import Path
 from typing import Iterator
 
 import azure.functions as func
@@ -21,6 +31,7 @@ import pytest
 from azure.data.tables import TableClient
 
 from localdev.arm_emulator import Fault
+from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
 from localdev.estate import OPENAI_ZONE, Estate, account_id
 from tests.conftest import Stack
@@ -134,3 +145,20 @@ def test_the_http_functions_that_change_or_show_things_need_a_function_key(stack
     assert auth_level("remediate") == "FUNCTION"
     assert auth_level("remediations") == "FUNCTION"
     assert auth_level("health") == "ANONYMOUS"  # tells only whether the settings are valid
+
+
+# --- Defect 9: the local CA's key ----------------------------------------------------------------
+
+def test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key written with the umask's mode and chmod-ed afterwards is world-readable in between; with chmod
+    doing nothing, the key files must still be 0600 (created so)."""
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)
+    previous = os.umask(0o022)
+    try:
+        paths = ensure_certs(tmp_path / "certs")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(paths.ca_key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(paths.server_key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(paths.ca_cert.stat().st_mode) == 0o644  # the certificates are public
