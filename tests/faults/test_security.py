@@ -10,6 +10,8 @@ identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objec
 Then one regression test (or a few) per defect that a review reading the code as an attacker would found;
 each failed before its fix:
 
+8. HTTP: a repeated key in the body is refused; the anonymous health answer says status and version only:
+   test_a_repeated_key_is_refused_not_read_as_its_last_value, test_health_answers_status_and_version_only
 9. the local CA's key is created 0600, never world-readable in between:
    test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards
 """
@@ -24,6 +26,7 @@ import re
 import stat
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Iterator
 
 import azure.functions as func
@@ -34,6 +37,7 @@ from localdev.arm_emulator import Fault
 from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
 from localdev.estate import OPENAI_ZONE, Estate, account_id
+from remediation import api
 from tests.conftest import Stack
 from tests.integration.test_event_loop import Live
 
@@ -162,3 +166,43 @@ def test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards(tmp_path: P
     assert stat.S_IMODE(paths.ca_key.stat().st_mode) == 0o600
     assert stat.S_IMODE(paths.server_key.stat().st_mode) == 0o600
     assert stat.S_IMODE(paths.ca_cert.stat().st_mode) == 0o644  # the certificates are public
+
+
+# --- Defect 8: HTTP ------------------------------------------------------------------------------
+
+def _fresh_app(stack: Stack, **settings: str) -> ModuleType:
+    stack.apply_env(**settings)
+    sys.modules.pop("function_app", None)
+    module = importlib.import_module("function_app")
+    if module.SETTINGS is not None:
+        stack.remediators.append(module.parts().remediator)
+    return module
+
+
+def test_a_repeated_key_is_refused_not_read_as_its_last_value(stack: Stack) -> None:
+    """`{"dryRun": true, "dryRun": false}` meant a dry run to whoever read the first key, and ran in enforce mode."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+    app = _fresh_app(stack)
+    body = ('{"resourceId": "%s", "dryRun": true, "dryRun": false}' % AOAI).encode()
+
+    response = app.remediate(func.HttpRequest(method="POST", url="/api/remediate", body=body))
+
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] == "InvalidJson"
+    assert stack.writes() == [] and stack.arm() == []
+    nested = b'{"resourceId": {"a": 1, "a": 2}}'
+    with pytest.raises(api.ApiError) as caught:
+        api.parse_remediate(nested)
+    assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("settings", [{}, {"REMEDIATION_MODE": "sometimes"}], ids=["valid", "invalid"])
+def test_health_answers_status_and_version_only(stack: Stack, settings: dict[str, str]) -> None:
+    """Anonymous: it must not tell whether the app enforces, nor which settings are wrong."""
+    app = _fresh_app(stack, **settings)
+
+    response = app.health(func.HttpRequest(method="GET", url="/api/health", body=b""))
+
+    body = json.loads(response.get_body())
+    assert set(body) == {"status", "version"}
+    assert (response.status_code, body["status"]) == ((200, "healthy") if not settings else (503, "unhealthy"))
