@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .desired import desired_state
-from .events import Ignored, IgnoreReason, triage
+from .events import Ignored, IgnoreReason, TargetKind, triage
 from .ids import ResourceId
 from .model import Account, Principal, Trigger
 from .owners import ServingIndex
@@ -54,7 +54,8 @@ class EventIntake:
         if isinstance(target, Ignored):
             log.info("event %s ignored: %s (%s)", target.event_id, target.reason.value, target.detail)
             return target.reason.value
-        if target.properties is not None and self._compliant_per_notification(target.resource_id, target.properties):
+        if target.kind is TargetKind.ACCOUNT and target.properties is not None \
+                and self._compliant_per_notification(target.resource_id, target.properties):
             reason = IgnoreReason.COMPLIANT_PER_NOTIFICATION
             log.info("event %s ignored: %s (%s)", target.event.id, reason.value, target.resource_id)
             return reason.value
@@ -66,8 +67,9 @@ class EventIntake:
         return QUEUED
 
     def _compliant_per_notification(self, account_id: ResourceId, resource: Mapping[str, Any]) -> bool:
-        """A Resource Notification carries the account's properties: when they show it locked down and
-        served by an approved endpoint, the read (and the reconcile) can be skipped."""
+        """A Resource Notification about an account carries the account's properties: when they show it locked
+        down and served by an approved endpoint, the read (and the reconcile) can be skipped. Only for account
+        notifications: an endpoint's body says nothing about the account it serves."""
         account = Account.from_arm({**resource, "id": str(account_id)})
         if account.kind and account.kind.lower() not in self.settings.kinds:
             return True  # not ours to manage either way

@@ -10,6 +10,8 @@ identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objec
 Then one regression test (or a few) per defect that a review reading the code as an attacker would found;
 each failed before its fix:
 
+6. the Resource Notification shortcut (skip the read) runs for account notifications only:
+   test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unread
 8. HTTP: a repeated key in the body is refused; the anonymous health answer says status and version only:
    test_a_repeated_key_is_refused_not_read_as_its_last_value, test_health_answers_status_and_version_only
 9. the local CA's key is created 0600, never world-readable in between:
@@ -18,6 +20,7 @@ each failed before its fix:
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import logging
@@ -36,8 +39,11 @@ from azure.data.tables import TableClient
 from localdev.arm_emulator import Fault
 from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
-from localdev.estate import OPENAI_ZONE, Estate, account_id
+from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
 from remediation import api
+from remediation.intake import QUEUED, EventIntake
+from remediation.storage import WORK_QUEUE
+from remediation.work import WorkItem
 from tests.conftest import Stack
 from tests.integration.test_event_loop import Live
 
@@ -206,3 +212,38 @@ def test_health_answers_status_and_version_only(stack: Stack, settings: dict[str
     body = json.loads(response.get_body())
     assert set(body) == {"status", "version"}
     assert (response.status_code, body["status"]) == ((200, "healthy") if not settings else (503, "unhealthy"))
+
+
+# --- Defect 6: the Resource Notification shortcut --------------------------------------------------
+
+def test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unread(stack: Stack) -> None:
+    """The shortcut judges an account's own properties; an endpoint's notification naming any `kind` outside
+    REMEDIATION_KINDS was taken for 'not ours' and dropped without a read."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    remediator = stack.remediator()
+    intake = EventIntake.from_remediator(remediator)
+    endpoint = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+    notification = {
+        "id": "notification-1", "topic": "/subscriptions/00000000-0000-0000-0000-000000000001",
+        "subject": endpoint, "eventType": "Microsoft.ResourceNotifications.Resources.CreatedOrUpdated",
+        "eventTime": "2026-11-26T10:00:00Z", "dataVersion": "1",
+        "data": {"resourceInfo": {"id": endpoint, "name": "pe-aoai-prod-existing",
+                                  "type": "Microsoft.Network/privateEndpoints", "location": "eastus",
+                                  "kind": "anything", "properties": {"subnet": {"id": SUBNET_ID}}},
+                 "operationalInfo": {"resourceEventTime": "2026-11-26T10:00:00Z"}},
+    }
+
+    assert intake.accept(notification) == QUEUED
+    queue = remediator.storage.queue(WORK_QUEUE)  # type: ignore[union-attr]
+    mine = [(m, item) for m in queue.receive_messages(max_messages=32)
+            if (item := _work_item(m.content)) is not None and item.resource_id == endpoint]
+    assert [item.kind for _, item in mine] == ["private-endpoint"]
+    queue.delete_message(mine[0][0])
+
+
+def _work_item(content: str) -> WorkItem | None:
+    """A queued message as the queue trigger decodes it (base64), or None for another test's leftover."""
+    try:
+        return WorkItem.from_message(base64.b64decode(content).decode())
+    except ValueError:
+        return None
