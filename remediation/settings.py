@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
+from .clouds import arm_endpoint, eventgrid_topic, storage_account_name, storage_connection
 from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
 from .model import Mode
 
@@ -149,7 +149,9 @@ class _Reader:
         if not values["scopes"] and not any(p.startswith("REMEDIATION_SCOPES") for p in self.problems):
             self.problems.append(
                 "REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
-        if values["storage_connection"] is None and values["storage_account_name"] is None and self.require_storage:
+        named = any(p.startswith("AzureWebJobsStorage") for p in self.problems)
+        if values["storage_connection"] is None and values["storage_account_name"] is None \
+                and self.require_storage and not named:
             self.problems.append(
                 "AzureWebJobsStorage: required (a connection string, UseDevelopmentStorage=true, "
                 "or AzureWebJobsStorage__accountName for identity-based access)"
@@ -284,21 +286,6 @@ def _ncrontab(value: str) -> str:
     return value
 
 
-def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("is not an https:// URL")  # the value itself is not repeated: URLs can carry secrets
-    return value
-
-
-def _https_endpoint(value: str) -> str:
-    _https_url(value)
-    parts = urlsplit(value)
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError("must be a bare endpoint such as https://management.azure.com")
-    return value.rstrip("/")
-
-
 def _table_name(value: str) -> str:
     if not _TABLE_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a table name (3-63 letters and digits, starting with a letter)")
@@ -308,10 +295,6 @@ def _table_name(value: str) -> str:
 def _guid(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise ValueError(f"{value!r} is not a client ID (a GUID)")
-    return value
-
-
-def _text(value: str) -> str:
     return value
 
 
@@ -329,13 +312,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
     Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
     Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
-    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", _https_endpoint),
+    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", arm_endpoint),
     Setting("REMEDIATION_AUDIT_TABLE", "audit_table", _table_name),
-    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", _https_url),
+    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", eventgrid_topic),
     Setting("REMEDIATION_POLL_INTERVAL_SECONDS", "poll_interval_seconds", _seconds(0, 300)),
     Setting("REMEDIATION_READY_TIMEOUT_SECONDS", "ready_timeout_seconds", _seconds(0, 600)),
-    Setting("AzureWebJobsStorage", "storage_connection", _text),
-    Setting("AzureWebJobsStorage__accountName", "storage_account_name", _text),
+    Setting("AzureWebJobsStorage", "storage_connection", storage_connection),
+    Setting("AzureWebJobsStorage__accountName", "storage_account_name", storage_account_name),
     Setting("AZURE_CLIENT_ID", "client_id", _guid),
 )
 assert {s.field for s in SETTINGS} == set(Settings.__dataclass_fields__), "every field is read from one setting"

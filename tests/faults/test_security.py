@@ -12,6 +12,8 @@ each failed before its fix:
 
 6. the Resource Notification shortcut (skip the read) runs for account notifications only:
    test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unread
+7. settings that receive the identity's tokens name hosts of known Azure clouds or loopback only:
+   test_a_setting_that_would_send_a_token_elsewhere_is_invalid, test_hosts_of_known_azure_clouds_and_loopback_are_valid
 8. HTTP: a repeated key in the body is refused; the anonymous health answer says status and version only:
    test_a_repeated_key_is_refused_not_read_as_its_last_value, test_health_answers_status_and_version_only
 9. the local CA's key is created 0600, never world-readable in between:
@@ -42,6 +44,7 @@ from localdev.azurite import ACCOUNT_KEY
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
 from remediation import api
 from remediation.intake import QUEUED, EventIntake
+from remediation.settings import Settings, SettingsError
 from remediation.storage import WORK_QUEUE
 from remediation.work import WorkItem
 from tests.conftest import Stack
@@ -247,3 +250,51 @@ def _work_item(content: str) -> WorkItem | None:
         return WorkItem.from_message(base64.b64decode(content).decode())
     except ValueError:
         return None
+
+
+# --- Defect 7: settings that receive the identity's tokens -------------------------------------------
+
+_REQUIRED = {"REMEDIATION_SCOPES": "/subscriptions/00000000-0000-0000-0000-000000000001",
+             "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://attacker.example/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://topic.westus2-1.eventgrid.azure.net@attacker.example/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://attacker.example\\@topic.westus2-1.eventgrid.azure.net/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://eventgrid.azure.net.attacker.example/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://10.0.0.5/api/events"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://attacker.example"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://management.azure.com.attacker.example"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://management.azure.com:8443"),
+    ("AzureWebJobsStorage__accountName", "attacker.example/#"),
+    ("AzureWebJobsStorage__accountName", "Stexample"),
+    ("AzureWebJobsStorage__accountName", "st"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;SharedAccessSignature=sv=x;"
+                            "TableEndpoint=https://attacker.example/;QueueEndpoint=https://attacker.example/"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=attacker.example/#;AccountKey=a2V5"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=a2V5;EndpointSuffix=attacker.example"),
+])
+def test_a_setting_that_would_send_a_token_elsewhere_is_invalid(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**_REQUIRED, name: value})
+    assert [p.split(":", 1)[0] for p in caught.value.problems] == [name]
+
+
+@pytest.mark.parametrize("name, value", [
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://topic.westus2-1.eventgrid.azure.net/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://topic.usgovvirginia-1.eventgrid.azure.us/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://topic.chinanorth3-1.eventgrid.azure.cn/api/events"),
+    ("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "https://127.0.0.1:9443/api/events"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://management.usgovcloudapi.net"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://management.chinacloudapi.cn/"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://localhost:8443"),
+    ("REMEDIATION_ARM_ENDPOINT", "https://[::1]:8443"),
+    ("AzureWebJobsStorage__accountName", "stremediation01"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=a2V5;"
+                            "EndpointSuffix=core.chinacloudapi.cn"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+                            "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"),
+])
+def test_hosts_of_known_azure_clouds_and_loopback_are_valid(name: str, value: str) -> None:
+    Settings.from_env({**_REQUIRED, name: value})
