@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from .ids import ResourceId
+from .ids import ResourceId, fold
 from .model import ZoneGroup
 from .settings import IpNetwork, PublicAccessMode, Settings
 
@@ -78,7 +78,7 @@ def dns_zone_ids(desired: DesiredState, group: ZoneGroup | None) -> dict[str, Re
 
 
 def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.lower().encode()).hexdigest()[:8]
+    return hashlib.sha256(fold(text).encode()).hexdigest()[:8]
 
 
 def private_endpoint_name(account_id: ResourceId) -> str:

@@ -20,7 +20,7 @@ from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, utc
 from .breaker import CircuitBreaker
 from .clients import ArmClients, ErrorKind, classify, describe
 from .desired import DesiredState, desired_state, exempt_until
-from .ids import ResourceId, within_any
+from .ids import ResourceId, fold, within_any
 from .model import Account, ActionKind, ActionStatus, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .owners import ServingIndex
@@ -55,6 +55,7 @@ class _Run:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     event_to_fix_ms: int | None = None
+    resource_id: ResourceId | None = None  # the account's ID as Resource Manager returned it
 
 
 class Remediator:
@@ -109,8 +110,8 @@ class Remediator:
             return ReconcileResult(record, verdict)
         run = self._run(account_id, mode, event_time)
         record = AuditRecord(
-            str(account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event, actor=actor,
-            findings=run.findings, actions=run.actions, before=run.before, after=run.after,
+            str(run.resource_id or account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event,
+            actor=actor, findings=run.findings, actions=run.actions, before=run.before, after=run.after,
             duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
             error=run.verdict.error)
         return ReconcileResult(record, run.verdict, self.auditor.record(record))
@@ -122,7 +123,6 @@ class Remediator:
         return self.table.history(account_id, top)
 
     def _run(self, account_id: ResourceId, mode: Mode, event_time: datetime | None) -> _Run:
-        settings = self.settings
         # 1. Read the account.
         try:
             account = read_account(self.clients, account_id)
@@ -130,6 +130,13 @@ class Remediator:
             if classify(error) is ErrorKind.NOT_FOUND:
                 return _Run(Verdict(Outcome.SKIPPED, "the account does not exist", Failure.NOT_FOUND))
             return _Run(_read_failed(error))
+        if account.id != account_id:  # the lease and partition are keyed on the ID asked for: never write under it
+            return _Run(Verdict(Outcome.SKIPPED, f"Resource Manager answered with {account.id} when asked for "
+                                f"{account_id}; the IDs differ beyond ASCII case, so nothing is written"))
+        return replace(self._managed(account, mode, event_time), resource_id=account.id)  # recorded as ARM spells it
+
+    def _managed(self, account: Account, mode: Mode, event_time: datetime | None) -> _Run:
+        settings = self.settings
         # 2. Is it ours to manage?
         if account.kind.lower() not in settings.kinds:
             return _Run(Verdict(Outcome.SKIPPED, f"kind {account.kind!r} is not in REMEDIATION_KINDS"), account.kind)
@@ -227,10 +234,10 @@ def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
             continue
         if result.action.kind is ActionKind.APPROVE_CONNECTION:
             for connection in connections:
-                if connection["name"].lower() == result.action.target.name.lower():
+                if fold(connection["name"]) == fold(result.action.target.name):
                     connection["status"] = "Approved"
         elif result.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT:
-            if all((c["privateEndpoint"] or "").lower() != result.action.target.key for c in connections):
+            if all(fold(c["privateEndpoint"] or "") != result.action.target.key for c in connections):
                 connections.append({"name": result.action.target.name, "privateEndpoint": str(result.action.target),
                                     "status": "Approved"})  # apply fails the action unless it came back Approved
     return governed

@@ -10,6 +10,14 @@ identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objec
 Then one regression test (or a few) per defect that a review reading the code as an attacker would found;
 each failed before its fix:
 
+4. look-alike IDs (the Kelvin sign in `rg-networK`) are different IDs: only ASCII letters' case is ignored, as
+   every ARM runtime does; records carry the ID Resource Manager returns, and nothing is written when it differs
+   from the ID the lease was taken on: test_a_look_alike_resource_group_is_a_different_resource_group,
+   test_an_event_about_a_look_alike_account_is_out_of_scope,
+   test_a_pending_connection_from_a_look_alike_subnet_is_not_approved,
+   test_ids_that_differ_by_a_unicode_case_pair_are_different (property), test_ids_that_differ_by_ascii_case_only_are_the_same
+   (property), test_remediate_refuses_a_look_alike_of_an_in_scope_id,
+   test_a_record_is_kept_under_the_id_resource_manager_returns_and_nothing_is_written_when_it_differs
 6. the Resource Notification shortcut (skip the read) runs for account notifications only:
    test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unread
 7. settings that receive the identity's tokens name hosts of known Azure clouds or loopback only:
@@ -36,6 +44,9 @@ from typing import Iterator
 
 import azure.functions as func
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from azure.data.tables import TableClient
 
 from localdev.arm_emulator import Fault
@@ -43,10 +54,18 @@ from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
 from remediation import api
+from remediation.apply import refusal
+from remediation.desired import desired_state, private_endpoint_id
+from remediation.events import Ignored, IgnoreReason, triage
+from remediation.findings import FindingCode
+from remediation.ids import parse_account_id, parse_resource_id
 from remediation.intake import QUEUED, EventIntake
+from remediation.model import Account, ActionKind, Observation, Outcome, PrivateEndpoint, Trigger
+from remediation.plan import Action, plan
 from remediation.settings import Settings, SettingsError
-from remediation.storage import WORK_QUEUE
+from remediation.storage import WORK_QUEUE, table_key
 from remediation.work import WorkItem
+from remediation.writescope import WriteScope
 from tests.conftest import Stack
 from tests.integration.test_event_loop import Live
 
@@ -298,3 +317,142 @@ def test_a_setting_that_would_send_a_token_elsewhere_is_invalid(name: str, value
 ])
 def test_hosts_of_known_azure_clouds_and_loopback_are_valid(name: str, value: str) -> None:
     Settings.from_env({**_REQUIRED, name: value})
+
+
+# --- Defect 4: look-alike IDs ---------------------------------------------------------------------
+
+KELVIN = "\u212a"  # KELVIN SIGN: str.lower() folds it to 'k'; ARM (.NET OrdinalIgnoreCase) does not
+SUB = "00000000-0000-0000-0000-000000000001"
+REAL_SUBNET = SUBNET_ID  # …/resourceGroups/rg-network/…/subnets/snet-private-endpoints
+LOOKALIKE_SUBNET = SUBNET_ID.replace("rg-network", "rg-networ" + KELVIN)
+
+
+def _settings(**values: str) -> Settings:
+    return Settings.from_env({**_REQUIRED, "REMEDIATION_PE_SUBNET_ID": REAL_SUBNET,
+                              "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID": rg_id("rg-dns"), **values})
+
+
+def test_a_look_alike_resource_group_is_a_different_resource_group() -> None:
+    real, lookalike = parse_resource_id(REAL_SUBNET), parse_resource_id(LOOKALIKE_SUBNET)
+    assert real != lookalike and real.key != lookalike.key
+    assert not lookalike.is_within(real.resource_group_id)
+    assert table_key(lookalike) != table_key(real)  # audit partition, lease row, serving index
+    account = parse_account_id(account_id("aoai-work", "rg-network"))
+    twin = parse_account_id(account_id("aoai-work", "rg-networ" + KELVIN))
+    assert private_endpoint_id(account, real) != private_endpoint_id(twin, real)
+
+
+def test_an_event_about_a_look_alike_account_is_out_of_scope() -> None:
+    twin = account_id("aoai-work", "rg-networ" + KELVIN)
+    event = {"id": "e1", "topic": f"/subscriptions/{SUB}", "subject": twin, "dataVersion": "2",
+             "eventType": "Microsoft.Resources.ResourceWriteSuccess", "eventTime": "2026-11-26T10:00:00Z",
+             "data": {"operationName": "Microsoft.CognitiveServices/accounts/write", "status": "Succeeded",
+                      "resourceUri": twin}}
+    result = triage(event, scopes=[parse_resource_id(rg_id("rg-network"))], own=None)
+    assert isinstance(result, Ignored) and result.reason is IgnoreReason.OUT_OF_SCOPE
+
+
+def test_a_pending_connection_from_a_look_alike_subnet_is_not_approved() -> None:
+    """Any tenant can request a connection to the account; one from a subnet that only looks like the allowed
+    one must neither count as serving nor be approved."""
+    account_body = {"id": account_id("aoai-prod"), "kind": "OpenAI", "location": "eastus", "properties": {
+        "provisioningState": "Succeeded", "publicNetworkAccess": "Disabled", "customSubDomainName": "aoai-prod",
+        "networkAcls": {"defaultAction": "Deny"}, "privateEndpointConnections": [{
+            "id": account_id("aoai-prod") + "/privateEndpointConnections/foreign",
+            "name": "foreign", "properties": {
+                "privateEndpoint": {"id": LOOKALIKE_PE},
+                "privateLinkServiceConnectionState": {"status": "Pending"}}}]}}
+    account = Account.from_arm(account_body)
+    endpoint = PrivateEndpoint(parse_resource_id(LOOKALIKE_PE), parse_resource_id(LOOKALIKE_SUBNET), None)
+    desired = desired_state(_settings(), "OpenAI", "eastus")
+
+    fix = plan(desired, Observation(account, {endpoint.id: endpoint}, {}))
+
+    assert ActionKind.APPROVE_CONNECTION not in {a.kind for a in fix.actions}
+    assert FindingCode.PRIVATE_ENDPOINT_MISSING in {f.code for f in fix.findings}
+    scope = WriteScope(account.id, (parse_resource_id(rg_id("rg-ai")),), frozenset({parse_resource_id(REAL_SUBNET)}),
+                       frozenset({parse_resource_id(REAL_PE)}), parse_resource_id(rg_id("rg-dns")))
+    group = Action(ActionKind.PUT_DNS_ZONE_GROUP, parse_resource_id(LOOKALIKE_PE + "/privateDnsZoneGroups/default"), {})
+    assert refusal(scope, group) is not None
+
+
+REAL_PE = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+LOOKALIKE_PE = REAL_PE.replace("rg-network", "rg-networ" + KELVIN)
+
+
+def _case_pairs() -> st.SearchStrategy[tuple[str, str]]:
+    """Two different characters that some Unicode case operation maps to each other (or to one form),
+    at least one of them outside ASCII: Kelvin sign and k, long s and S, dotless i and I, À and à…
+
+    ARM keeps the first kind apart (.NET's OrdinalIgnoreCase never folds a non-ASCII character to ASCII) and,
+    depending on its runtime's tables, may fold the second; the app compares non-ASCII characters exactly, so
+    it never takes two IDs for one that ARM keeps apart (it may keep apart two that ARM folds: out of scope,
+    not written)."""
+    def related(c: str) -> list[str]:
+        forms = {c.lower(), c.upper(), c.casefold(), c.title(), c.swapcase()}
+        return sorted(f for f in forms if len(f) == 1 and f != c and not (f.isascii() and c.isascii())
+                      and _SEGMENT_CHAR.fullmatch(f) and _SEGMENT_CHAR.fullmatch(c))
+
+    pairs = [(chr(cp), other) for cp in range(0x80, 0x2000) if _SEGMENT_CHAR.fullmatch(chr(cp))
+             for other in related(chr(cp))]
+    pairs += [(KELVIN, "k"), (KELVIN, "K"), ("\u017f", "s"), ("\u017f", "S"), ("\u0131", "i"), ("\u0131", "I")]
+    return st.sampled_from(pairs)
+
+
+_SEGMENT_CHAR = re.compile(r"[\w\-.()]")
+
+
+@given(_case_pairs(), st.sampled_from(["resource_group", "name"]))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_ids_that_differ_by_a_unicode_case_pair_are_different(pair: tuple[str, str], where: str) -> None:
+    a, b = pair
+    make = (lambda c: account_id("aoai", f"rg-{c}x")) if where == "resource_group" else \
+        (lambda c: account_id(f"aoai-{c}x"))
+    first, second = parse_account_id(make(a)), parse_account_id(make(b))
+    assert first != second and first.key != second.key and table_key(first) != table_key(second)
+    assert not first.is_within(second.resource_group_id) or where == "name"
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.()", min_size=1,
+               max_size=20).filter(lambda s: not s.endswith(".")))
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_ids_that_differ_by_ascii_case_only_are_the_same(name: str) -> None:
+    lower, upper = parse_account_id(account_id("aoai", name.lower())), parse_account_id(account_id("aoai", name.upper()))
+    assert lower == upper and lower.key == upper.key and table_key(lower) == table_key(upper)
+    assert lower.is_within(upper.resource_group_id)
+
+
+def test_remediate_refuses_a_look_alike_of_an_in_scope_id(stack: Stack) -> None:
+    """The emulator, like any str.lower() comparison, takes `rg-networK` (Kelvin) for `rg-network` and would answer
+    with the real account; Resource Manager would not. The app must not treat it as in scope at all."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-work", resource_group="rg-network",
+                                                         public_network_access="Enabled"))
+    app = _fresh_app(stack, REMEDIATION_SCOPES=rg_id("rg-network"))
+    twin = account_id("aoai-work", "rg-networ" + KELVIN)
+
+    response = app.remediate(func.HttpRequest(method="POST", url="/api/remediate",
+                                              body=json.dumps({"resourceId": twin}).encode()))
+
+    assert response.status_code == 403
+    assert stack.arm() == []
+
+
+def test_a_record_is_kept_under_the_id_resource_manager_returns_and_nothing_is_written_when_it_differs(
+        stack: Stack) -> None:
+    """Leases, partitions and de-duplication are keyed on the ID asked for; a reconcile writes only when the ID
+    Resource Manager returns is that same ID, and records the returned spelling. Here the emulator is made to
+    answer `aoai-work` with `aoai-wörk` (as ARM would answer `café` with `CAFÉ`, folding a case the app keeps
+    apart): nothing may be written under the key of `aoai-work`."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-work", public_network_access="Enabled")
+               .locked("aoai-other", public_network_access="Enabled"))
+    stack.emulator.store.raw(account_id("aoai-work"))["id"] = account_id("aoai-w\u00f6rk")
+    remediator = stack.remediator()
+
+    result = remediator.reconcile(parse_account_id(account_id("aoai-work")), Trigger.HTTP)
+    assert stack.writes() == []
+    assert result.record.outcome is Outcome.SKIPPED and "aoai-w\u00f6rk" in (result.record.error or "")
+
+    spelled = parse_account_id(account_id("AOAI-OTHER").replace("rg-ai", "RG-AI"))
+    record = remediator.reconcile(spelled, Trigger.HTTP).record
+    assert record.outcome is Outcome.REMEDIATED
+    assert record.resource_id == account_id("aoai-other")  # as Resource Manager spells it
