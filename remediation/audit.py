@@ -57,6 +57,7 @@ class AuditRecord:
     duration_ms: int = 0
     event_to_fix_ms: int | None = None
     error: str | None = None
+    exemption: Mapping[str, Any] | None = None  # desired.Exemption.to_json(): exempt, or why the tag does not exempt
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=utc_now)
 
@@ -78,6 +79,7 @@ class AuditRecord:
             "durationMs": self.duration_ms,
             "eventToFixMs": self.event_to_fix_ms,
             "error": self.error,
+            "exemption": self.exemption,
         }
 
 
@@ -170,6 +172,14 @@ class AuditTable:
 
 EVENT_TYPE_PREFIX = "OpenAIPrivateNetwork.Remediation"
 _PUBLISHED = {"remediated": "AccountRemediated", "failed": "RemediationFailed", "contested": "Contested"}
+EXEMPT_DRIFTED = "ExemptAccountDrifted"  # an exempt account with findings: nothing was written, someone should look
+
+
+def published_type(record: dict[str, Any]) -> str | None:
+    """The event type a record is published as, or None (compliant, report-only, exempt without drift…)."""
+    if record["outcome"] == "exempt":
+        return EXEMPT_DRIFTED if record.get("findings") else None
+    return _PUBLISHED.get(record["outcome"])
 
 
 class EventGridSink:
@@ -183,9 +193,9 @@ class EventGridSink:
         self._client: Any = None
 
     def write(self, record: dict[str, Any]) -> None:
-        kind = _PUBLISHED.get(record["outcome"])
+        kind = published_type(record)
         if kind is None:
-            return  # compliant, report-only, exempt…: nothing was remediated
+            return
         from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 
         if self._client is None:

@@ -19,12 +19,12 @@ from .apply import ActionResult, Applier, ApplyResult, planned
 from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, utc_now
 from .breaker import CircuitBreaker
 from .clients import ArmClients, ErrorKind, classify, describe
-from .desired import DesiredState, desired_state, exempt_until
+from .desired import NOT_EXEMPT, DesiredState, Exemption, desired_state, exemption
 from .ids import ResourceId, fold, within_any
 from .model import Account, ActionKind, ActionStatus, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .owners import ServingIndex
-from .plan import plan
+from .plan import Plan, plan
 from .settings import Settings
 from .storage import Storage
 from .verdict import Failure, Verdict
@@ -56,6 +56,7 @@ class _Run:
     after: Mapping[str, Any] | None = None
     event_to_fix_ms: int | None = None
     resource_id: ResourceId | None = None  # the account's ID as Resource Manager returned it
+    exemption: Exemption | None = None
 
 
 class Remediator:
@@ -113,7 +114,7 @@ class Remediator:
             str(run.resource_id or account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event,
             actor=actor, findings=run.findings, actions=run.actions, before=run.before, after=run.after,
             duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
-            error=run.verdict.error)
+            error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None)
         return ReconcileResult(record, run.verdict, self.auditor.record(record))
 
     def history(self, account_id: ResourceId, top: int) -> list[dict[str, Any]]:
@@ -136,12 +137,14 @@ class Remediator:
         return replace(self._managed(account, mode, event_time), resource_id=account.id)  # recorded as ARM spells it
 
     def _managed(self, account: Account, mode: Mode, event_time: datetime | None) -> _Run:
-        settings = self.settings
-        # 2. Is it ours to manage?
-        if account.kind.lower() not in settings.kinds:
+        # 2. Is it ours to manage? An exempt account is still observed and planned, and never written.
+        if account.kind.lower() not in self.settings.kinds:
             return _Run(Verdict(Outcome.SKIPPED, f"kind {account.kind!r} is not in REMEDIATION_KINDS"), account.kind)
-        if exempt_until(dict(account.tags), settings.exempt_tag, utc_now()):
-            return _Run(Verdict(Outcome.EXEMPT), account.kind)
+        exempt = exemption(self.settings, account.id, account.tags, utc_now())
+        return replace(self._observed(account, mode, event_time, exempt), exemption=exempt)
+
+    def _observed(self, account: Account, mode: Mode, event_time: datetime | None, exempt: Exemption) -> _Run:
+        settings = self.settings
         # 3. Wait until no operation runs on it (bounded), then 4. observe what its lockdown depends on.
         try:
             account = wait_until_ready(self.clients, account, settings.ready_timeout_seconds,
@@ -152,14 +155,14 @@ class Remediator:
             return _Run(_read_failed(error), account.kind)
         # 5. Plan, 6. write (or only report), 7. judge.
         try:
-            return self._plan_and_apply(account, desired, observation, mode, event_time)
+            return self._plan_and_apply(account, desired, observation, mode, event_time, exempt)
         except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
             log.exception("reconcile of %s failed", account.id)
             return _Run(Verdict(Outcome.FAILED, f"internal error: {describe(error)}", Failure.INTERNAL),
                         account.kind)
 
     def _plan_and_apply(self, account: Account, desired: DesiredState, observation: Observation, mode: Mode,
-                        event_time: datetime | None) -> _Run:
+                        event_time: datetime | None, exempt: Exemption = NOT_EXEMPT) -> _Run:
         fix = plan(desired, observation)
         self._remember(account.id, observation, desired, ())
         seen = _Run(Verdict(Outcome.COMPLIANT), account.kind, [_finding_json(f) for f in fix.findings],
@@ -167,9 +170,11 @@ class Remediator:
         if fix.not_ready:
             return replace(seen, verdict=Verdict(
                 Outcome.DEFERRED, f"provisioningState is {account.provisioning_state!r}; not written, retry later"))
+        scope = self._write_scope(account.id, observation, desired)
+        if exempt.exempt:
+            return _exempt(seen, fix, scope, exempt)
         if not fix.findings:
             return seen
-        scope = self._write_scope(account.id, observation, desired)
         if mode is Mode.REPORT:
             results = planned(fix, scope)
             return replace(seen, verdict=verdicts.reported(fix, results), actions=_actions_json(results))
@@ -210,6 +215,17 @@ class Remediator:
                                          if e.subnet_id in desired.serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
         )
+
+
+def _exempt(seen: _Run, fix: Plan, scope: WriteScope, exempt: Exemption) -> _Run:
+    """An exempt account's record: what was found and what enforce mode would do, nothing written. Drift on an
+    exempt account is worth a look (the exemption may be the way it was opened): a warning here, an event out."""
+    skipped = [ActionResult(r.action, ActionStatus.SKIPPED, r.error or "exempt; not written")
+               for r in planned(fix, scope)]
+    if fix.findings:
+        log.warning("exempt account %s has drift, not fixed (exempt by %s%s): %s", scope.account_id, exempt.by,
+                    f" until {exempt.until}" if exempt.until else "", ", ".join(f.code.value for f in fix.findings))
+    return replace(seen, verdict=Verdict(Outcome.EXEMPT), actions=_actions_json(skipped))
 
 
 def _read_failed(error: Exception) -> Verdict:

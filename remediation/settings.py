@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from .clouds import arm_endpoint, eventgrid_topic, storage_account_name, storage_connection
-from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
+from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_account_id, parse_resource_id, parse_scope
 from .model import Mode
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -75,6 +75,8 @@ class Settings:
     pe_allowed_subnet_ids: tuple[ResourceId, ...] = ()
     dns_zone_resource_group: ResourceId | None = None
     exempt_tag: str = "remediation-exempt"
+    exempt_max_days: int = 90  # a tag date further ahead does not exempt
+    exempt_account_ids: frozenset[ResourceId] = frozenset()  # exempt without end; only operators set app settings
     max_fixes_per_hour: int = 3
     sweep_schedule: str = "0 */30 * * * *"
     arm_endpoint: str = "https://management.azure.com"
@@ -255,6 +257,22 @@ def _tag_name(value: str) -> str:
     return value
 
 
+def _account_ids(value: str) -> frozenset[ResourceId]:
+    ids = []
+    for part in _split(value):
+        try:
+            ids.append(parse_account_id(part))
+        except InvalidResourceId as error:
+            raise ValueError(f"{part[:200]!r}: {error}") from None
+    return frozenset(ids)
+
+
+def _days(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 3650:
+        raise ValueError(f"{value[:20]!r} is not a whole number of days from 0 to 3650")
+    return int(value)
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -310,6 +328,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
     Setting("REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID", "dns_zone_resource_group", _resource_group),
     Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
+    Setting("REMEDIATION_EXEMPT_MAX_DAYS", "exempt_max_days", _days),
+    Setting("REMEDIATION_EXEMPT_ACCOUNT_IDS", "exempt_account_ids", _account_ids),
     Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
     Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
     Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", arm_endpoint),

@@ -10,6 +10,10 @@ identity endpoint's IDENTITY_HEADER secret, and claim-set keys such as the objec
 Then one regression test (or a few) per defect that a review reading the code as an attacker would found;
 each failed before its fix:
 
+1. the exemption is not self-service: permanent only through REMEDIATION_EXEMPT_ACCOUNT_IDS, tag dates at most
+   REMEDIATION_EXEMPT_MAX_DAYS ahead, other values named in the record; an exempt account is observed and planned,
+   its drift logged and published: test_a_tag_an_account_owner_sets_does_not_exempt_beyond_the_rule,
+   test_an_exempt_account_is_observed_planned_and_its_drift_reported
 4. look-alike IDs (the Kelvin sign in `rg-networK`) are different IDs: only ASCII letters' case is ignored, as
    every ARM runtime does; records carry the ID Resource Manager returns, and nothing is written when it differs
    from the ID the lease was taken on: test_a_look_alike_resource_group_is_a_different_resource_group,
@@ -26,18 +30,22 @@ each failed before its fix:
    test_a_repeated_key_is_refused_not_read_as_its_last_value, test_health_answers_status_and_version_only
 9. the local CA's key is created 0600, never world-readable in between:
    test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards
+10. `scan`, the sweep and `fix` apply one exemption rule (desired.exemption):
+   test_scan_and_the_sweep_apply_the_same_exemption_rule_as_fix
 """
 
 from __future__ import annotations
 
 import base64
 import importlib
+import io
 import json
 import logging
 import os
 import re
 import stat
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Iterator
@@ -52,9 +60,12 @@ from azure.data.tables import TableClient
 from localdev.arm_emulator import Fault
 from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
+from localdev.eventgrid_topic import LocalTopic
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
 from remediation import api
+from remediation.__main__ import main as cli_main
 from remediation.apply import refusal
+from remediation.clients import ArmClients
 from remediation.desired import desired_state, private_endpoint_id
 from remediation.events import Ignored, IgnoreReason, triage
 from remediation.findings import FindingCode
@@ -64,6 +75,7 @@ from remediation.model import Account, ActionKind, Observation, Outcome, Private
 from remediation.plan import Action, plan
 from remediation.settings import Settings, SettingsError
 from remediation.storage import WORK_QUEUE, table_key
+from remediation.sweep import Sweeper
 from remediation.work import WorkItem
 from remediation.writescope import WriteScope
 from tests.conftest import Stack
@@ -456,3 +468,84 @@ def test_a_record_is_kept_under_the_id_resource_manager_returns_and_nothing_is_w
     record = remediator.reconcile(spelled, Trigger.HTTP).record
     assert record.outcome is Outcome.REMEDIATED
     assert record.resource_id == account_id("aoai-other")  # as Resource Manager spells it
+
+
+# --- Defects 1 and 10: exemptions ----------------------------------------------------------------
+
+def _in_days(days: int) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("9999-12-31", "more than 90 days ahead"),
+    ("true", "not an ISO date"),
+    ("2000-01-01", "passed"),
+])
+def test_a_tag_an_account_owner_sets_does_not_exempt_beyond_the_rule(stack: Stack, value: str, reason: str) -> None:
+    """Whoever opens an account can add the tag in the same PATCH: a date beyond REMEDIATION_EXEMPT_MAX_DAYS, or any
+    other value, does not exempt, and the record names it."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled",
+                                                        tags={"remediation-exempt": value}))
+
+    record = stack.remediator().reconcile(parse_account_id(AOAI), Trigger.EVENT).record.to_json()
+
+    assert record["outcome"] == "remediated"
+    assert record["exemption"]["exempt"] is False and record["exemption"]["value"] == value
+    assert reason in record["exemption"]["reason"]
+    assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+
+
+@pytest.mark.parametrize("how", ["tag", "setting"])
+def test_an_exempt_account_is_observed_planned_and_its_drift_reported(stack: Stack, how: str,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    tags = {"remediation-exempt": _in_days(30)} if how == "tag" else {}
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled", tags=tags))
+    settings = {"REMEDIATION_EXEMPT_ACCOUNT_IDS": AOAI.upper()} if how == "setting" else {}
+    with LocalTopic(cert_dir=stack.emulator.cert_dir) as topic, caplog.at_level(logging.WARNING, "remediation"):
+        remediator = stack.remediator(REMEDIATION_EVENTGRID_TOPIC_ENDPOINT=topic.endpoint, **settings)
+        record = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT).record.to_json()
+        published = topic.events
+
+    assert record["outcome"] == "exempt" and stack.writes() == []
+    assert "PUBLIC_NETWORK_ACCESS_ENABLED" in [f["code"] for f in record["findings"]]
+    assert record["before"]["publicNetworkAccess"] == "Enabled"
+    assert record["exemption"]["exempt"] is True
+    assert record["exemption"]["by"] == ("REMEDIATION_EXEMPT_ACCOUNT_IDS" if how == "setting" else "tag")
+    assert {a["status"] for a in record["actions"]} == {"skipped"}
+    assert any(r.levelno == logging.WARNING and "exempt" in r.getMessage() and AOAI in r.getMessage()
+               for r in caplog.records)
+    assert [e["eventType"] for e in published] == ["OpenAIPrivateNetwork.Remediation.ExemptAccountDrifted"]
+
+
+def test_scan_and_the_sweep_apply_the_same_exemption_rule_as_fix(stack: Stack) -> None:
+    """An exempt account with drift is not drifted for `scan` (its exit status gates pipelines) and is not queued
+    by the sweep, while `fix` answers `exempt`; an account whose tag does not exempt is drifted for all three."""
+    stack.seed(Estate().network((OPENAI_ZONE,))
+               .locked("aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": _in_days(10)})
+               .locked("aoai-self", public_network_access="Enabled", tags={"remediation-exempt": "9999-12-31"}))
+    stack.apply_env(AzureWebJobsStorage="", REMEDIATION_MODE="report")
+    lab, self_service = account_id("aoai-lab"), account_id("aoai-self")
+
+    out = io.StringIO()
+    assert cli_main(["scan", "--json"], out) == 1
+    scanned = json.loads(out.getvalue())
+    assert [row["resourceId"] for row in scanned["drifted"]] == [self_service]
+    assert [row["resourceId"] for row in scanned["exempt"]] == [lab]
+
+    queued: list[str] = []
+    settings = Settings.from_env(stack.env(), require_storage=False)
+    clients = ArmClients(settings)
+    try:
+        Sweeper(clients, settings).run(lambda account: queued.append(str(account.id)))
+    finally:
+        clients.close()
+    assert queued == [self_service]
+
+    out = io.StringIO()
+    assert cli_main(["fix", lab, "--json"], out) == 0
+    assert json.loads(out.getvalue())["outcome"] == "exempt"
+    stack.emulator.reset()  # now only the exempt account, drifted: nothing for a pipeline to stop on
+    stack.seed(Estate().network((OPENAI_ZONE,))
+               .locked("aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": _in_days(10)}))
+    out = io.StringIO()
+    assert cli_main(["scan", "--json"], out) == 0
