@@ -14,6 +14,11 @@ each failed before its fix:
    REMEDIATION_EXEMPT_MAX_DAYS ahead, other values named in the record; an exempt account is observed and planned,
    its drift logged and published: test_a_tag_an_account_owner_sets_does_not_exempt_beyond_the_rule,
    test_an_exempt_account_is_observed_planned_and_its_drift_reported
+3. the audit trail under pressure: records are bounded, the current record is written first and the backlog
+   best-effort, a record refused for good is dropped with one error log, every record the buffer drops is logged:
+   test_an_account_with_a_thousand_leftover_connections_is_recorded_and_does_not_block_later_records,
+   test_a_record_the_table_refuses_for_good_is_dropped_with_one_error_and_later_records_are_written,
+   test_every_record_the_unwritten_buffer_drops_is_logged
 4. look-alike IDs (the Kelvin sign in `rg-networK`) are different IDs: only ASCII letters' case is ignored, as
    every ARM runtime does; records carry the ID Resource Manager returns, and nothing is written when it differs
    from the ID the lease was taken on: test_a_look_alike_resource_group_is_a_different_resource_group,
@@ -43,12 +48,13 @@ import json
 import logging
 import os
 import re
+import socket
 import stat
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Iterator
 
 import azure.functions as func
 import pytest
@@ -62,19 +68,20 @@ from localdev.arm_emulator.certs import ensure_certs
 from localdev.azurite import ACCOUNT_KEY
 from localdev.eventgrid_topic import LocalTopic
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
-from remediation import api
+from remediation import api, audit
 from remediation.__main__ import main as cli_main
 from remediation.apply import refusal
+from remediation.audit import AuditRecord, AuditTable
 from remediation.clients import ArmClients
 from remediation.desired import desired_state, private_endpoint_id
 from remediation.events import Ignored, IgnoreReason, triage
 from remediation.findings import FindingCode
 from remediation.ids import parse_account_id, parse_resource_id
 from remediation.intake import QUEUED, EventIntake
-from remediation.model import Account, ActionKind, Observation, Outcome, PrivateEndpoint, Trigger
+from remediation.model import Account, ActionKind, Mode, Observation, Outcome, PrivateEndpoint, Trigger
 from remediation.plan import Action, plan
 from remediation.settings import Settings, SettingsError
-from remediation.storage import WORK_QUEUE, table_key
+from remediation.storage import WORK_QUEUE, Storage, table_key
 from remediation.sweep import Sweeper
 from remediation.work import WorkItem
 from remediation.writescope import WriteScope
@@ -549,3 +556,87 @@ def test_scan_and_the_sweep_apply_the_same_exemption_rule_as_fix(stack: Stack) -
                .locked("aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": _in_days(10)}))
     out = io.StringIO()
     assert cli_main(["scan", "--json"], out) == 0
+
+
+# --- Defect 3: the audit trail under pressure --------------------------------------------------------
+
+FOREIGN_SUB = "99999999-9999-9999-9999-999999999999"  # another tenant's subscription
+LEFTOVERS = 1250
+
+
+def _leftover_connections(account: str, count: int) -> list[dict[str, Any]]:
+    """What any tenant can leave on an account: connections requested and their endpoints deleted (Disconnected),
+    with names as long as Azure allows (endpoints 80 characters, resource groups 90)."""
+    return [{"name": f"conn-{i:04d}-" + "x" * 70,
+             "properties": {"privateEndpoint": {"id": f"/subscriptions/{FOREIGN_SUB}/resourceGroups/{'r' * 90}/providers/"
+                                                      f"Microsoft.Network/privateEndpoints/pe-{i:04d}-{'y' * 70}"},
+                            "privateLinkServiceConnectionState": {"status": "Disconnected",
+                                                                  "description": "z" * 200}}}
+            for i in range(count)]
+
+
+def test_an_account_with_a_thousand_leftover_connections_is_recorded_and_does_not_block_later_records(
+        stack: Stack) -> None:
+    estate = Estate().network((OPENAI_ZONE,)).account("aoai-big", public_network_access="Enabled") \
+        .locked("aoai-prod", public_network_access="Enabled")
+    big = account_id("aoai-big")
+    # Azure counts a Table entity's strings in UTF-16 (two bytes a character) and refuses one over 1 MiB: ~1,000 such
+    # connections are too many. Azurite counts the request's UTF-8 bytes, so here it takes a quarter more.
+    next(r for r in estate.resources if r["id"] == big)["properties"]["privateEndpointConnections"] = \
+        _leftover_connections(big, LEFTOVERS)
+    stack.seed(estate)
+    remediator = stack.remediator()
+
+    first = remediator.reconcile(parse_account_id(big), Trigger.EVENT)
+    second = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT)
+
+    assert first.audit_errors == [] and second.audit_errors == []
+    [stored] = remediator.history(parse_account_id(big), 5)
+    assert stored["outcome"] == "remediated"
+    connections = stored["before"]["privateEndpointConnections"]
+    assert 0 < len(connections) <= 50
+    assert stored["before"]["privateEndpointConnectionsOmitted"] == LEFTOVERS - len(connections)
+    assert len(json.dumps(stored)) < 256 * 1024
+    assert [r["outcome"] for r in remediator.history(parse_account_id(AOAI), 5)] == ["remediated"]
+
+
+def test_a_record_the_table_refuses_for_good_is_dropped_with_one_error_and_later_records_are_written(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    remediator = stack.remediator()
+    table = remediator.table
+    assert table is not None
+    now = datetime.now(UTC)
+    huge = AuditRecord(AOAI, Trigger.EVENT, Mode.ENFORCE, Outcome.FAILED, time=now - timedelta(seconds=1)).to_json()
+    huge["before"] = {"padding": ["p" * 1000] * 1200}  # as a sink sees a record nobody bounded: over 1 MiB
+    small = AuditRecord(AOAI, Trigger.EVENT, Mode.ENFORCE, Outcome.COMPLIANT, time=now).to_json()
+
+    with caplog.at_level(logging.ERROR, logger="remediation.audit"):
+        table.write(huge)  # refused for good: dropped, not raised, not kept
+        table.write(small)
+
+    assert [r["id"] for r in remediator.history(parse_account_id(AOAI), 5)] == [small["id"]]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and huge["id"] in errors[0]
+
+
+def test_every_record_the_unwritten_buffer_drops_is_logged(caplog: pytest.LogCaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table unreachable (nothing listens on the port): records are kept to be written later, and when the
+    buffer is full each one it lets go of is logged, never dropped silently."""
+    monkeypatch.setattr(audit, "_MAX_UNWRITTEN", 1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again before use: connections are refused
+    connection = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+                  f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    table = AuditTable(Storage(Settings.from_env({**_REQUIRED, "AzureWebJobsStorage": connection})))
+    records = [AuditRecord(AOAI, Trigger.EVENT, Mode.ENFORCE, Outcome.COMPLIANT).to_json() for _ in range(3)]
+
+    with caplog.at_level(logging.ERROR, logger="remediation.audit"):
+        for record in records:
+            with pytest.raises(Exception):
+                table.write(record)
+
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 2
+    assert records[0]["id"] in dropped[0] and records[1]["id"] in dropped[1]
