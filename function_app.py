@@ -11,6 +11,7 @@ import azure.functions as func
 
 from remediation import __version__, api
 from remediation.ids import within_any
+from remediation.inline import InlineReconciler
 from remediation.intake import EventIntake
 from remediation.model import Trigger
 from remediation.service import Remediator
@@ -43,6 +44,7 @@ class Parts:
     intake: EventIntake
     worker: Worker
     queue: WorkQueue
+    inline: InlineReconciler  # POST /api/remediate: the worker's lease, waited for
 
 
 _parts: Parts | None = None
@@ -57,8 +59,10 @@ def parts() -> Parts:
     if _parts is None:
         remediator = Remediator.from_settings(SETTINGS)
         assert remediator.storage is not None  # the app's settings require AzureWebJobsStorage
-        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator),
-                       Worker.from_remediator(remediator), WorkQueue(remediator.storage))
+        worker = Worker.from_remediator(remediator)
+        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator), worker,
+                       WorkQueue(remediator.storage),
+                       InlineReconciler(remediator, worker.locks, wait_seconds=SETTINGS.ready_timeout_seconds))
     return _parts
 
 
@@ -125,7 +129,9 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
         request = api.parse_remediate(req.get_body())
     except api.ApiError as error:
         return _error(error)
-    result = parts().remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    result = parts().inline.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    if result is None:
+        return _json(api.RECONCILE_RUNNING.body(), 409, {"Retry-After": "5"})
     headers = {"Remediation-Audit-Error": "; ".join(result.audit_errors)[:1000]} if result.audit_errors else None
     if result.failure is Failure.OUT_OF_SCOPE:
         return _error(api.OUT_OF_SCOPE)

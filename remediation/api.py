@@ -35,6 +35,8 @@ def payload_too_large() -> ApiError:
 INTERNAL = ApiError(500, "InternalError", "the reconcile failed unexpectedly; see the audit record and the logs")
 OUT_OF_SCOPE = ApiError(403, "OutOfScope", "the account is outside REMEDIATION_SCOPES")
 NOT_FOUND = ApiError(404, "AccountNotFound", "the account does not exist")
+RECONCILE_RUNNING = ApiError(409, "ReconcileInProgress",
+                             "another reconcile of the account is running (an event or the sweep); try again shortly")
 
 
 def resource_manager_error(message: str | None, unavailable: bool) -> ApiError:

@@ -60,6 +60,7 @@ class AuditRecord:
     event_to_fix_ms: int | None = None
     error: str | None = None
     exemption: Mapping[str, Any] | None = None  # desired.Exemption.to_json(): exempt, or why the tag does not exempt
+    contest: Mapping[str, Any] | None = None  # breaker.Contest.to_json(): fixes in the last hour, next fix, alert
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=utc_now)
 
@@ -86,6 +87,7 @@ class AuditRecord:
             "eventToFixMs": self.event_to_fix_ms,
             "error": self.error,
             "exemption": self.exemption,
+            "contest": self.contest,
         }
 
 
@@ -226,6 +228,11 @@ def published_type(record: dict[str, Any]) -> str | None:
     """The event type a record is published as, or None (compliant, report-only, exempt without drift…)."""
     if record["outcome"] == "exempt":
         return EXEMPT_DRIFTED if record.get("findings") else None
+    if record["outcome"] == "contested":  # the alert once per episode; the episode's later fixes as fixes
+        if (record.get("contest") or {}).get("firstOfEpisode"):
+            return _PUBLISHED["contested"]
+        wrote = any(a.get("status") == "succeeded" for a in record.get("actions") or [] if isinstance(a, dict))
+        return _PUBLISHED["remediated"] if wrote else None
     return _PUBLISHED.get(record["outcome"])
 
 

@@ -16,18 +16,19 @@ from typing import Any
 
 from . import verdict as verdicts
 from .apply import ActionResult, Applier, ApplyResult, planned
-from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, utc_now
-from .breaker import CircuitBreaker
+from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, iso, utc_now
+from .breaker import CircuitBreaker, Contest
 from .clients import ArmClients, ErrorKind, classify, describe
 from .desired import NOT_EXEMPT, DesiredState, Exemption, desired_state, exemption
+from .findings import FindingCode
 from .ids import ResourceId, fold, within_any
 from .model import Account, ActionKind, ActionStatus, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .owners import ServingIndex
-from .plan import Plan, plan
+from .plan import Action, Plan, plan
 from .settings import Settings
 from .storage import Storage
-from .verdict import Failure, Verdict
+from .verdict import Failure, Verdict, backoff
 from .writescope import WriteScope
 
 log = logging.getLogger("remediation")
@@ -57,6 +58,7 @@ class _Run:
     event_to_fix_ms: int | None = None
     resource_id: ResourceId | None = None  # the account's ID as Resource Manager returned it
     exemption: Exemption | None = None
+    contest: Contest | None = None
 
 
 class Remediator:
@@ -86,7 +88,7 @@ class Remediator:
         if settings.storage_connection or settings.storage_account_name:
             storage = Storage(settings)
             table = AuditTable(storage)
-            breaker = CircuitBreaker(table, settings.max_fixes_per_hour)
+            breaker = CircuitBreaker(table, settings.max_fixes_per_hour, settings.poll_interval_seconds)
             index = ServingIndex(storage)
             sinks.append(table)
         if settings.eventgrid_topic_endpoint:
@@ -114,7 +116,8 @@ class Remediator:
             str(run.resource_id or account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event,
             actor=actor, findings=run.findings, actions=run.actions, before=run.before, after=run.after,
             duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
-            error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None)
+            error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
+            contest=run.contest.to_json() if run.contest else None)
         return ReconcileResult(record, run.verdict, self.auditor.record(record))
 
     def history(self, account_id: ResourceId, top: int) -> list[dict[str, Any]]:
@@ -178,14 +181,10 @@ class Remediator:
         if mode is Mode.REPORT:
             results = planned(fix, scope)
             return replace(seen, verdict=verdicts.reported(fix, results), actions=_actions_json(results))
-        contested = self.breaker.contested(account.id) if self.breaker else None
-        if contested:
-            skipped = [ActionResult(r.action, ActionStatus.SKIPPED, "contested; not written")
-                       for r in planned(fix, scope)]
-            return replace(seen, verdict=Verdict(Outcome.CONTESTED, contested), actions=_actions_json(skipped))
-        applied = Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
-                          poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep,
-                          clock=self.clock).apply(fix)
+        contest = self.breaker.contest(account.id) if self.breaker else None
+        if contest is not None:
+            return self._contested(account, seen, fix, scope, contest)
+        applied = self._applier(scope).apply(fix)
         self._remember(account.id, observation, desired, [r.action.target for r in applied.results if
                                                           r.status is ActionStatus.SUCCEEDED and
                                                           r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
@@ -193,6 +192,33 @@ class Remediator:
                            if applied.first_write_at and event_time else None)
         return replace(seen, verdict=verdicts.judged(fix, applied), actions=_actions_json(applied.results),
                        after=_after(account, applied), event_to_fix_ms=event_to_fix_ms)
+
+    def _applier(self, scope: WriteScope) -> Applier:
+        return Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
+                       poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock)
+
+    def _contested(self, account: Account, seen: _Run, fix: Plan, scope: WriteScope, contest: Contest) -> _Run:
+        """Fixed too often: the account's exposure (public access, default action) is still fixed once the back-off
+        has passed; everything else waits for the episode to end. What is left comes back as a work item at the
+        end of the next back-off (`verdict.retry_after`; the HTTP and CLI paths only report it)."""
+        urgent = _urgent(fix, account)
+        wait = contest.wait(utc_now())
+        seen = replace(seen, contest=contest)
+        if wait > 0 or urgent is None:
+            skipped = [ActionResult(r.action, ActionStatus.SKIPPED, f"contested; not written before "
+                                    f"{iso(contest.next_fix_at)}") for r in planned(fix, scope)]
+            retry = wait or backoff(contest.fixes - contest.limit, self.settings.poll_interval_seconds)
+            return replace(seen, verdict=Verdict(Outcome.CONTESTED, contest.reason, retry_after=retry),
+                           actions=_actions_json(skipped))
+        applied = self._applier(scope).apply(urgent)
+        if applied.failed or applied.busy:
+            return replace(seen, verdict=verdicts.judged(urgent, applied), actions=_actions_json(applied.results))
+        # Everything else the plan would do waits (the whole PATCH too, when it also holds IP rules and the like).
+        later = [ActionResult(a, ActionStatus.SKIPPED, "contested; waits until the fixes slow down")
+                 for a in fix.actions if a.body != urgent.actions[0].body and not a.blocked]
+        after = backoff(contest.fixes + 1 - contest.limit, self.settings.poll_interval_seconds) if later else None
+        return replace(seen, verdict=Verdict(Outcome.CONTESTED, contest.reason, retry_after=after),
+                       actions=_actions_json([*applied.results, *later]), after=_after(account, applied))
 
     def _remember(self, account_id: ResourceId, observation: Observation, desired: DesiredState,
                   created: Sequence[ResourceId]) -> None:
@@ -215,6 +241,23 @@ class Remediator:
                                          if e.subnet_id in desired.serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
         )
+
+
+URGENT = (FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW)
+
+
+def _urgent(fix: Plan, account: Account) -> Plan | None:
+    """The part of a plan that closes the account's exposure: public access and the default action, in one PATCH
+    of those two properties only (existing rules kept as they are); None when neither is wrong."""
+    findings = tuple(f for f in fix.findings if f.code in URGENT)
+    if not findings:
+        return None
+    patch: dict[str, Any] = {}
+    if any(f.code is FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED for f in findings):
+        patch["publicNetworkAccess"] = "Disabled"
+    if any(f.code is FindingCode.NETWORK_DEFAULT_ACTION_ALLOW for f in findings):
+        patch["networkAcls"] = {**(account.network_acls or {}), "defaultAction": "Deny"}
+    return Plan(findings, (Action(ActionKind.PATCH_ACCOUNT_NETWORK, account.id, {"properties": patch}),))
 
 
 def _exempt(seen: _Run, fix: Plan, scope: WriteScope, exempt: Exemption) -> _Run:

@@ -94,7 +94,8 @@ class Worker:
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
                 event_time=parse_event_time(item.event_time))
-            if result.record.outcome in _SETTLED and done_key[0] and not result.audit_errors:
+            settled = result.record.outcome in _SETTLED and result.verdict.retry_after is None
+            if settled and done_key[0] and not result.audit_errors:
                 self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
         finally:
             self.locks.release(account_id, lease)

@@ -14,6 +14,10 @@ each failed before its fix:
    REMEDIATION_EXEMPT_MAX_DAYS ahead, other values named in the record; an exempt account is observed and planned,
    its drift logged and published: test_a_tag_an_account_owner_sets_does_not_exempt_beyond_the_rule,
    test_an_exempt_account_is_observed_planned_and_its_drift_reported
+2. the circuit breaker limits the rate of fixes, not the fix: public access and the default action are closed
+   again after a growing delay, by a work item queued for the end of each back-off, one alert per episode; and
+   POST /api/remediate takes the worker's lease: test_the_circuit_breaker_slows_fixes_down_but_never_leaves_the_account_open,
+   test_an_http_call_and_a_queue_item_never_both_remediate_one_drift
 3. the audit trail under pressure: records are bounded, the current record is written first and the backlog
    best-effort, a record refused for good is dropped with one error log, every record the buffer drops is logged:
    test_an_account_with_a_thousand_leftover_connections_is_recorded_and_does_not_block_later_records,
@@ -51,6 +55,8 @@ import re
 import socket
 import stat
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -640,3 +646,54 @@ def test_every_record_the_unwritten_buffer_drops_is_logged(caplog: pytest.LogCap
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert len(dropped) == 2
     assert records[0]["id"] in dropped[0] and records[1]["id"] in dropped[1]
+
+
+# --- Defect 2: the circuit breaker never stops the fix; the HTTP path takes the lease --------------------------
+
+def test_the_circuit_breaker_slows_fixes_down_but_never_leaves_the_account_open(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """Past REMEDIATION_MAX_FIXES_PER_HOUR, each re-opening is still closed: after a growing delay, by a work item the
+    app puts on the queue for the end of the back-off (not by a sweep an hour later). One alert per episode."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    caplog.set_level(logging.ERROR, logger="remediation")
+    with LocalTopic(cert_dir=stack.emulator.cert_dir) as topic:
+        live = Live(stack, REMEDIATION_MAX_FIXES_PER_HOUR="1", REMEDIATION_EVENTGRID_TOPIC_ENDPOINT=topic.endpoint)
+        try:
+            for _ in range(3):
+                stack.as_user("PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}})
+                live.settle()
+                assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+            records = live.history()
+        finally:
+            live.close()
+        published = [e["eventType"].rsplit(".", 1)[-1] for e in topic.events]
+
+    outcomes = [r["outcome"] for r in reversed(records)]
+    assert outcomes[0] == "remediated" and set(outcomes[1:]) == {"contested"}
+    fixes = [r for r in records if any(a["status"] == "succeeded" for a in r["actions"])]
+    assert len(fixes) == 3
+    later = sorted(datetime.fromisoformat(r["time"].replace("Z", "+00:00")) for r in fixes)
+    assert (later[2] - later[1]) >= timedelta(seconds=2) * 0.9  # the back-off grows: 1 s, then 2 s
+    assert published.count("Contested") == 1
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR and "contested" in r.getMessage()]) == 1
+
+
+def test_an_http_call_and_a_queue_item_never_both_remediate_one_drift(stack: Stack) -> None:
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+    app = _fresh_app(stack)
+    # The fix takes a second to be answered (applied after the wait), so without a lease the second reconcile reads
+    # the account still open and fixes it again.
+    stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=None, delay_s=1.0, times=2))
+    item = json.dumps({"kind": "account", "resource_id": AOAI, "trigger": "event"})
+    queued = threading.Thread(target=app.parts().worker.process_message, args=(item,))
+
+    queued.start()
+    time.sleep(0.3)
+    response = app.remediate(func.HttpRequest(method="POST", url="/api/remediate",
+                                              body=json.dumps({"resourceId": AOAI}).encode()))
+    queued.join(30)
+
+    assert response.status_code == 200
+    outcomes = sorted(r["outcome"] for r in app.parts().remediator.history(parse_account_id(AOAI), 10))
+    assert outcomes == ["compliant", "remediated"]
+    assert len([w for w in stack.writes() if w.method == "PATCH"]) == 1
