@@ -52,6 +52,7 @@ class AuditRecord:
     kind: str | None = None
     event: Mapping[str, Any] | None = None
     actor: Mapping[str, Any] | None = None
+    actors: list[dict[str, Any]] | None = None  # actors.actors_json(): every event folded in, oldest first
     findings: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     before: Mapping[str, Any] | None = None
@@ -78,6 +79,7 @@ class AuditRecord:
             "mode": self.mode.value,
             "event": {k: v for k, v in self.event.items() if k in EVENT_FIELDS} if self.event else None,
             "actor": {k: v for k, v in self.actor.items() if k in ACTOR_FIELDS} if self.actor else None,
+            "actors": self.actors,
             "outcome": self.outcome.value,
             "findings": self.findings,
             "actions": self.actions,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from . import verdict as verdicts
+from .actors import FoldedEvent, actors_json, attribute
 from .apply import ActionResult, Applier, ApplyResult, planned
 from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, iso, utc_now
 from .breaker import CircuitBreaker, Contest
@@ -98,8 +99,10 @@ class Remediator:
 
     def reconcile(self, account_id: ResourceId, trigger: Trigger, *, dry_run: bool = False,
                   event: Mapping[str, Any] | None = None, actor: Mapping[str, Any] | None = None,
-                  event_time: datetime | None = None) -> ReconcileResult:
-        """Observe, plan, apply and record one account; never raises.
+                  event_time: datetime | None = None, folded: Sequence[FoldedEvent] = ()) -> ReconcileResult:
+        """Observe, plan, apply and record one account; never raises. `folded`: every event this reconcile
+        accounts for (its own among them), oldest first; the record lists their actors and marks which one's
+        change produced which finding, where that can be told.
 
         `reconcile(id_of_an_open_account, Trigger.HTTP)` PATCHes `publicNetworkAccess` back to `Disabled`
         and returns the audit record with outcome `remediated` (`would-remediate` with `dry_run=True`).
@@ -112,9 +115,11 @@ class Remediator:
                                  error=verdict.error)
             return ReconcileResult(record, verdict)
         run = self._run(account_id, mode, event_time)
+        findings = attribute(run.findings, folded) if folded else run.findings
         record = AuditRecord(
             str(run.resource_id or account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event,
-            actor=actor, findings=run.findings, actions=run.actions, before=run.before, after=run.after,
+            actor=actor, actors=actors_json(folded) if folded else None, findings=findings, actions=run.actions,
+            before=run.before, after=run.after,
             duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
             error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
             contest=run.contest.to_json() if run.contest else None)

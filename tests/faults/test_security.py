@@ -31,6 +31,9 @@ each failed before its fix:
    test_ids_that_differ_by_a_unicode_case_pair_are_different (property), test_ids_that_differ_by_ascii_case_only_are_the_same
    (property), test_remediate_refuses_a_look_alike_of_an_in_scope_id,
    test_a_record_is_kept_under_the_id_resource_manager_returns_and_nothing_is_written_when_it_differs
+5. events folded into one reconcile: the record lists each event's actor and operation (`actors`, oldest first)
+   and marks which actor's change produced which finding (`causedBy`) where that can be told:
+   test_events_folded_into_one_reconcile_name_each_actor_and_what_each_changed
 6. the Resource Notification shortcut (skip the read) runs for account notifications only:
    test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unread
 7. settings that receive the identity's tokens name hosts of known Azure clouds or loopback only:
@@ -68,6 +71,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
 
 from localdev.arm_emulator import Fault
 from localdev.arm_emulator.certs import ensure_certs
@@ -697,3 +701,42 @@ def test_an_http_call_and_a_queue_item_never_both_remediate_one_drift(stack: Sta
     outcomes = sorted(r["outcome"] for r in app.parts().remediator.history(parse_account_id(AOAI), 10))
     assert outcomes == ["compliant", "remediated"]
     assert len([w for w in stack.writes() if w.method == "PATCH"]) == 1
+
+
+# --- Defect 5: the record names every actor whose change it fixed ----------------------------------------
+
+ALICE = {"name": "Alice Network", "upn": "alice@contoso.example"}
+BOB = {"name": "Bob Builder", "upn": "bob@contoso.example"}
+ENDPOINT = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+
+
+def test_events_folded_into_one_reconcile_name_each_actor_and_what_each_changed(stack: Stack) -> None:
+    """Alice deletes the account's private endpoint, then Bob turns public access on. The reconcile that runs
+    first sees both changes: its record must not blame the first event's actor for the second's change."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    live = Live(stack)  # its host creates the queue
+    QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE).clear_messages()
+    try:
+        assert live.app.parts().remediator.reconcile(parse_account_id(AOAI), Trigger.SWEEP).record.outcome \
+            is Outcome.COMPLIANT  # the serving index now maps the endpoint to the account
+        live.capture_only = True
+        stack.as_user("DELETE", ENDPOINT, **ALICE)
+        stack.as_user("PATCH", AOAI, {"properties": {"publicNetworkAccess": "Enabled"}}, **BOB)
+        assert live.router.drain(10)
+        events = [e for e in live.captured if e["data"]["claims"].get("name") in (ALICE["name"], BOB["name"])]
+        assert [e["data"]["claims"]["name"] for e in events] == [ALICE["name"], BOB["name"]]
+        for event in events:  # both delivered before a worker runs: a busy moment, a slow queue
+            live.host.deliver(event)
+        assert live.host.drain(30)
+        records = [r for r in live.history() if r["trigger"] == "event"]
+    finally:
+        live.close()
+
+    [fixed] = [r for r in records if r["findings"]]
+    assert [(a["upn"], a["operationName"]) for a in fixed["actors"]] == [
+        (ALICE["upn"], "Microsoft.Network/privateEndpoints/delete"),
+        (BOB["upn"], "Microsoft.CognitiveServices/accounts/write")]
+    caused = {f["code"]: fixed["actors"][f["causedBy"]]["upn"] for f in fixed["findings"] if "causedBy" in f}
+    assert caused["PUBLIC_NETWORK_ACCESS_ENABLED"] == BOB["upn"]
+    assert caused["PRIVATE_ENDPOINT_MISSING"] == ALICE["upn"]
+    assert all(r is fixed or not r["findings"] for r in records)  # the other event found nothing left to fix
