@@ -6,6 +6,8 @@
    SDKs lazy as shipped and eager, and a compliant request and event served from cold.
 3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
 4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
+5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
+   (bench/pace.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.events import print_event_tables
+from bench.pace import print_pace_table
 from bench.sweep import print_sweep_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
@@ -30,21 +33,24 @@ from remediation.ids import parse_account_id
 from remediation.model import Trigger
 from remediation.service import Remediator
 from remediation.settings import Settings
-from remediation.storage import WORK_QUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
 
-# The least each case needs, by design: a compliant OpenAI account needs the account, its
-# endpoint, the endpoint's zone group and the zone's links; a fix adds only its writes.
+# The least each case needs, by design: a compliant OpenAI account needs the account, its endpoint, the
+# endpoint's zone group, the zone's links and the account's A record in it (AIServices: links and record
+# in each of its three zones); a fix adds only its writes.
 CASES = [
-    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 4, 0),
+    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 5, 0),
     ("compliant AIServices account", Estate().network(
         ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"))
-     .locked("aoai", "AIServices"), 6, 0),
-    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 4, 1),
-    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region; endpoint, zone, link, group
-    ("private endpoint + DNS build", Estate().network().account("aoai"), 3, 4),
+     .locked("aoai", "AIServices"), 9, 0),
+    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 5, 1),
+    ("A record repointed", Estate().network((OPENAI_ZONE,)).locked("aoai").record(OPENAI_ZONE, "aoai", ("10.2.0.66",)),
+     5, 1),
+    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region, the new endpoint's zone
+    # group read again before it is written (an earlier write came first); endpoint, zone, link, group
+    ("private endpoint + DNS build", Estate().network().account("aoai"), 4, 4),
 ]
 
 
@@ -85,6 +91,7 @@ COLD = {
         from azure.functions.eventgrid import EventGridEventInConverter
         from azure.functions.queue import QueueMessage
         from azure.storage.queue import QueueClient
+        from remediation.storage import WORK_QUEUE
         event = {"id": "e1", "topic": "/subscriptions/x", "subject": sys.argv[1], "dataVersion": "2",
                  "eventType": "Microsoft.Resources.ResourceWriteSuccess", "eventTime": "2026-11-26T10:00:00Z",
                  "data": {"operationName": "Microsoft.CognitiveServices/accounts/write", "status": "Succeeded",
@@ -146,6 +153,7 @@ def main() -> int:
 
         print_event_tables(emulator, azurite)
         print_sweep_table(emulator)
+        print_pace_table(emulator, azurite)
     return 0
 
 

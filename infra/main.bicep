@@ -32,6 +32,10 @@ param REMEDIATION_KINDS string = 'OpenAI,AIServices'
 param REMEDIATION_PUBLIC_NETWORK_ACCESS string = 'Disabled'
 @description('Comma-separated IPs / CIDRs allowed in SelectedNetworks mode.')
 param REMEDIATION_ALLOWED_IP_RULES string = ''
+@description('SelectedNetworks mode: comma-separated subnet IDs allowed in the accounts\' virtualNetworkRules.')
+param REMEDIATION_ALLOWED_VNET_SUBNET_IDS string = ''
+@description('networkAcls.bypass to enforce: None or AzureServices. Empty: bypass is not governed.')
+param REMEDIATION_NETWORK_BYPASS string = ''
 @description('Also enforce disableLocalAuth: true.')
 param REMEDIATION_DISABLE_LOCAL_AUTH string = 'false'
 @description('Subnet for new private endpoints, or a JSON object mapping account locations (and *) to subnet IDs. Empty: endpoint findings are reported, not fixed.')
@@ -60,6 +64,13 @@ param REMEDIATION_EVENTGRID_TOPIC_ENDPOINT string = ''
 param REMEDIATION_POLL_INTERVAL_SECONDS string = '5'
 @description('Seconds one reconcile waits for a busy account before deferring.')
 param REMEDIATION_READY_TIMEOUT_SECONDS string = '60'
+@description('on: resolve each account\'s public names from the app\'s network and check they answer a serving endpoint\'s IP (report only). Empty: on when APP_SUBNET_ID is set, off otherwise.')
+param REMEDIATION_RESOLUTION_CHECK string = ''
+@description('ip[:port] of the resolver for the resolution check. Empty: the system resolver, which with APP_SUBNET_ID is the virtual network\'s DNS.')
+param REMEDIATION_DNS_RESOLVER string = ''
+
+@description('Subnet for the function app\'s virtual network integration, so it resolves names with that network\'s DNS: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>, in the app\'s region, delegated to Microsoft.App/environments (Flex Consumption), with the Microsoft.App resource provider registered. All outbound traffic then leaves through that network, which must reach Resource Manager, the app\'s storage and monitoring. Empty: no integration.')
+param APP_SUBNET_ID string = ''
 
 var tags = {
   'azd-env-name': environmentName
@@ -72,6 +83,8 @@ var remediationSettings = {
   REMEDIATION_KINDS: REMEDIATION_KINDS
   REMEDIATION_PUBLIC_NETWORK_ACCESS: REMEDIATION_PUBLIC_NETWORK_ACCESS
   REMEDIATION_ALLOWED_IP_RULES: REMEDIATION_ALLOWED_IP_RULES
+  REMEDIATION_ALLOWED_VNET_SUBNET_IDS: REMEDIATION_ALLOWED_VNET_SUBNET_IDS
+  REMEDIATION_NETWORK_BYPASS: REMEDIATION_NETWORK_BYPASS
   REMEDIATION_DISABLE_LOCAL_AUTH: REMEDIATION_DISABLE_LOCAL_AUTH
   REMEDIATION_PE_SUBNET_ID: REMEDIATION_PE_SUBNET_ID
   REMEDIATION_PE_ALLOWED_SUBNET_IDS: REMEDIATION_PE_ALLOWED_SUBNET_IDS
@@ -86,7 +99,14 @@ var remediationSettings = {
   REMEDIATION_EVENTGRID_TOPIC_ENDPOINT: REMEDIATION_EVENTGRID_TOPIC_ENDPOINT
   REMEDIATION_POLL_INTERVAL_SECONDS: REMEDIATION_POLL_INTERVAL_SECONDS
   REMEDIATION_READY_TIMEOUT_SECONDS: REMEDIATION_READY_TIMEOUT_SECONDS
+  REMEDIATION_RESOLUTION_CHECK: REMEDIATION_RESOLUTION_CHECK
+  REMEDIATION_DNS_RESOLVER: REMEDIATION_DNS_RESOLVER
 }
+// An app inside a network checks what that network's DNS answers, unless the check is set explicitly.
+var appSubnetId = trim(APP_SUBNET_ID)
+var resolutionCheckDefault = (empty(trim(REMEDIATION_RESOLUTION_CHECK)) && !empty(appSubnetId)) ? {
+  REMEDIATION_RESOLUTION_CHECK: 'on'
+} : {}
 
 // Where the app may act, from the same settings it reads.
 var scopeList = [for s in split(REMEDIATION_SCOPES, ','): toLower(trim(s))]
@@ -120,8 +140,9 @@ module app 'modules/app.bicep' = {
     location: location
     resourceToken: resourceToken
     tags: tags
-    remediationSettings: remediationSettings
+    remediationSettings: union(remediationSettings, resolutionCheckDefault)
     auditTable: REMEDIATION_AUDIT_TABLE
+    virtualNetworkSubnetId: appSubnetId
   }
 }
 

@@ -1,5 +1,5 @@
 """Credential, Resource Manager endpoint, retry and polling: the one place SDK clients are built, and the
-one place a failed call is classified.
+one place a failed call is classified (`classify` -> `model.ErrorKind`).
 
 SDKs are imported on first use, not at import time: the Functions host imports function_app at
 start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of any resource therefore go
@@ -15,13 +15,13 @@ by the applier, and classified here as `ErrorKind.BUSY`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .ids import ResourceId
-from .model import Principal
+from .model import ErrorKind, Principal
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -38,6 +38,9 @@ PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0.0
 _RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30}
 _TIMEOUTS = {"connection_timeout": 10, "read_timeout": 60}
 _MAX_PAGES = 1000
+# A read still throttled after azure-core's retries waits for Resource Manager's Retry-After and tries
+# again, for this long in all: a throttled sweep is a slower sweep, not a failed one.
+THROTTLE_PATIENCE_SECONDS = 300.0
 
 
 def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -58,6 +61,7 @@ class ArmClients:
         self._own: Principal | None = None
         self._count_lock = threading.Lock()
         self._requests = 0
+        self._per_thread = threading.local()
 
     @property
     def request_count(self) -> int:
@@ -65,9 +69,15 @@ class ArmClients:
         with self._count_lock:
             return self._requests
 
+    @property
+    def thread_request_count(self) -> int:
+        """The requests this thread sent so far (a pipeline sends from the thread that calls it)."""
+        return int(getattr(self._per_thread, "requests", 0))
+
     def _count(self) -> None:
         with self._count_lock:
             self._requests += 1
+        self._per_thread.requests = self.thread_request_count + 1
 
     def own_principal(self) -> Principal:
         """The identity this app writes as, read from its own ARM token's claims.
@@ -194,7 +204,11 @@ class ArmClients:
         # nextLink is absolute; only follow it to the configured endpoint (never send the token elsewhere).
         if not same_origin(url, self.settings.arm_endpoint):
             raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
+        deadline = time.monotonic() + THROTTLE_PATIENCE_SECONDS
         response = self._arm().send_request(HttpRequest("GET", url))
+        while response.status_code == 429 and time.monotonic() + (wait := retry_after(response)) < deadline:
+            time.sleep(wait)
+            response = self._arm().send_request(HttpRequest("GET", url))
         if response.status_code == 404:
             raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)
         if response.status_code >= 400:
@@ -206,6 +220,14 @@ class ArmClients:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+def retry_after(response: Any) -> float:
+    """Seconds Resource Manager asks a throttled caller to wait (`Retry-After`), 1 when it does not say."""
+    try:
+        return max(float(response.headers.get("Retry-After", 1)), 0.1)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def same_origin(url: str, endpoint: str) -> bool:
@@ -246,33 +268,41 @@ def _jwt_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-class ErrorKind(str, Enum):
-    """How a failed ARM call should be treated."""
-
-    BUSY = "busy"  # an operation is running on the resource: retry later, never "already exists"
-    NOT_FOUND = "not-found"
-    UNAVAILABLE = "unavailable"  # throttled past our retries, 5xx, or no connection
-    FAILED = "failed"
-
-
+# Codes that mean "an operation is running on the resource": the account or a resource under it is busy.
 _BUSY_CODES = {"requestconflict", "accountprovisioningstateinvalid", "retryableerrorduetoanotheroperation",
-               "anotheroperationinprogress", "conflict"}
+               "anotheroperationinprogress"}
+
+
+def error_code(error: BaseException) -> str:
+    """ARM's error code of a failed call (lower-case), or ""."""
+    return (getattr(getattr(error, "error", None), "code", None) or "").lower()
 
 
 def classify(error: BaseException) -> ErrorKind:
+    """How to treat a failed call.
+
+    A 409 answered at once means the resource is busy; an operation Resource Manager accepted and then
+    ended `Failed` with Conflict or BadRequest (its status comes from a 2xx poll) is refused for good,
+    as is an initial 400 that is not about a busy account, or a 405: another try sends the same request.
+    """
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return ErrorKind.UNAVAILABLE
-    if isinstance(error, HttpResponseError):
-        status = error.status_code or 0
-        code = (getattr(error.error, "code", None) or "").lower()
-        if status == 404:
-            return ErrorKind.NOT_FOUND
-        if status == 409 or code in _BUSY_CODES:
-            return ErrorKind.BUSY
-        if status in (429, 503, 504) or status == 0:
-            return ErrorKind.UNAVAILABLE
+    if not isinstance(error, HttpResponseError):
+        return ErrorKind.FAILED
+    status, code = error.status_code or 0, error_code(error)
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status in (401, 403):
+        return ErrorKind.FORBIDDEN
+    if status == 409 or code in _BUSY_CODES:
+        return ErrorKind.BUSY
+    # 405: a PUT of a connection that is gone (the Cognitive Services RP answers MethodNotAllowed).
+    if status in (400, 405) or (200 <= status < 300 and code in ("conflict", "badrequest")):
+        return ErrorKind.REFUSED
+    if status in (429, 503, 504) or status == 0:
+        return ErrorKind.UNAVAILABLE
     return ErrorKind.FAILED
 
 
@@ -283,6 +313,8 @@ def describe(error: BaseException) -> str:
     if isinstance(error, HttpResponseError):
         code = getattr(error.error, "code", None)
         message = getattr(error.error, "message", None) or error.reason or str(error).splitlines()[0]
-        status = f"{error.status_code} " if error.status_code else ""
+        # A failed long-running operation's status comes from a 2xx poll: say "operation failed" instead.
+        status = ("operation failed " if 200 <= (error.status_code or 0) < 300
+                  else f"{error.status_code} " if error.status_code else "")
         return f"{status}{code + ': ' if code else ''}{message}"[:1000]
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:1000]

@@ -14,7 +14,8 @@ Two sources are understood:
   identity, so they have no actor and cannot be recognised as own writes.
 
 An event about a private endpoint connection, zone group or zone link names its parent (the account, the
-endpoint, the zone). Only account targets are scope-checked here: an endpoint or zone in a network
+endpoint, the zone); one about an A record names the record, which maps to the account its name is the
+custom subdomain of. Only account targets are scope-checked here: an endpoint or zone in a network
 resource group may serve an in-scope account, which the service finds later.
 """
 
@@ -31,6 +32,7 @@ from .arm_json import json_get, same_text
 from .ids import (
     ACCOUNT_TYPE,
     CONNECTION_TYPE,
+    DNS_RECORD_TYPE,
     DNS_ZONE_LINK_TYPE,
     DNS_ZONE_TYPE,
     PRIVATE_ENDPOINT_TYPE,
@@ -53,6 +55,8 @@ WATCHED_OPERATIONS: tuple[str, ...] = (
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/delete",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete",
     "Microsoft.Network/privateDnsZones/delete",
+    "Microsoft.Network/privateDnsZones/A/write",
+    "Microsoft.Network/privateDnsZones/A/delete",
 )
 ARM_EVENT_TYPES: tuple[str, ...] = (
     "Microsoft.Resources.ResourceWriteSuccess",
@@ -97,6 +101,7 @@ class TargetKind(str, Enum):
     ACCOUNT = "account"
     PRIVATE_ENDPOINT = "private-endpoint"
     DNS_ZONE = "dns-zone"
+    DNS_RECORD = "dns-record"  # an A record: mapped to the account whose custom subdomain names it
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ _RULES: dict[str, _Rule] = {
         _Rule(ZONE_GROUP_TYPE, TargetKind.PRIVATE_ENDPOINT, parent=True),
         _Rule(DNS_ZONE_TYPE, TargetKind.DNS_ZONE, parent=False),
         _Rule(DNS_ZONE_LINK_TYPE, TargetKind.DNS_ZONE, parent=True),
+        _Rule(DNS_RECORD_TYPE, TargetKind.DNS_RECORD, parent=False),
     )
 }
 _WATCHED = {fold(op) for op in WATCHED_OPERATIONS}
@@ -163,7 +169,8 @@ class Actor:
 @dataclass(frozen=True)
 class Target:
     kind: TargetKind
-    resource_id: ResourceId  # ACCOUNT: the account; PRIVATE_ENDPOINT: the endpoint; DNS_ZONE: the zone
+    resource_id: ResourceId  # ACCOUNT: the account; PRIVATE_ENDPOINT: the endpoint; DNS_ZONE: the zone;
+    # DNS_RECORD: the A record set
     event: EventInfo
     actor: Actor | None  # from ARM claims; None for Resource Notifications and claim-less events
     event_time: datetime | None  # eventTime / time as an aware UTC datetime; None when absent or unreadable

@@ -29,6 +29,7 @@ ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 DNS_ZONE_TYPE = "Microsoft.Network/privateDnsZones"
 DNS_ZONE_LINK_TYPE = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
+DNS_RECORD_TYPE = "Microsoft.Network/privateDnsZones/A"
 
 # Patterns are used with fullmatch: `$` would also accept a trailing newline.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

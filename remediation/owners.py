@@ -8,14 +8,18 @@ what earlier reconciles recorded (rows in the audit table, apart from the audit 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from .arm_json import json_get
-from .clients import NETWORK_API_VERSION, ArmClients
+from .clients import NETWORK_API_VERSION, ArmClients, classify, describe
 from .events import TargetKind
-from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .ids import ACCOUNT_TYPE, DNS_RECORD_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .model import ErrorKind
 from .storage import Storage, table_key
+
+log = logging.getLogger("remediation.events")
 
 _ENDPOINTS = "endpoint"  # partition: endpoint key -> the account it serves
 
@@ -27,9 +31,12 @@ class ServingIndex:
         self._storage = storage
         self._known: set[tuple[str, str]] = set()  # rows this process already wrote
 
-    def remember(self, account_id: ResourceId, endpoints: Iterable[ResourceId], zones: Iterable[ResourceId]) -> None:
+    def remember(self, account_id: ResourceId, endpoints: Iterable[ResourceId], zones: Iterable[ResourceId],
+                 record_name: str | None = None) -> None:
+        """`record_name`: the account's custom subdomain, the name of its A record in each zone."""
         rows = [(_ENDPOINTS, table_key(e), {"endpoint": str(e)}) for e in endpoints]
-        rows += [(f"zone-{table_key(z)}", table_key(account_id), {"zone": str(z)}) for z in zones]
+        record = {"record": record_name.lower()} if record_name else {}
+        rows += [(f"zone-{table_key(z)}", table_key(account_id), {"zone": str(z), **record}) for z in zones]
         for partition, row, extra in rows:
             if (partition, row) in self._known:
                 continue
@@ -46,10 +53,13 @@ class ServingIndex:
             return None
         return try_parse_resource_id(entity.get("account"))
 
-    def accounts_of_zone(self, zone_id: ResourceId) -> list[ResourceId]:
+    def accounts_of_zone(self, zone_id: ResourceId, record_name: str | None = None) -> list[ResourceId]:
+        """The accounts a zone serves; with `record_name`, only the account whose A record that is (a row
+        remembered before record names were kept could be any of them, so it is kept too)."""
         entities = self._storage.audit_table().query_entities(
             "PartitionKey eq @pk", parameters={"pk": f"zone-{table_key(zone_id)}"})
-        accounts = (try_parse_resource_id(e.get("account")) for e in entities)
+        accounts = (try_parse_resource_id(e.get("account")) for e in entities
+                    if record_name is None or e.get("record") in (None, record_name.lower()))
         return sorted({a for a in accounts if a is not None}, key=lambda a: a.key)
 
 
@@ -70,16 +80,33 @@ class Owners:
             found = self._accounts_of_endpoint(rid, deleted)
         elif kind == TargetKind.DNS_ZONE.value:
             found = self.index.accounts_of_zone(rid)
+        elif kind == TargetKind.DNS_RECORD.value:  # an A record: the account named by it, in its zone
+            found = self.index.accounts_of_zone(rid.parent, rid.name) if rid.is_type(DNS_RECORD_TYPE) else []
         else:
             raise ValueError(f"unknown work item kind {kind!r}")
         return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.scopes)]
 
     def _accounts_of_endpoint(self, endpoint_id: ResourceId, deleted: bool) -> list[ResourceId]:
-        body = None if deleted else self.clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        body = None if deleted else self._read(endpoint_id)
         if body is not None:
             return [t for t in _link_targets(body) if t is not None]
-        account = self.index.account_of_endpoint(endpoint_id)  # gone already: what it served, as remembered
+        # Gone already, or not ours to read: what it served, as an earlier reconcile remembered it.
+        account = self.index.account_of_endpoint(endpoint_id)
         return [account] if account else []
+
+    def _read(self, endpoint_id: ResourceId) -> Any:
+        """The endpoint; None when it is gone or the identity may not read it (another team's resource
+        group: an event about it is not retried, it names no account the app can tell)."""
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            return self.clients.find_json(endpoint_id, NETWORK_API_VERSION)
+        except HttpResponseError as error:
+            if classify(error) is not ErrorKind.FORBIDDEN:
+                raise
+            log.info("endpoint %s cannot be read (%s): mapped through the serving index only", endpoint_id,
+                     describe(error))
+            return None
 
 
 def _link_targets(endpoint: Any) -> list[ResourceId | None]:

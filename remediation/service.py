@@ -19,11 +19,11 @@ from .actors import FoldedEvent, actors_json, attribute
 from .apply import ActionResult, Applier, ApplyResult, planned
 from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, iso, utc_now
 from .breaker import CircuitBreaker, Contest
-from .clients import ArmClients, ErrorKind, classify, describe
+from .clients import ArmClients, classify, describe
 from .desired import NOT_EXEMPT, DesiredState, Exemption, desired_state, exemption
 from .findings import FindingCode
 from .ids import ResourceId, fold, within_any
-from .model import Account, ActionKind, ActionStatus, Mode, Observation, Outcome, Trigger
+from .model import Account, ActionKind, ActionStatus, ErrorKind, Mode, Observation, Outcome, Trigger
 from .observe import observe, read_account, wait_until_ready
 from .owners import ServingIndex
 from .plan import Action, Plan, plan
@@ -163,7 +163,8 @@ class Remediator:
             return _Run(_read_failed(error), account.kind)
         # 5. Plan, 6. write (or only report), 7. judge.
         try:
-            return self._plan_and_apply(account, desired, observation, mode, event_time, exempt)
+            run = self._plan_and_apply(account, desired, observation, mode, event_time, exempt)
+            return replace(run, verdict=verdicts.noting_unverified(run.verdict, observation.unverified))
         except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
             log.exception("reconcile of %s failed", account.id)
             return _Run(Verdict(Outcome.FAILED, f"internal error: {describe(error)}", Failure.INTERNAL),
@@ -189,7 +190,7 @@ class Remediator:
         contest = self.breaker.contest(account.id) if self.breaker else None
         if contest is not None:
             return self._contested(account, seen, fix, scope, contest)
-        applied = self._applier(scope).apply(fix)
+        applied = self._applier(scope, desired).apply(fix)
         self._remember(account.id, observation, desired, [r.action.target for r in applied.results if
                                                           r.status is ActionStatus.SUCCEEDED and
                                                           r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
@@ -198,9 +199,11 @@ class Remediator:
         return replace(seen, verdict=verdicts.judged(fix, applied), actions=_actions_json(applied.results),
                        after=_after(account, applied), event_to_fix_ms=event_to_fix_ms)
 
-    def _applier(self, scope: WriteScope) -> Applier:
-        return Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
-                       poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock)
+    def _applier(self, scope: WriteScope, desired: DesiredState | None) -> Applier:
+        """desired=None: the actions are sent once, as planned (no busy retry, so no rebuild is needed)."""
+        return Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds if desired else 0.0,
+                       poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock,
+                       desired=desired)
 
     def _contested(self, account: Account, seen: _Run, fix: Plan, scope: WriteScope, contest: Contest) -> _Run:
         """Fixed too often: the account's exposure (public access, default action) is still fixed once the back-off
@@ -215,7 +218,9 @@ class Remediator:
             retry = wait or backoff(contest.fixes - contest.limit, self.settings.poll_interval_seconds)
             return replace(seen, verdict=Verdict(Outcome.CONTESTED, contest.reason, retry_after=retry),
                            actions=_actions_json(skipped))
-        applied = self._applier(scope).apply(urgent)
+        # Sent once, built from the read just before: a rebuild after a wait would re-plan the whole PATCH, and a
+        # stale one could undo a rule a person changed meanwhile. A busy account defers it (a work item again).
+        applied = self._applier(scope, None).apply(urgent)
         if applied.failed or applied.busy:
             return replace(seen, verdict=verdicts.judged(urgent, applied), actions=_actions_json(applied.results))
         # Everything else the plan would do waits (the whole PATCH too, when it also holds IP rules and the like).
@@ -232,7 +237,8 @@ class Remediator:
             return
         endpoints = [e.id for e in observation.endpoints.values() if e.subnet_id in desired.serving_subnets]
         try:
-            self.index.remember(account_id, [*endpoints, *created], observation.zones)
+            self.index.remember(account_id, [*endpoints, *created], observation.zones,
+                                observation.account.custom_subdomain)
         except Exception as error:  # noqa: BLE001 - the index only helps map future events
             log.warning("could not update the endpoint index for %s: %s", account_id, type(error).__name__)
 
@@ -245,6 +251,7 @@ class Remediator:
             existing_endpoints=frozenset(e.id for e in observation.endpoints.values()
                                          if e.subnet_id in desired.serving_subnets),
             dns_resource_group=settings.dns_zone_resource_group,
+            dns_record_name=observation.account.custom_subdomain,
         )
 
 

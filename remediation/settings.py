@@ -32,6 +32,13 @@ class PublicAccessMode(str, Enum):
     SELECTED_NETWORKS = "SelectedNetworks"
 
 
+class NetworkBypass(str, Enum):
+    """`networkAcls.bypass` as Azure spells it: whether trusted Azure services pass the network rules."""
+
+    NONE = "None"
+    AZURE_SERVICES = "AzureServices"
+
+
 class SettingsError(ValueError):
     """One or more settings are invalid; `problems` holds one message per bad setting."""
 
@@ -70,6 +77,8 @@ class Settings:
     kinds: frozenset[str] = frozenset({"openai", "aiservices"})  # lower-case
     public_network_access: PublicAccessMode = PublicAccessMode.DISABLED
     allowed_ip_rules: tuple[IpNetwork, ...] = ()
+    allowed_vnet_subnet_ids: tuple[ResourceId, ...] = ()  # SelectedNetworks: subnets allowed in virtualNetworkRules
+    network_bypass: NetworkBypass | None = None  # None: `bypass` is not governed
     disable_local_auth: bool = False
     pe_subnets: SubnetMap = field(default_factory=SubnetMap)
     pe_allowed_subnet_ids: tuple[ResourceId, ...] = ()
@@ -87,6 +96,8 @@ class Settings:
     # for a busy account before deferring. Production defaults; tests lower them.
     poll_interval_seconds: float = 5.0
     ready_timeout_seconds: float = 60.0
+    resolution_check: bool = False  # resolve each account's public names and check they answer privately
+    dns_resolver: ResolverAddress | None = None  # None: the system resolver
 
     @property
     def arm_scope(self) -> str:
@@ -161,6 +172,18 @@ class _Reader:
         if self.problems:
             raise SettingsError(self.problems)
         return Settings(**values)
+
+
+@dataclass(frozen=True)
+class ResolverAddress:
+    """A DNS resolver to ask (REMEDIATION_DNS_RESOLVER)."""
+
+    host: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 # Parsers: each takes the raw text and raises ValueError with a message a person can act on.
@@ -316,6 +339,41 @@ def _guid(value: str) -> str:
     return value
 
 
+def parse_resolver(value: str) -> ResolverAddress:
+    """`ip`, `ip:port`, `ipv6` or `[ipv6]:port`; raises ValueError with a message a person can act on."""
+    text = value.strip()
+    port = 53
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"{value!r} is not ip[:port] or [ipv6]:port")
+        if rest:
+            port = _port(rest[1:], value)
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = _port(port_text, value)
+    else:
+        host = text
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{value!r}: {host!r} is not an IP address (a resolver is named by address)") from None
+    return ResolverAddress(str(address), port)
+
+
+def _port(text: str, value: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    return int(text)
+
+
+def _on_off(value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in ("on", "off"):
+        raise ValueError(f"{value!r} is not on or off")
+    return lowered == "on"
+
+
 # Every setting the app reads, in the order the README's table lists them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_MODE", "mode", _enum(Mode)),
@@ -323,6 +381,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_KINDS", "kinds", _kinds),
     Setting("REMEDIATION_PUBLIC_NETWORK_ACCESS", "public_network_access", _enum(PublicAccessMode)),
     Setting("REMEDIATION_ALLOWED_IP_RULES", "allowed_ip_rules", _ip_rules),
+    Setting("REMEDIATION_ALLOWED_VNET_SUBNET_IDS", "allowed_vnet_subnet_ids", _subnet_list),
+    Setting("REMEDIATION_NETWORK_BYPASS", "network_bypass", _enum(NetworkBypass)),
     Setting("REMEDIATION_DISABLE_LOCAL_AUTH", "disable_local_auth", _bool),
     Setting("REMEDIATION_PE_SUBNET_ID", "pe_subnets", _subnet_map),
     Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
@@ -337,6 +397,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", eventgrid_topic),
     Setting("REMEDIATION_POLL_INTERVAL_SECONDS", "poll_interval_seconds", _seconds(0, 300)),
     Setting("REMEDIATION_READY_TIMEOUT_SECONDS", "ready_timeout_seconds", _seconds(0, 600)),
+    Setting("REMEDIATION_RESOLUTION_CHECK", "resolution_check", _on_off),
+    Setting("REMEDIATION_DNS_RESOLVER", "dns_resolver", parse_resolver),
     Setting("AzureWebJobsStorage", "storage_connection", storage_connection),
     Setting("AzureWebJobsStorage__accountName", "storage_account_name", storage_account_name),
     Setting("AZURE_CLIENT_ID", "client_id", _guid),

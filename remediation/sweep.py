@@ -7,27 +7,40 @@ are added), so the sweep is the safety net. It costs list requests, not reads pe
 
 - the accounts of each scope, page by page (their properties carry the network settings and the
   private endpoint connections);
-- the private endpoints of each subscription that holds an allowed subnet (which subnet each sits in);
+- the private endpoints of each resource group that holds an allowed subnet (which subnet each sits in);
 - per DNS zone the kinds need, in the DNS resource group: its virtual network links and its record sets
-  (a zone group writes an A record named after the account's custom subdomain).
+  (a zone group writes an A record named after the account's custom subdomain). A record is screened by
+  value against the private IPs the endpoint list carries (`customDnsConfigs`): the record screen costs no
+  request of its own.
 
-Accounts stream through one at a time; only compact sets (endpoint → VNet, zone → names) are kept.
+Accounts stream through one at a time; only compact sets (endpoint → VNet and IPs, zone → record names and
+addresses) are kept.
 Screening is deliberately a little eager: an account it flags gets a full reconcile, which decides.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from .arm_json import json_get
 from .audit import AuditRecord
 from .clients import COGNITIVE_API_VERSION, NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, describe
-from .desired import NOT_EXEMPT, Exemption, desired_state, exemption, private_endpoint_id, zones_for_kind
+from .desired import (
+    NOT_EXEMPT,
+    Exemption,
+    desired_state,
+    exemption,
+    private_endpoint_id,
+    zone_link_name,
+    zones_for_kind,
+)
 from .events import TargetKind
 from .findings import FindingCode
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
@@ -56,11 +69,16 @@ class Screened:
 
 @dataclass
 class Inventory:
-    """What the sweep learned in bulk: allowed endpoints' VNets, and per zone its links and record names."""
+    """What the sweep learned in bulk: allowed endpoints' VNets and private IPs, and per zone its links and
+    its A records' names and addresses."""
 
     endpoint_vnets: dict[str, ResourceId | None] = field(default_factory=dict)  # endpoint key → its VNet
+    # Addresses are kept as integers (`_packed`): a tuple of ints per endpoint and per record keeps the
+    # inventory of a large estate small.
+    endpoint_ips: dict[str, tuple[int, ...]] = field(default_factory=dict)  # endpoint key → IPs (customDnsConfigs)
     zone_links: dict[str, frozenset[ResourceId]] = field(default_factory=dict)  # zone name → linked VNets
-    zone_records: dict[str, frozenset[str]] = field(default_factory=dict)  # zone name → record names (lower)
+    zone_link_names: dict[str, frozenset[str]] = field(default_factory=dict)  # zone name → link names (lower)
+    zone_records: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)  # zone → name (lower) → IPs
     missing_zones: set[str] = field(default_factory=set)
 
 
@@ -81,35 +99,46 @@ class Sweeper:
         self.settings = settings
 
     def inventory(self) -> Inventory:
-        """The endpoints of the allowed subnets and the zones' links and record names, listed in bulk."""
-        from azure.core.exceptions import ResourceNotFoundError
-
+        """The endpoints of the allowed subnets and the zones' links and A records, listed in bulk."""
         inventory = Inventory()
         serving = self.settings.allowed_subnets
-        for subscription in sorted({s.subscription_id.lower() for s in serving}):
-            path = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateEndpoints"
+        # Endpoints are listed per resource group of an allowed subnet: the network role is assigned there,
+        # and Resource Manager authorizes a list at the scope in its URL (a subscription-wide list is a 403).
+        for group in sorted({str(s.resource_group_id) for s in serving}, key=str.lower):
+            path = f"{group}/providers/Microsoft.Network/privateEndpoints"
             for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
                 subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
                 endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
                 if subnet in serving and endpoint_id is not None:
                     inventory.endpoint_vnets[endpoint_id.key] = vnet_of(subnet)
+                    ips = _endpoint_ips(endpoint)
+                    if ips:
+                        inventory.endpoint_ips[endpoint_id.key] = ips
         dns_rg = self.settings.dns_zone_resource_group
         if dns_rg is not None:
-            zone_names = sorted({zone for kind in self.settings.kinds for zone in zones_for_kind(kind)})
-            for zone in zone_names:
-                zone_path = f"{dns_rg}/providers/Microsoft.Network/privateDnsZones/{zone}"
-                try:
-                    links = self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
-                    vnets = (try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id"))
-                             for link in links)
-                    inventory.zone_links[zone] = frozenset(v for v in vnets if v is not None)
-                except ResourceNotFoundError:
-                    inventory.missing_zones.add(zone)
-                    continue
-                records = self.clients.list_json(f"{zone_path}/ALL", PRIVATE_DNS_API_VERSION)
-                inventory.zone_records[zone] = frozenset(
-                    str(json_get(r, "name")).lower() for r in records if str(json_get(r, "type") or "").endswith("/A"))
+            for zone in sorted({zone for kind in self.settings.kinds for zone in zones_for_kind(kind)}):
+                self._list_zone(f"{dns_rg}/providers/Microsoft.Network/privateDnsZones/{zone}", zone, inventory)
         return inventory
+
+    def _list_zone(self, zone_path: str, zone: str, inventory: Inventory) -> None:
+        """One zone's links and record sets: two lists, whatever the number of accounts it serves."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            links = {str(json_get(link, "name") or "").lower():
+                     try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id"))
+                     for link in self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)}
+            inventory.zone_links[zone] = frozenset(v for v in links.values() if v is not None)
+            inventory.zone_link_names[zone] = frozenset(links)
+        except ResourceNotFoundError:
+            inventory.missing_zones.add(zone)
+            return
+        records = inventory.zone_records.setdefault(zone, {})
+        for record in self.clients.list_json(f"{zone_path}/ALL", PRIVATE_DNS_API_VERSION):
+            if str(json_get(record, "type") or "").endswith("/A"):
+                entries = json_get(record, "properties", "aRecords")
+                ips = (json_get(e, "ipv4Address") for e in entries) if isinstance(entries, list) else ()
+                records[str(json_get(record, "name")).lower()] = _packed(ips)
 
     def accounts(self, scope: ResourceId) -> Iterator[Account]:
         """Every managed account in the scope, streamed page by page."""
@@ -152,13 +181,16 @@ class Sweeper:
                 unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)  # no subnet configured, or ours was rejected
         if self.settings.dns_zone_resource_group is not None and serving:
             codes |= self._dns_findings(account, desired.dns_zones, serving, inventory)
+            if _link_names_taken(desired.dns_zones, serving, inventory):
+                unfixable.add(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING)  # a reconcile would only report it again
         return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
     @staticmethod
     def _dns_findings(account: Account, zones: tuple[str, ...], vnets: list[ResourceId | None],
-             inventory: Inventory) -> set[FindingCode]:
+                      inventory: Inventory) -> set[FindingCode]:
         codes: set[FindingCode] = set()
         name = (account.custom_subdomain or "").lower()
+        ips = _serving_ips(account, inventory)
         recorded = 0
         for zone in zones:
             if zone in inventory.missing_zones:
@@ -166,9 +198,13 @@ class Sweeper:
                 continue
             if any(v is not None and v not in inventory.zone_links.get(zone, frozenset()) for v in vnets):
                 codes.add(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING)
-            recorded += name in inventory.zone_records.get(zone, frozenset())
+            held = inventory.zone_records.get(zone, {}).get(name)
+            recorded += held is not None
+            # By value: a record that answers nothing, or an address no serving endpoint has.
+            if held is not None and (not held or (ips is not None and not set(held) <= ips)):
+                codes.add(FindingCode.PRIVATE_DNS_RECORD_MISMATCH)
         if recorded == 0 and FindingCode.PRIVATE_DNS_ZONE_MISSING not in codes:
-            codes.add(FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING)
+            codes.add(FindingCode.PRIVATE_DNS_ZONE_GROUP_MISSING)  # or the record deleted: the reconcile tells
         elif recorded < len(zones):
             codes.add(FindingCode.PRIVATE_DNS_ZONE_GROUP_INCOMPLETE)
         return codes
@@ -202,6 +238,49 @@ class Sweeper:
         if summaries:  # the shared inventory is counted with the first scope
             summaries[0].arm_requests += inventory_requests
         return summaries
+
+
+def _link_names_taken(zones: tuple[str, ...], vnets: list[ResourceId | None], inventory: Inventory) -> bool:
+    """True when every missing link is one whose name (the name the app gives it) a link to another VNet
+    already holds: the app will not overwrite that link, so only a person can clear the name."""
+    missing = [(zone, vnet) for zone in zones if zone in inventory.zone_links for vnet in vnets
+               if vnet is not None and vnet not in inventory.zone_links[zone]]
+    return bool(missing) and all(zone_link_name(vnet).lower() in inventory.zone_link_names.get(zone, frozenset())
+                                 for zone, vnet in missing)
+
+
+def _endpoint_ips(endpoint: Any) -> tuple[int, ...]:
+    """An endpoint's private IPs from its `customDnsConfigs` (the list carries them: no read per endpoint)."""
+    configs = json_get(endpoint, "properties", "customDnsConfigs")
+    return _packed((ip for config in (configs if isinstance(configs, list) else [])
+                    for ip in (json_get(config, "ipAddresses") or [])), keep_unreadable=False)
+
+
+def _packed(addresses: Iterable[Any], keep_unreadable: bool = True) -> tuple[int, ...]:
+    """IPv4 addresses as integers, each once. In a record, one that is not an address is kept as -1, which
+    no endpoint has; an endpoint's own such address is left out."""
+    packed: dict[int, None] = {}
+    for address in addresses:
+        try:
+            packed[int(ipaddress.IPv4Address(str(address)))] = None
+        except ValueError:
+            if keep_unreadable:
+                packed[-1] = None
+    return tuple(packed)
+
+
+def _serving_ips(account: Account, inventory: Inventory) -> frozenset[int] | None:
+    """The private IPs of the account's approved endpoints in allowed subnets; None when one of them has
+    none listed (then a record is screened for being there and non-empty only)."""
+    ips: set[int] = set()
+    for connection in account.connections:
+        key = connection.private_endpoint_id.key if connection.private_endpoint_id else None
+        if not connection.approved or key not in inventory.endpoint_vnets:
+            continue
+        if key not in inventory.endpoint_ips:
+            return None
+        ips.update(inventory.endpoint_ips[key])
+    return frozenset(ips)
 
 
 def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:

@@ -9,12 +9,12 @@ the whole retry policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from .findings import FINDINGS, FindingCode
-from .model import ActionStatus, Outcome
+from .model import ActionStatus, ErrorKind, Outcome, Unverified
 from .plan import Plan
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -24,6 +24,9 @@ MAX_DEQUEUE = 5  # host.json extensions.queues.maxDequeueCount: the last deliver
 MAX_ATTEMPTS = 8  # deferrals of one item (a busy account) before it is given up
 LEASE_BUSY_DELAY = 2  # seconds before an item looks again at an account another worker is reconciling
 MAX_BACKOFF = 600  # seconds: the longest a deferred item waits
+# Failures another try cannot change: the action is recorded as failed with what a person must do, and
+# the item is not retried for them.
+PERMANENT = frozenset({ErrorKind.REFUSED, ErrorKind.FORBIDDEN})
 
 
 class Failure(str, Enum):
@@ -62,8 +65,17 @@ def judged(plan: Plan, applied: ApplyResult) -> Verdict:
     items = open_items(plan, applied.results)
     if not items:
         return Verdict(Outcome.REMEDIATED)
-    failure = Failure.ARM_UNAVAILABLE if applied.unavailable else Failure.ARM_ERROR if applied.failed else None
+    retryable = any(r.status is ActionStatus.FAILED and r.error_kind not in PERMANENT for r in applied.results)
+    failure = Failure.ARM_UNAVAILABLE if applied.unavailable else Failure.ARM_ERROR if retryable else None
     return Verdict(Outcome.FAILED, "not fixed: " + "; ".join(items), failure)
+
+
+def noting_unverified(verdict: Verdict, unverified: Sequence[Unverified]) -> Verdict:
+    """The verdict, its error naming the endpoints and zones the identity may not read (none of them counts)."""
+    if not unverified:
+        return verdict
+    note = "unverified, not counted as serving: " + "; ".join(u.note() for u in unverified)
+    return replace(verdict, error=f"{verdict.error}; {note}" if verdict.error else note)
 
 
 def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
@@ -73,6 +85,9 @@ def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
     code = FindingCode.CUSTOM_SUBDOMAIN_MISSING
     if any(f.code is code for f in plan.findings):
         items.append(f"{code.value}: {FINDINGS[code].manual}")
+    for finding in plan.findings:
+        if finding.code is FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE:
+            items.append(f"{finding.code.value}: {finding.actual['likelyCause']}; {FINDINGS[finding.code].manual}")
     return items
 
 

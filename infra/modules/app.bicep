@@ -13,6 +13,8 @@ param auditTable string
 @description('Python version of the Functions runtime: the version the project is tested on.')
 param pythonVersion string = '3.11'
 param maximumInstanceCount int = 40
+@description('Subnet for virtual network integration (delegated to Microsoft.App/environments, as Flex Consumption requires); empty: none.')
+param virtualNetworkSubnetId string = ''
 param instanceMemoryMB int = 2048
 
 var workQueue = 'remediation-work'
@@ -181,6 +183,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    // Flex Consumption routes all outbound traffic through the integrated network (no vnetRouteAllEnabled
+    // needed) and resolves names with that network's DNS servers and linked private zones.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     httpsOnly: true
     clientCertMode: 'Optional'
     siteConfig: {

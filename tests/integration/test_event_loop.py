@@ -22,6 +22,8 @@ from remediation.desired import private_endpoint_name
 from remediation.events import WATCHED_OPERATIONS
 from remediation.ids import parse_account_id
 from remediation.storage import POISON_QUEUE, WORK_QUEUE
+from remediation.verdict import MAX_DEQUEUE
+from remediation.worker import RetryLater
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -217,25 +219,55 @@ def test_a_message_that_keeps_failing_ends_in_the_poison_queue_with_its_record(s
     from localdev.arm_emulator import Fault
 
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
-    stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=400, code="BadRequest",
-                                   message="the service refused the change", times=None))
+    stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=500, code="InternalServerError",
+                                   message="the service failed the change", times=None,
+                                   headers={"retry-after-ms": "10"}))
     item = json.dumps({"kind": "account", "resource_id": AOAI, "trigger": "event"}).encode()
 
     from azure.functions.queue import QueueMessage
 
-    for count in range(1, 6):
+    for count in range(1, MAX_DEQUEUE + 1):
         message = QueueMessage(id="m1", body=item, dequeue_count=count)
-        if count < 5:
-            with pytest.raises(Exception):
+        if count < MAX_DEQUEUE:
+            with pytest.raises(RetryLater, match="the service failed the change"):
                 live.app.process_work_item(message)
         else:
             live.app.process_work_item(message)  # the last try gives it up itself
 
-    poison = QueueClient.from_connection_string(stack.azurite.connection_string, POISON_QUEUE)
+    ours = _poisoned_for(stack, AOAI)
+    assert ours and ours[-1]["record"]["outcome"] == "failed" and "the service failed" in ours[-1]["reason"]
+
+
+def test_a_change_azure_refuses_for_good_is_recorded_once_and_not_retried(stack: Stack, live: Live) -> None:
+    from azure.functions.queue import QueueMessage
+
+    from localdev.arm_emulator import Fault
+
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
+    stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=400, code="BadRequest",
+                                   message="the service refused the change", times=None))
+    item = json.dumps({"kind": "account", "resource_id": AOAI, "trigger": "event"}).encode()
+    poisoned = len(_poisoned_for(stack, AOAI))
+
+    live.app.process_work_item(QueueMessage(id="m1", body=item, dequeue_count=1))  # does not raise: not retried
+
+    (record,) = live.history()
+    assert record["outcome"] == "failed"
+    (action,) = record["actions"]
+    assert action["status"] == "failed" and "400 BadRequest: the service refused the change" in action["error"]
+    assert "refused for good, not retried" in action["error"] and "by hand" in action["error"]
+    assert len(_poisoned_for(stack, AOAI)) == poisoned
+    assert len([w for w in stack.writes() if w.method == "PATCH"]) == 1
+
+
+def _poisoned_for(stack: Stack, account: str) -> list[dict[str, Any]]:
     import base64
-    bodies = [json.loads(base64.b64decode(m.content)) for m in poison.receive_messages(max_messages=32)]
-    ours = [b for b in bodies if b["item"] and b["item"]["resource_id"] == AOAI]
-    assert ours and ours[-1]["record"]["outcome"] == "failed" and "the service refused" in ours[-1]["reason"]
+
+    poison = QueueClient.from_connection_string(stack.azurite.connection_string, POISON_QUEUE)
+    if not _queue_exists(stack, POISON_QUEUE):
+        return []
+    bodies = [json.loads(base64.b64decode(m.content)) for m in poison.peek_messages(max_messages=32)]
+    return [b for b in bodies if b["item"] and b["item"]["resource_id"] == account]
 
 
 def test_repeated_drift_trips_the_circuit_breaker(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:

@@ -147,16 +147,17 @@ def test_event_trigger_ignores_hostile_events_without_raising_or_writing(stack: 
        | st.sampled_from(HOSTILE_IDS).map(lambda rid: json.dumps({"kind": "account", "resource_id": rid}).encode()))
 def test_queue_trigger_gives_up_hostile_messages_without_writing(stack: Stack, body: bytes) -> None:
     live = _app(stack)
-    poisoned_before = _count(stack, POISON_QUEUE)
+    while _drain(stack, POISON_QUEUE):  # what earlier tests gave up
+        pass
     live.app.process_work_item(QueueMessage(id="m", body=body, dequeue_count=1))
     assert stack.writes() == []
     reason = _unusable(body)
+    poisoned = _drain(stack, POISON_QUEUE)
     if reason is None:  # a well-formed item: it maps to the account (compliant) or to no managed account
-        assert _count(stack, POISON_QUEUE) == poisoned_before
+        assert poisoned == []
         return
-    assert _count(stack, POISON_QUEUE) == poisoned_before + 1, "an unusable item goes to the poison queue"
-    (message,) = _drain(stack, POISON_QUEUE)
-    assert json.loads(message)["reason"].startswith(reason)
+    assert len(poisoned) == 1, "an unusable item goes to the poison queue"
+    assert json.loads(poisoned[0])["reason"].startswith(reason)
 
 
 def _unusable(body: bytes) -> str | None:
@@ -175,7 +176,7 @@ def _unusable(body: bytes) -> str | None:
 def _count(stack: Stack, queue: str) -> int:
     client = QueueClient.from_connection_string(stack.azurite.connection_string, queue)
     try:
-        return len(client.peek_messages(max_messages=32))
+        return int(client.get_queue_properties().approximate_message_count)
     except ResourceNotFoundError:
         return 0
 
@@ -183,7 +184,9 @@ def _count(stack: Stack, queue: str) -> int:
 def _drain(stack: Stack, queue: str) -> list[str]:
     """Every message on the queue (base64 decoded), removed."""
     client = QueueClient.from_connection_string(stack.azurite.connection_string, queue)
-    texts = []
+    texts: list[str] = []
+    if not _count(stack, queue):
+        return texts
     for message in client.receive_messages(max_messages=32):
         texts.append(base64.b64decode(message.content).decode())
         client.delete_message(message)

@@ -351,7 +351,8 @@ def test_throttled_read_is_retried_after_retry_after(stack: Stack) -> None:
 
 # --- what must cost nothing ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind,reads", [("OpenAI", 4), ("AIServices", 6)])
+# account, endpoint, its zone group, then per zone the kind needs its links and the account's A record
+@pytest.mark.parametrize("kind,reads", [("OpenAI", 5), ("AIServices", 9)])
 def test_compliant_account_costs_no_writes_and_the_fewest_reads(stack: Stack, kind: str, reads: int) -> None:
     stack.seed(Estate().network(ZONES_BY_KIND[kind]).locked("aoai-prod", kind))
 
@@ -538,6 +539,14 @@ FINDINGS = {
     "ACCOUNT_NOT_READY": (lambda: Estate().network((OPENAI_ZONE,)).locked(
         "aoai-prod", public_network_access="Enabled", provisioning_state="Creating"),
         {"REMEDIATION_READY_TIMEOUT_SECONDS": "0.2"}),
+    "VIRTUAL_NETWORK_RULE_NOT_ALLOWED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled", vnet_rules=(OTHER_SUBNET_ID,)),
+        {"REMEDIATION_PUBLIC_NETWORK_ACCESS": "SelectedNetworks"}),
+    "NETWORK_BYPASS_NOT_ALLOWED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", bypass="AzureServices"), {"REMEDIATION_NETWORK_BYPASS": "None"}),
+    # repointed to a host in the workload subnet
+    "PRIVATE_DNS_RECORD_MISMATCH": (lambda: Estate().network((OPENAI_ZONE,)).locked("aoai-prod").record(
+        OPENAI_ZONE, "aoai-prod", ("10.2.0.66",)), {}),
 }
 # Findings the app reports but cannot fix, and the outcome each mode gives them.
 ENFORCE_OUTCOME = {"CUSTOM_SUBDOMAIN_MISSING": "failed", "ACCOUNT_NOT_READY": "deferred"}
