@@ -74,7 +74,9 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from localdev.arm_emulator import Fault
+from localdev.arm_emulator.authorization import OWNER
 from localdev.arm_emulator.certs import ensure_certs
+from localdev.arm_emulator.tokens import user_object_id
 from localdev.azurite import ACCOUNT_KEY
 from localdev.eventgrid_topic import LocalTopic
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
@@ -713,7 +715,11 @@ ENDPOINT = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/
 def test_events_folded_into_one_reconcile_name_each_actor_and_what_each_changed(stack: Stack) -> None:
     """Alice deletes the account's private endpoint, then Bob turns public access on. The reconcile that runs
     first sees both changes: its record must not blame the first event's actor for the second's change."""
-    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    scenario = Estate().network((OPENAI_ZONE,)).locked("aoai-prod").scenario()
+    scenario["roleAssignments"] += [{"principalId": user_object_id(person["upn"]), "role": OWNER,
+                                     "scope": f"/subscriptions/{SUB}", "principalType": "User"}
+                                    for person in (ALICE, BOB)]  # both may write, as Owners
+    stack.emulator.seed(scenario)
     live = Live(stack)  # its host creates the queue
     QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE).clear_messages()
     try:
