@@ -44,8 +44,12 @@ param REMEDIATION_PE_SUBNET_ID string = ''
 param REMEDIATION_PE_ALLOWED_SUBNET_IDS string = ''
 @description('/subscriptions/<id>/resourceGroups/<rg> holding the privatelink zones. Empty: DNS findings are reported, not fixed.')
 param REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID string = ''
-@description('Tag name; value true, or an ISO date until which the account is exempt.')
+@description('Tag name; its value is an ISO date until which the account is exempt (at most REMEDIATION_EXEMPT_MAX_DAYS ahead).')
 param REMEDIATION_EXEMPT_TAG string = 'remediation-exempt'
+@description('A tag date further ahead than this many days does not exempt.')
+param REMEDIATION_EXEMPT_MAX_DAYS string = '90'
+@description('Comma-separated account IDs exempt without end (only operators set app settings).')
+param REMEDIATION_EXEMPT_ACCOUNT_IDS string = ''
 @description('Circuit breaker: more fixes than this on one account in an hour means contested.')
 param REMEDIATION_MAX_FIXES_PER_HOUR string = '3'
 @description('NCRONTAB for the sweep.')
@@ -88,6 +92,8 @@ var remediationSettings = {
   REMEDIATION_PE_ALLOWED_SUBNET_IDS: REMEDIATION_PE_ALLOWED_SUBNET_IDS
   REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID: REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID
   REMEDIATION_EXEMPT_TAG: REMEDIATION_EXEMPT_TAG
+  REMEDIATION_EXEMPT_MAX_DAYS: REMEDIATION_EXEMPT_MAX_DAYS
+  REMEDIATION_EXEMPT_ACCOUNT_IDS: REMEDIATION_EXEMPT_ACCOUNT_IDS
   REMEDIATION_MAX_FIXES_PER_HOUR: REMEDIATION_MAX_FIXES_PER_HOUR
   REMEDIATION_SWEEP_SCHEDULE: REMEDIATION_SWEEP_SCHEDULE
   REMEDIATION_SWEEP_CONCURRENCY: REMEDIATION_SWEEP_CONCURRENCY

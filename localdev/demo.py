@@ -8,6 +8,7 @@ every write into an ARM event, and the app puts both back on its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import logging
@@ -35,12 +36,13 @@ from remediation.events import WATCHED_OPERATIONS
 from remediation.ids import parse_account_id
 
 STATE_DIR = Path(".localdev")
+EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # within REMEDIATION_EXEMPT_MAX_DAYS
 
 ACCOUNTS = [
     ("aoai-prod", "OpenAI drifted: public access and default Allow turned back on"),
     ("aoai-chat", "OpenAI already locked down"),
     ("ais-agents", "AIServices without a private endpoint or DNS"),
-    ("aoai-lab", "OpenAI tagged remediation-exempt=true"),
+    ("aoai-lab", "OpenAI drifted, tagged remediation-exempt=<a date 30 days ahead>: recorded, not fixed"),
     ("aoai-sandbox", "OpenAI in rg-sandbox, outside REMEDIATION_SCOPES"),
 ]
 
@@ -52,7 +54,7 @@ def estate() -> Estate:
             .locked("aoai-chat")
             .account("ais-agents", "AIServices")
             .account("aoai-lab", public_network_access="Enabled", default_action="Allow",
-                     tags={"remediation-exempt": "true", "owner": "research"})
+                     tags={"remediation-exempt": EXEMPT_UNTIL, "owner": "research"})
             .account("aoai-sandbox", resource_group="rg-sandbox", public_network_access="Enabled"))
 
 

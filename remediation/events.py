@@ -38,6 +38,7 @@ from .ids import (
     PRIVATE_ENDPOINT_TYPE,
     ZONE_GROUP_TYPE,
     ResourceId,
+    fold,
     try_parse_resource_id,
     within_any,
 )
@@ -112,7 +113,7 @@ class _Rule:
 
 # resource type (lower) -> what an event about it is about. The watched verbs per type are in WATCHED_OPERATIONS.
 _RULES: dict[str, _Rule] = {
-    rule.resource_type.lower(): rule
+    fold(rule.resource_type): rule
     for rule in (
         _Rule(ACCOUNT_TYPE, TargetKind.ACCOUNT, parent=False),
         _Rule(CONNECTION_TYPE, TargetKind.ACCOUNT, parent=True),
@@ -123,7 +124,7 @@ _RULES: dict[str, _Rule] = {
         _Rule(DNS_RECORD_TYPE, TargetKind.DNS_RECORD, parent=False),
     )
 }
-_WATCHED = {op.lower() for op in WATCHED_OPERATIONS}
+_WATCHED = {fold(op) for op in WATCHED_OPERATIONS}
 assert all(op.rsplit("/", 1)[0] in _RULES for op in _WATCHED), "every watched operation has a rule"
 
 
@@ -282,7 +283,7 @@ def _resource_id(primary: Any, subject: Any, what: str, event_id: str | None) ->
 
 
 def _target_of(rid: ResourceId, event_id: str | None) -> tuple[_Rule, ResourceId] | Ignored:
-    rule = _RULES.get(rid.resource_type.lower())
+    rule = _RULES.get(fold(rid.resource_type))
     if rule is None or rid.resource_group is None:
         return _ignored(IgnoreReason.MALFORMED, f"unexpected resource {_quote(str(rid))}", event_id)
     return rule, rid.parent if rule.parent else rid
@@ -353,9 +354,9 @@ def _triage_arm(
     operation = json_get(data, "operationName")
     if not isinstance(operation, str) or not operation:
         return _ignored(IgnoreReason.MALFORMED, "the event has no data.operationName", event_id)
-    if len(operation) > _NAME_LIMIT or operation.lower() not in _WATCHED:
+    if len(operation) > _NAME_LIMIT or fold(operation) not in _WATCHED:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"operation {_quote(operation)}", event_id)
-    operation = next(op for op in WATCHED_OPERATIONS if op.lower() == operation.lower())
+    operation = next(op for op in WATCHED_OPERATIONS if fold(op) == fold(operation))
     resource_type, verb = operation.rsplit("/", 1)
 
     rid = _resource_id(json_get(data, "resourceUri"), subject, "data.resourceUri", event_id)
@@ -395,9 +396,9 @@ def _triage_arm(
 def _unwatched_notification(resource_type: str, verb: str, event_id: str | None) -> Ignored | None:
     if len(resource_type) > _NAME_LIMIT:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
-    if resource_type.lower() == ACCOUNT_TYPE.lower() and verb == "delete":
+    if fold(resource_type) == fold(ACCOUNT_TYPE) and verb == "delete":
         return _ignored(IgnoreReason.ACCOUNT_DELETED, "the account was deleted", event_id)
-    if f"{resource_type}/{verb}".lower() not in _WATCHED:
+    if fold(f"{resource_type}/{verb}") not in _WATCHED:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     return None
 

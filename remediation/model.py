@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from .arm_json import json_get, same_text
-from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id
+from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, fold, parse_resource_id, try_parse_resource_id
 
 
 class Mode(str, Enum):
@@ -194,7 +194,7 @@ class ZoneGroup:
         return [{"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in self.configs]
 
     def zone_for(self, zone_name: str) -> ResourceId | None:
-        return next((zone for _, zone in self.configs if zone.name.lower() == zone_name.lower()), None)
+        return next((zone for _, zone in self.configs if fold(zone.name) == fold(zone_name)), None)
 
 
 def _fqdn_addresses(entries: Any) -> dict[str, tuple[str, ...]]:

@@ -139,6 +139,8 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
     new_acls = _network_acls(desired, acls, out)
     if new_acls != acls:
         new_acls["defaultAction"] = "Deny"  # it is Deny in some casing already, or being fixed: send it canonical
+        if desired.network_bypass is not None:
+            new_acls["bypass"] = desired.network_bypass  # the same for a governed bypass
         patch["networkAcls"] = new_acls  # the whole object: Azure does not promise to merge its parts
 
     if desired.disable_local_auth and account.disable_local_auth is not True:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
+from .clouds import arm_endpoint, eventgrid_topic, storage_account_name, storage_connection
+from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_account_id, parse_resource_id, parse_scope
 from .model import Mode
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -84,6 +84,8 @@ class Settings:
     pe_allowed_subnet_ids: tuple[ResourceId, ...] = ()
     dns_zone_resource_group: ResourceId | None = None
     exempt_tag: str = "remediation-exempt"
+    exempt_max_days: int = 90  # a tag date further ahead does not exempt
+    exempt_account_ids: frozenset[ResourceId] = frozenset()  # exempt without end; only operators set app settings
     max_fixes_per_hour: int = 3
     sweep_schedule: str = "0 */30 * * * *"
     sweep_concurrency: int = 8  # lists the sweep sends side by side (streams of pages, not requests at once)
@@ -161,7 +163,9 @@ class _Reader:
         if not values["scopes"] and not any(p.startswith("REMEDIATION_SCOPES") for p in self.problems):
             self.problems.append(
                 "REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
-        if values["storage_connection"] is None and values["storage_account_name"] is None and self.require_storage:
+        named = any(p.startswith("AzureWebJobsStorage") for p in self.problems)
+        if values["storage_connection"] is None and values["storage_account_name"] is None \
+                and self.require_storage and not named:
             self.problems.append(
                 "AzureWebJobsStorage: required (a connection string, UseDevelopmentStorage=true, "
                 "or AzureWebJobsStorage__accountName for identity-based access)"
@@ -277,6 +281,22 @@ def _tag_name(value: str) -> str:
     return value
 
 
+def _account_ids(value: str) -> frozenset[ResourceId]:
+    ids = []
+    for part in _split(value):
+        try:
+            ids.append(parse_account_id(part))
+        except InvalidResourceId as error:
+            raise ValueError(f"{part[:200]!r}: {error}") from None
+    return frozenset(ids)
+
+
+def _days(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 3650:
+        raise ValueError(f"{value[:20]!r} is not a whole number of days from 0 to 3650")
+    return int(value)
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -313,21 +333,6 @@ def _ncrontab(value: str) -> str:
         raise ValueError(f"{value!r} is not a six-field NCRONTAB expression "
                          "({second} {minute} {hour} {day} {month} {day-of-week})")
     return value
-
-
-def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("is not an https:// URL")  # the value itself is not repeated: URLs can carry secrets
-    return value
-
-
-def _https_endpoint(value: str) -> str:
-    _https_url(value)
-    parts = urlsplit(value)
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError("must be a bare endpoint such as https://management.azure.com")
-    return value.rstrip("/")
 
 
 def _table_name(value: str) -> str:
@@ -377,10 +382,6 @@ def _on_off(value: str) -> bool:
     return lowered == "on"
 
 
-def _text(value: str) -> str:
-    return value
-
-
 # Every setting the app reads, in the order the README's table lists them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_MODE", "mode", _enum(Mode)),
@@ -395,18 +396,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
     Setting("REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID", "dns_zone_resource_group", _resource_group),
     Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
+    Setting("REMEDIATION_EXEMPT_MAX_DAYS", "exempt_max_days", _days),
+    Setting("REMEDIATION_EXEMPT_ACCOUNT_IDS", "exempt_account_ids", _account_ids),
     Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
     Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
     Setting("REMEDIATION_SWEEP_CONCURRENCY", "sweep_concurrency", _concurrency),
-    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", _https_endpoint),
+    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", arm_endpoint),
     Setting("REMEDIATION_AUDIT_TABLE", "audit_table", _table_name),
-    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", _https_url),
+    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", eventgrid_topic),
     Setting("REMEDIATION_POLL_INTERVAL_SECONDS", "poll_interval_seconds", _seconds(0, 300)),
     Setting("REMEDIATION_READY_TIMEOUT_SECONDS", "ready_timeout_seconds", _seconds(0, 600)),
     Setting("REMEDIATION_RESOLUTION_CHECK", "resolution_check", _on_off),
     Setting("REMEDIATION_DNS_RESOLVER", "dns_resolver", parse_resolver),
-    Setting("AzureWebJobsStorage", "storage_connection", _text),
-    Setting("AzureWebJobsStorage__accountName", "storage_account_name", _text),
+    Setting("AzureWebJobsStorage", "storage_connection", storage_connection),
+    Setting("AzureWebJobsStorage__accountName", "storage_account_name", storage_account_name),
     Setting("AZURE_CLIENT_ID", "client_id", _guid),
 )
 assert {s.field for s in SETTINGS} == set(Settings.__dataclass_fields__), "every field is read from one setting"

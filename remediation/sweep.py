@@ -31,13 +31,22 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from .arm_json import json_get
 from .audit import AuditRecord
 from .clients import COGNITIVE_API_VERSION, NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, describe
-from .desired import desired_state, private_endpoint_id, zone_link_name, zones_for_kind
+from .desired import (
+    NOT_EXEMPT,
+    Exemption,
+    desired_state,
+    exemption,
+    private_endpoint_id,
+    zone_link_name,
+    zones_for_kind,
+)
 from .events import TargetKind
 from .findings import FindingCode
 from .ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
@@ -57,10 +66,11 @@ class Screened:
     # Findings a reconcile can only report (no custom subdomain; no subnet for a new endpoint; the app's own
     # endpoint rejected): reported, but not worth a work item on every sweep.
     unfixable: frozenset[FindingCode] = frozenset()
+    exemption: Exemption = NOT_EXEMPT  # the same rule `fix` applies: an exempt account is never queued
 
     @property
     def needs_work(self) -> bool:
-        return any(code not in self.unfixable for code in self.findings)
+        return not self.exemption.exempt and any(code not in self.unfixable for code in self.findings)
 
 
 @dataclass
@@ -84,6 +94,7 @@ class SweepSummary:
     accounts: int = 0
     by_finding: Counter[str] = field(default_factory=Counter)
     queued: int = 0
+    exempt: int = 0  # accounts the exemption rule exempts (their findings are not counted in by_finding)
     arm_requests: int = 0
     duration_ms: int = 0
 
@@ -171,6 +182,12 @@ class Sweeper:
                 yield account
 
     def screen(self, account: Account, inventory: Inventory) -> Screened:
+        """The findings one account shows in list data, and whether it is exempt (desired.exemption, as `fix`)."""
+        screened = self._screen(account, inventory)
+        exempt = exemption(self.settings, account.id, account.tags, datetime.now(UTC))
+        return replace(screened, exemption=exempt) if exempt.exempt else screened
+
+    def _screen(self, account: Account, inventory: Inventory) -> Screened:
         """The findings one account shows in list data: a little eager, since a reconcile decides."""
         desired = desired_state(self.settings, account.kind, account.location)
         codes = account_findings(desired, account)
@@ -246,7 +263,10 @@ class Sweeper:
         for account in self.accounts(scope):
             screened = self.screen(account, inventory)
             summary.accounts += 1
-            summary.by_finding.update(code.value for code in screened.findings)
+            if screened.exemption.exempt:
+                summary.exempt += 1
+            else:
+                summary.by_finding.update(code.value for code in screened.findings)
             if screened.needs_work and enqueue is not None:
                 enqueue(account)
                 summary.queued += 1
@@ -329,6 +349,6 @@ def summary_record(summary: SweepSummary, mode: Mode) -> AuditRecord:
                   for code, count in sorted(summary.by_finding.items())],
         actions=[{"name": "queue-work-items", "target": summary.scope, "status": "succeeded", "error": None}]
         if summary.queued else [],
-        after={"accountsSeen": summary.accounts, "workItemsQueued": summary.queued,
+        after={"accountsSeen": summary.accounts, "workItemsQueued": summary.queued, "exempt": summary.exempt,
                "armRequests": summary.arm_requests, "byFinding": dict(summary.by_finding)},
         duration_ms=summary.duration_ms)

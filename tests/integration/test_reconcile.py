@@ -4,6 +4,7 @@ emulator, audit rows in Azurite. One test per finding (README "Findings"), in en
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 import logging
 
 import pytest
@@ -378,13 +379,17 @@ def test_second_reconcile_of_a_fixed_account_writes_nothing(stack: Stack, kind: 
 
 
 def test_exempt_account_is_recorded_and_not_touched(stack: Stack) -> None:
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     stack.seed(Estate().network((OPENAI_ZONE,)).account(
-        "aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": "true"}))
+        "aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": until}))
 
     record = reconcile(stack, account_id("aoai-lab"))
 
-    assert record["outcome"] == "exempt"
-    assert stack.writes() == [] and len(stack.arm("read")) == 1
+    assert record["outcome"] == "exempt" and record["exemption"] == {"exempt": True, "by": "tag",
+                                                                     "tag": "remediation-exempt", "value": until,
+                                                                     "until": until}
+    assert "PUBLIC_NETWORK_ACCESS_ENABLED" in codes(record)  # observed and planned all the same
+    assert stack.writes() == []
 
 
 def test_kind_not_managed_is_skipped(stack: Stack) -> None:
