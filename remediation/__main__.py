@@ -77,24 +77,36 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     accounts = sum(s.accounts for s in summaries)
     requests = sum(s.arm_requests for s in summaries)
     fixes = {code: FINDINGS[FindingCode(code)].manual for code in sorted({c for r in rows for c in r["findings"]})}
+    endpoint_checks = "on" if settings.allowed_subnets else "off"
     if args.json:
         json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
-                   "manualFixes": fixes}, out, indent=2)
+                   "endpointChecks": endpoint_checks, "manualFixes": fixes}, out, indent=2)
         out.write("\n")
     else:
-        from tabulate import tabulate
-
-        if rows:
-            out.write(tabulate([[r["resourceId"].split("/providers/")[0].rsplit("/", 1)[-1],
-                                 r["resourceId"].rsplit("/", 1)[-1], r["kind"], r["severity"], "\n".join(r["findings"])]
-                                for r in rows], headers=["resource group", "account", "kind", "severity", "findings"],
-                               tablefmt="simple") + "\n\n")
-            out.write("Manual fixes, where the app may not or cannot fix:\n"
-                      + "".join(f"  {code}: {text}\n" for code, text in fixes.items()) + "\n")
+        _write_table(out, rows, fixes)
         drifted_exempt = sum(1 for e in exempt if e["findings"])
         out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {len(exempt)} exempt ({drifted_exempt} of "
                   f"them drifted), {requests} Resource Manager requests\n")
+        if endpoint_checks == "off":
+            out.write(f"Endpoint checks are off: {NO_SUBNET_NOTE}\n")
     return DRIFT if rows else 0
+
+
+NO_SUBNET_NOTE = ("no subnet is configured (REMEDIATION_PE_SUBNET_ID, REMEDIATION_PE_ALLOWED_SUBNET_IDS), so any "
+                  "Approved private endpoint connection counts as serving, whatever subnet its endpoint sits in.")
+
+
+def _write_table(out: TextIO, rows: list[dict[str, Any]], fixes: dict[str, str]) -> None:
+    from tabulate import tabulate
+
+    if not rows:
+        return
+    out.write(tabulate([[r["resourceId"].split("/providers/")[0].rsplit("/", 1)[-1], r["resourceId"].rsplit("/", 1)[-1],
+                         r["kind"], r["severity"], "\n".join(r["findings"])] for r in rows],
+                       headers=["resource group", "account", "kind", "severity", "findings"],
+                       tablefmt="simple") + "\n\n")
+    out.write("Manual fixes, where the app may not or cannot fix:\n"
+              + "".join(f"  {code}: {text}\n" for code, text in fixes.items()) + "\n")
 
 
 def _severity(codes: tuple[FindingCode, ...]) -> str:

@@ -194,6 +194,11 @@ class Sweeper:
         unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
         if not account.ready or not account.custom_subdomain:
             return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
+        if not self.settings.allowed_subnets:  # a first run: any Approved connection serves (plan.py says why)
+            if not any(c.approved for c in account.connections):
+                codes.add(FindingCode.PRIVATE_ENDPOINT_MISSING)
+                unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)
+            return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
 
         serving, pending = [], False
         for connection in account.connections:

@@ -11,7 +11,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from localdev.arm_emulator import Fault
-from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id, rg_id
+from localdev.estate import OPENAI_ZONE, OTHER_SUBNET_ID, OTHER_SUBSCRIPTION, SUBSCRIPTION, Estate, account_id, rg_id
 from remediation.__main__ import main as cli
 from remediation.ids import parse_resource_id
 from remediation.storage import WORK_QUEUE
@@ -181,3 +181,61 @@ def test_endpoint_drift_it_cannot_fix_is_reported_but_not_queued(stack: Stack) -
 
     assert summary.by_finding["PRIVATE_ENDPOINT_MISSING"] == 1
     assert queued == [], "no subnet for a new endpoint: a reconcile could only report it again"
+
+
+def _many_scopes_estate() -> tuple[Estate, str, list[str]]:
+    """Twelve resource groups over two subscriptions, a third of their accounts drifted."""
+    estate = Estate().network((OPENAI_ZONE,))
+    drifted, scopes = [], []
+    for g in range(12):
+        subscription = (SUBSCRIPTION, OTHER_SUBSCRIPTION)[g % 2]
+        scopes.append(rg_id(f"rg-ai-{g}", subscription))
+        for n in range(3):
+            name = f"aoai-{g}-{n}"
+            estate.locked(name, resource_group=f"rg-ai-{g}", subscription=subscription,
+                          public_network_access="Enabled" if n == 0 else "Disabled")
+            if n == 0:
+                drifted.append(account_id(name, f"rg-ai-{g}", subscription))
+    return estate, ",".join(scopes), sorted(drifted)
+
+
+def test_a_concurrent_sweep_finds_exactly_what_a_serial_one_finds(stack: Stack) -> None:
+    estate, scopes, drifted = _many_scopes_estate()
+    stack.seed(estate)
+    stack.emulator.config.page_size = 2
+    runs = {}
+    for concurrency in ("1", "8"):
+        summaries, queued = sweep(stack, REMEDIATION_SCOPES=scopes, REMEDIATION_SWEEP_CONCURRENCY=concurrency)
+        runs[concurrency] = ([(s.scope, s.accounts, s.queued, dict(s.by_finding), s.arm_requests) for s in summaries],
+                             queued)
+    assert runs["1"] == runs["8"]
+    summaries, queued = runs["8"]
+    assert queued == drifted
+    assert [s[0] for s in summaries] == scopes.split(",")  # one summary per scope, in the scopes' order
+    # each scope's requests are its own two pages of accounts; the shared lists are counted with the first
+    assert all(s[4] == 2 for s in summaries[1:]) and summaries[0][4] > 2
+
+
+def test_a_first_run_with_only_scopes_flags_exactly_the_drifted_accounts(stack: Stack) -> None:
+    estate = Estate().network((OPENAI_ZONE,))
+    estate.locked("aoai-locked").locked("aoai-open", public_network_access="Enabled")
+    estate.account("aoai-no-endpoint")  # no connection at all: a real finding
+    estate.account("aoai-spoke").endpoint(account_id("aoai-spoke"), subnet=OTHER_SUBNET_ID)  # any subnet serves
+    stack.seed(estate)
+    env = {"REMEDIATION_SCOPES": rg_id("rg-ai"), "REMEDIATION_PE_SUBNET_ID": "",
+           "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID": ""}
+
+    summaries, queued = sweep(stack, **env)
+
+    assert queued == [account_id("aoai-open")]  # endpoint findings it cannot fix are reported, not queued
+    out = io.StringIO()
+    assert cli(["scan", "--json"], out) == 1
+    report = json.loads(out.getvalue())
+    assert report["endpointChecks"] == "off"
+    assert {row["resourceId"]: row["findings"] for row in report["drifted"]} == {
+        account_id("aoai-open"): ["PUBLIC_NETWORK_ACCESS_ENABLED"],
+        account_id("aoai-no-endpoint"): ["PRIVATE_ENDPOINT_MISSING"]}
+    assert stack.writes() == [] and not any("privateEndpoints" in r.path for r in stack.arm("read"))
+    text = io.StringIO()
+    cli(["scan"], text)
+    assert "Endpoint checks are off: no subnet is configured" in text.getvalue()
