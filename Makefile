@@ -5,7 +5,7 @@
 #   make test    ruff and mypy over the product, then the whole test suite
 #   make lint    ruff and mypy only
 #   make demo    the local stack demo
-#   make bench   benchmarks
+#   make bench   benchmarks (the large ones only with make bench-scale)
 #   make faults  the fault matrix as a table (its cells also run in make test)
 #   make clean   remove everything `make deps` made, and .localdev/
 
@@ -24,14 +24,16 @@ PYTEST_ARGS ?=
 VENV := .venv
 VENV313 := .venv313
 VENV_INFRA := .venv-infra
+VENV_C7N := .venv-c7n
 NODE_MODULES := localdev/node_modules
 
 DEV_STAMP := $(VENV)/.deps-stamp
 INDEXING_STAMP := $(VENV313)/.deps-stamp
 INFRA_STAMP := $(VENV_INFRA)/.deps-stamp
+C7N_STAMP := $(VENV_C7N)/.deps-stamp
 NODE_STAMP := $(NODE_MODULES)/.deps-stamp
 
-.PHONY: deps test demo bench clean
+.PHONY: deps test demo bench bench-scale clean
 
 deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(NODE_STAMP)
 
@@ -57,6 +59,12 @@ $(INFRA_STAMP): requirements-infra.txt
 	$(VENV_INFRA)/bin/python -m pip install -q -r requirements-infra.txt
 	touch $@
 
+# Cloud Custodian, only for the benchmark that runs it beside the scan (bench/custodian.py).
+$(C7N_STAMP): requirements-c7n.txt
+	test -x $(VENV_C7N)/bin/python || $(PYTHON) -m venv $(VENV_C7N)
+	$(VENV_C7N)/bin/python -m pip install -q -r requirements-c7n.txt
+	touch $@
+
 $(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
 	if [ -f localdev/package-lock.json ]; then \
 		$(NPM) ci --prefix localdev --no-audit --no-fund; \
@@ -77,11 +85,16 @@ lint: $(DEV_STAMP)
 demo: deps
 	$(VENV)/bin/python -m localdev.demo
 
-bench: deps
+bench: deps $(C7N_STAMP)
 	$(VENV)/bin/python -m bench
 
+# The large tables: scan and Custodian at 10,000 accounts, estates of 100,000 accounts over 1,000
+# subscriptions, the storm with 1/2/4/8 worker processes (tens of minutes, a few GiB).
+bench-scale: deps $(C7N_STAMP)
+	$(VENV)/bin/python -m bench --scale
+
 clean:
-	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(NODE_MODULES) .localdev
+	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(VENV_C7N) $(NODE_MODULES) .localdev
 
 .PHONY: faults
 faults: deps
