@@ -67,10 +67,16 @@ class ScaleEstate:
     accounts: int
     subscriptions: int
     groups_per_subscription: int = 2
-    drift_every: int = 10
-    decoy_every: int = 20
+    drift_every: int = 10  # one account in this many drifted (1: all of them)
+    decoy_every: int = 20  # one decoy per this many accounts (0: none)
     aiservices_every: int = 4  # every fourth managed account is AIServices (three zones)
+    drifts: tuple[str, ...] = DRIFTS  # the drifts dealt out, in turn, to the drifted accounts
     truth: Truth = field(default_factory=Truth, init=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.drifts) - set(DRIFTS)
+        if unknown:
+            raise ValueError(f"unknown drifts {sorted(unknown)}; known: {', '.join(DRIFTS)}")
 
     # -- the hub --------------------------------------------------------------------------------------
     @property
@@ -143,7 +149,7 @@ class ScaleEstate:
 
     def _managed(self, n: int, subscription: str, group: str) -> list[dict[str, Any]]:
         kind = "AIServices" if n % self.aiservices_every == self.aiservices_every - 1 else "OpenAI"
-        drift = DRIFTS[(n // self.drift_every) % len(DRIFTS)] if n % self.drift_every == 0 else None
+        drift = self.drifts[(n // self.drift_every) % len(self.drifts)] if n % self.drift_every == 0 else None
         account = self._account(
             n, f"aoai-{n:06d}", kind, subscription, group,
             public="Enabled" if drift == "public-access" else "Disabled",
@@ -169,7 +175,7 @@ class ScaleEstate:
         for i, n in enumerate(range(s, self.accounts, self.subscriptions)):
             group = groups[i % len(groups)]
             resources += self._managed(n, subscription, group)
-            if n % self.decoy_every == self.decoy_every - 1:
+            if self.decoy_every and n % self.decoy_every == self.decoy_every - 1:
                 kind = DECOY_KINDS[(n // self.decoy_every) % len(DECOY_KINDS)]
                 resources.append(self._account(n, f"decoy-{n:06d}", kind, subscription, group,
                                                public="Enabled", default_action="Allow", subdomain=True))
