@@ -6,7 +6,9 @@ Private endpoints get their connections, IPs and DNS configs; zone groups write 
 from __future__ import annotations
 
 import copy
-from typing import Any
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from . import ids
 from .handlers import network, privatedns
@@ -27,9 +29,25 @@ _ORDER = {t.lower(): i for i, t in enumerate((
 ))}
 
 
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Seeded resources are plain dicts, lists and strings that live as long as the world: no cycles to
+    collect. Without this, each full collection while seeding scans every object seeded so far, so
+    seeding 100,000 accounts costs more per account than 10,000; frozen afterwards, the estate is also
+    kept out of the collections made while the emulator serves requests."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def seed(world: World, scenario: dict[str, Any]) -> int:
     """Load a scenario into the world; returns the number of resources given."""
-    with world.lock:
+    with world.lock, _long_lived():
         for g in scenario.get("resourceGroups") or []:
             gid = g if isinstance(g, str) else g["id"]
             world.store.add_group(gid)

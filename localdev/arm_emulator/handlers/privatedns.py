@@ -59,7 +59,7 @@ def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool, re
 def render_zone(world: World, zone: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(zone)
     links = world.store.children(zone["id"], LINK_TYPE)
-    records = [c for c in world.store.children(zone["id"]) if c["type"].lower() != LINK_TYPE.lower()]
+    records = world.store.children(zone["id"], exclude_type=LINK_TYPE)
     props = out.setdefault("properties", {})
     props.update({"maxNumberOfRecordSets": 25000, "numberOfRecordSets": 1 + len(records),
                   "maxNumberOfVirtualNetworkLinks": 1000, "numberOfVirtualNetworkLinks": len(links),
@@ -237,13 +237,15 @@ def record_delete(world: World, req: Req) -> Reply:
 def record_list(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
     last = req.arm.types[-1].lower()
-    items = [c for c in world.store.children(zone["id"]) if c["type"].lower() != LINK_TYPE.lower()]
-    if last in RECORD_TYPES:
-        items = [c for c in items if c["type"].rsplit("/", 1)[-1].lower() == last]
     size = max(1, int(world.config.page_size))
     offset = int(req.query.get("$skipToken") or req.query.get("$skiptoken") or 0)
-    body: dict[str, Any] = {"value": [copy.deepcopy(i) for i in items[offset:offset + size]]}
-    if offset + size < len(items):
+    # One record type, or every child but the zone's links (ALL / recordsets); a page reads the store's
+    # snapshot of the list, so paging through a zone of 100,000 records stays linear.
+    type_ = f"{ZONE_TYPE}/{last}" if last in RECORD_TYPES else None
+    page, more = world.store.children_page(zone["id"], type_, offset, size,
+                                           exclude_type=None if type_ else LINK_TYPE)
+    body: dict[str, Any] = {"value": [copy.deepcopy(i) for i in page]}
+    if more:
         body["nextLink"] = f"{world.base_url}{req.path}?api-version={op_api(req)}&$skipToken={offset + size}"
     return Reply(200, body)
 
