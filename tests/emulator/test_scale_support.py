@@ -1,0 +1,90 @@
+"""What the benchmarks at scale lean on: a per-request latency, paging that stays right (and linear) while
+the store changes, and seeding that leaves garbage collection as it found it."""
+from __future__ import annotations
+
+import gc
+import time
+
+import requests
+
+from emu_helpers import ZONE, base_scenario
+from localdev.arm_emulator import ArmEmulator
+from localdev.arm_emulator.latency import latency_of, request_latency, set_latency
+
+A_TYPE = "Microsoft.Network/privateDnsZones/A"
+
+
+def _get(emu: ArmEmulator, path: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    response = requests.get(f"{emu.url}{path}", params={"api-version": "2024-06-01"}, verify=emu.ca_path,
+                            headers={"Authorization": f"Bearer {emu.app_token()}"}, timeout=10)
+    return response.status_code, time.perf_counter() - started
+
+
+def test_latency_holds_each_resource_manager_request_and_goes_away(emu: ArmEmulator) -> None:
+    emu.seed(base_scenario())
+    with request_latency(emu, 300):
+        assert latency_of(emu) == 300
+        status, slow = _get(emu, ZONE)
+        missing, slow_404 = _get(emu, ZONE + "-missing")
+    status_after, fast = _get(emu, ZONE)
+
+    assert (status, missing, status_after) == (200, 404, 200)
+    assert slow >= 0.3 and slow_404 >= 0.3  # errors too: the delay comes before the provider answers
+    assert fast < 0.3 and latency_of(emu) == 0
+
+
+def test_latency_is_not_added_to_token_requests(emu: ArmEmulator) -> None:
+    set_latency(emu, 400)
+    try:
+        started = time.perf_counter()
+        response = requests.get(emu.identity_endpoint, params={"resource": "https://management.azure.com",
+                                                               "api-version": "2019-08-01"},
+                                headers={"X-IDENTITY-HEADER": emu.identity_header}, verify=emu.ca_path, timeout=10)
+        elapsed = time.perf_counter() - started
+    finally:
+        set_latency(emu, 0)
+    assert response.status_code == 200 and elapsed < 0.4
+
+
+def _records(emu: ArmEmulator, count: int) -> None:
+    emu.seed({"resources": [{"id": f"{ZONE}/A/host{i:04d}", "properties": {"aRecords": [{"ipv4Address": "10.0.0.4"}]}}
+                            for i in range(count)]})
+
+
+def test_paging_sees_every_record_once_and_follows_changes(emu: ArmEmulator) -> None:
+    emu.seed(base_scenario())
+    emu.seed({"resources": [{"id": f"{ZONE}/virtualNetworkLinks/hub", "location": "global",
+                             "properties": {"virtualNetwork": {"id": base_scenario()["resources"][1]["id"]}}}]})
+    _records(emu, 250)
+    store = emu.store
+
+    first, more = store.children_page(ZONE, A_TYPE, 0, 100)
+    assert more and [r["name"] for r in first] == [f"host{i:04d}" for i in range(100)]
+    everything, _ = store.children_page(ZONE, None, 0, 1000, exclude_type="Microsoft.Network/privateDnsZones/virtualNetworkLinks")
+    assert len(everything) == 250  # the link is left out, every record is in
+
+    store.delete_raw(f"{ZONE}/A/host0150")
+    emu.seed({"resources": [{"id": f"{ZONE}/A/zz-new", "properties": {"aRecords": []}}]})
+    rest, more = store.children_page(ZONE, A_TYPE, 100, 1000)
+    names = [r["name"] for r in rest]
+    assert not more and "host0150" not in names and names[-1] == "zz-new" and len(names) == 150
+
+
+def test_scope_paging_follows_puts_and_deletes(emu: ArmEmulator) -> None:
+    emu.seed(base_scenario())
+    account = base_scenario()["resources"][0]
+    scope = account["id"].split("/providers/")[0]
+    accounts = "Microsoft.CognitiveServices/accounts"
+    assert [a["name"] for a in emu.store.page(accounts, scope, 0, 10)[0]] == ["aoai-prod"]
+
+    emu.seed({"resources": [{**account, "id": account["id"] + "-2"}]})
+    assert [a["name"] for a in emu.store.page(accounts, scope, 0, 10)[0]] == ["aoai-prod", "aoai-prod-2"]
+    emu.store.delete(account["id"])
+    assert [a["name"] for a in emu.store.page(accounts, scope, 0, 10)[0]] == ["aoai-prod-2"]
+
+
+def test_seeding_leaves_garbage_collection_on(emu: ArmEmulator) -> None:
+    assert gc.isenabled()
+    emu.seed(base_scenario())
+    assert gc.isenabled() and gc.get_freeze_count() > 0
