@@ -45,7 +45,8 @@ PROBE = textwrap.dedent("""\
     for subscription in estate.subscription_ids:
         offset, more = 0, True
         while more:
-            page, more = store.page("Microsoft.CognitiveServices/accounts", f"/subscriptions/{subscription}", offset, size)
+            page, more = store.page("Microsoft.CognitiveServices/accounts", f"/subscriptions/{subscription}",
+                                    offset, size)
             listed, offset = listed + len(page), offset + size
     zone = zone_id(OPENAI_ZONE, DNS_RG)
     offset, more = 0, True

@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,7 +136,8 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path)
     with Azurite(scratch / f"azurite-{workers}") as azurite:
         from azure.storage.queue import QueueClient
 
-        env = {**os.environ, **emulator.env(), **estate.settings_env(), "AzureWebJobsStorage": azurite.connection_string}
+        env = {**os.environ, **emulator.env(), **estate.settings_env(),
+               "AzureWebJobsStorage": azurite.connection_string}
         queue = QueueClient.from_connection_string(azurite.connection_string, WORK_QUEUE)
         queue.create_queue()
         stop = scratch / f"stop-{workers}"
@@ -182,14 +182,15 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path)
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         poison = QueueClient.from_connection_string(azurite.connection_string, POISON_QUEUE)
         try:
-            poisoned = poison.get_queue_properties().approximate_message_count
+            poisoned = poison.get_queue_properties().approximate_message_count or 0
         except Exception:  # noqa: BLE001 - no poison queue: nothing was given up
             poisoned = 0
 
     records = [json.loads(line) for i in range(workers)
                for line in (scratch / f"audit-{workers}-{i}.jsonl").read_text().splitlines() if line.strip()]
     fixed = {r["resourceId"].lower() for r in records if r["outcome"] == "remediated"}
-    latencies = [r["eventToFixMs"] for r in records if r["outcome"] == "remediated" and r.get("eventToFixMs") is not None]
+    latencies = [r["eventToFixMs"] for r in records
+                 if r["outcome"] == "remediated" and r.get("eventToFixMs") is not None]
     requests = emulator.requests
     patches = Counter(r.path.lower() for r in requests if r.method == "PATCH" and r.kind == "write"
                       and "/providers/microsoft.cognitiveservices/accounts/" in r.path.lower()
@@ -218,12 +219,13 @@ def storm_rows(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, .
             ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
         if problems:
             raise BenchFailure(f"storm with {workers} workers: " + ", ".join(problems))
+        cpu = result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s
         rows.append([workers, f"{result.accounts:,}", f"{result.items:,}", f"{result.seconds:.1f}",
                      f"{result.fixed / result.seconds:.1f}", f"{_percentile(result.latencies_ms, 0.5) / 1000:.1f}",
                      f"{_percentile(result.latencies_ms, 0.99) / 1000:.1f}", result.writes, result.throttled,
                      result.duplicate_endpoints, result.duplicate_patches, result.still_open,
                      f"{result.workers_cpu_s:.0f} / {result.emulator_cpu_s:.0f} / {result.azurite_cpu_s:.0f}",
-                     f"{(result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s) / result.fixed * 1000:.0f}"])
+                     f"{cpu / result.fixed * 1000:.0f}"])
     return rows
 
 

@@ -84,7 +84,8 @@ class ScaleEstate:
         return max(1, -(-self.accounts // ENDPOINTS_PER_VNET))
 
     def vnet_id(self, hub: int) -> str:
-        return f"{rg_id(f'rg-hub-{hub:03d}', CONNECTIVITY)}/providers/Microsoft.Network/virtualNetworks/vnet-hub-{hub:03d}"
+        group = rg_id(f"rg-hub-{hub:03d}", CONNECTIVITY)
+        return f"{group}/providers/Microsoft.Network/virtualNetworks/vnet-hub-{hub:03d}"
 
     def subnet_id(self, hub: int) -> str:
         return f"{self.vnet_id(hub)}/subnets/snet-private-endpoints"

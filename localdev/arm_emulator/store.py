@@ -13,9 +13,9 @@ import threading
 from collections import OrderedDict
 from typing import Any, Hashable, Iterator
 
-_SNAPSHOTS = 16  # lists kept for paging (a sweep pages through a few lists at a time)
-
 from . import ids
+
+_SNAPSHOTS = 16  # lists kept for paging (a sweep pages through a few lists at a time)
 
 
 class ResourceStore:

@@ -61,7 +61,8 @@ def test_paging_sees_every_record_once_and_follows_changes(emu: ArmEmulator) -> 
 
     first, more = store.children_page(ZONE, A_TYPE, 0, 100)
     assert more and [r["name"] for r in first] == [f"host{i:04d}" for i in range(100)]
-    everything, _ = store.children_page(ZONE, None, 0, 1000, exclude_type="Microsoft.Network/privateDnsZones/virtualNetworkLinks")
+    everything, _ = store.children_page(ZONE, None, 0, 1000,
+                                        exclude_type="Microsoft.Network/privateDnsZones/virtualNetworkLinks")
     assert len(everything) == 250  # the link is left out, every record is in
 
     store.delete_raw(f"{ZONE}/A/host0150")

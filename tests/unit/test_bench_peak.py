@@ -19,7 +19,8 @@ def test_module_runs_as_main_with_its_arguments_and_exit_status(tmp_path: Path) 
 
 def test_script_peak_grows_with_what_it_holds(tmp_path: Path) -> None:
     script = tmp_path / "hold.py"
-    script.write_text("import sys\nblock = bytearray(int(sys.argv[1]) * 2**20)\nblock[::4096] = b'x' * len(block[::4096])\n")
+    script.write_text("import sys\nblock = bytearray(int(sys.argv[1]) * 2**20)\n"
+                      "block[::4096] = b'x' * len(block[::4096])\n")
     small, large = tmp_path / "small", tmp_path / "large"
     for report, mib in ((small, "1"), (large, "64")):
         subprocess.run([sys.executable, str(PEAK), str(report), str(script), mib], check=True, cwd=tmp_path)
