@@ -85,7 +85,16 @@ def test_scope_paging_follows_puts_and_deletes(emu: ArmEmulator) -> None:
     assert [a["name"] for a in emu.store.page(accounts, scope, 0, 10)[0]] == ["aoai-prod-2"]
 
 
-def test_seeding_leaves_garbage_collection_on(emu: ArmEmulator) -> None:
+def test_seeding_pauses_garbage_collection_and_restores_it(emu: ArmEmulator, monkeypatch) -> None:
+    seen = []
+    original = emu.world.store.put_raw
+    monkeypatch.setattr(emu.world.store, "put_raw", lambda r: (seen.append(gc.isenabled()), original(r))[1])
     assert gc.isenabled()
     emu.seed(base_scenario())
-    assert gc.isenabled() and gc.get_freeze_count() > 0
+    assert gc.isenabled() and seen and not any(seen)
+    gc.disable()
+    try:
+        emu.seed({"resources": [{"id": ZONE + "/A/one", "properties": {"aRecords": []}}]})
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
