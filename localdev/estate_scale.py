@@ -10,6 +10,10 @@ Layout (a hub-and-spoke landing zone with central private endpoints):
   per 1,000 endpoints (Azure's limit of private endpoints per VNet without High Scale Private
   Endpoints: https://learn.microsoft.com/azure/private-link/increase-private-endpoint-vnet-limits), one
   resource group per VNet, and the privatelink zones in `rg-dns`, each linked to every hub VNet;
+- one more hub VNet, empty, whose subnet (a /20) is `REMEDIATION_PE_SUBNET_ID`, where the app creates
+  the endpoints it finds missing; the seeded hubs' subnets are `REMEDIATION_PE_ALLOWED_SUBNET_IDS`.
+  Azure would stop that VNet at 1,000 endpoints (5,000 with High Scale Private Endpoints); the
+  emulator does not, so a storm of more new endpoints than that still runs here;
 - every other subscription holds accounts, spread over a few resource groups;
 - every compliant account is locked: private only, ACL deny, an auto-approved endpoint in a hub subnet
   with a complete zone group (the emulator writes its A records);
@@ -92,7 +96,17 @@ class ScaleEstate:
 
     @property
     def subnet_ids(self) -> list[str]:
+        """The seeded hubs' private endpoint subnets."""
         return [self.subnet_id(h) for h in range(self.hubs)]
+
+    @property
+    def new_endpoint_vnet_id(self) -> str:
+        return f"{rg_id('rg-hub-new', CONNECTIVITY)}/providers/Microsoft.Network/virtualNetworks/vnet-hub-new"
+
+    @property
+    def new_endpoint_subnet_id(self) -> str:
+        """Where the app creates the endpoints it finds missing."""
+        return f"{self.new_endpoint_vnet_id}/subnets/snet-private-endpoints"
 
     @property
     def subscription_ids(self) -> list[str]:
@@ -104,17 +118,24 @@ class ScaleEstate:
         blocks = ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=22)
         for hub in range(self.hubs):
             prefix = str(next(blocks))
-            resources.append({"id": self.vnet_id(hub), "location": LOCATION, "properties": {
-                "addressSpace": {"addressPrefixes": [prefix]},
-                "subnets": [{"name": "snet-private-endpoints", "properties": {"addressPrefix": prefix}}]}})
+            resources.append(self._vnet(self.vnet_id(hub), prefix))
+        resources.append(self._vnet(self.new_endpoint_vnet_id, "10.254.0.0/20"))  # 4,091 addresses
+        vnets = {f"hub-{hub:03d}": self.vnet_id(hub) for hub in range(self.hubs)}
+        vnets["hub-new"] = self.new_endpoint_vnet_id
         for zone in ALL_ZONES:
             resources.append({"id": zone_id(zone, DNS_RG), "location": "global"})
-            for hub in range(self.hubs):
-                resources.append({"id": f"{zone_id(zone, DNS_RG)}/virtualNetworkLinks/hub-{hub:03d}",
-                                  "location": "global", "properties": {
-                                      "virtualNetwork": {"id": self.vnet_id(hub)}, "registrationEnabled": False}})
-        groups = [DNS_RG, *(rg_id(f"rg-hub-{h:03d}", CONNECTIVITY) for h in range(self.hubs))]
+            for link, vnet in vnets.items():
+                resources.append({"id": f"{zone_id(zone, DNS_RG)}/virtualNetworkLinks/{link}", "location": "global",
+                                  "properties": {"virtualNetwork": {"id": vnet}, "registrationEnabled": False}})
+        groups = [DNS_RG, rg_id("rg-hub-new", CONNECTIVITY),
+                  *(rg_id(f"rg-hub-{h:03d}", CONNECTIVITY) for h in range(self.hubs))]
         return {"resourceGroups": groups, "resources": resources}
+
+    @staticmethod
+    def _vnet(vnet_id: str, prefix: str) -> dict[str, Any]:
+        return {"id": vnet_id, "location": LOCATION, "properties": {
+            "addressSpace": {"addressPrefixes": [prefix]},
+            "subnets": [{"name": "snet-private-endpoints", "properties": {"addressPrefix": prefix}}]}}
 
     # -- the accounts ---------------------------------------------------------------------------------
     def _account(self, n: int, name: str, kind: str, subscription: str, group: str, *, public: str | None,
@@ -195,13 +216,12 @@ class ScaleEstate:
         env = {
             "REMEDIATION_MODE": "enforce",
             "REMEDIATION_SCOPES": ",".join(f"/subscriptions/{s}" for s in self.subscription_ids),
-            "REMEDIATION_PE_SUBNET_ID": self.subnet_id(0),
+            "REMEDIATION_PE_SUBNET_ID": self.new_endpoint_subnet_id,
+            "REMEDIATION_PE_ALLOWED_SUBNET_IDS": ",".join(self.subnet_ids),
             "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID": DNS_RG,
             "REMEDIATION_POLL_INTERVAL_SECONDS": "0",
             "REMEDIATION_READY_TIMEOUT_SECONDS": "5",
         }
-        if self.hubs > 1:
-            env["REMEDIATION_PE_ALLOWED_SUBNET_IDS"] = ",".join(self.subnet_ids[1:])
         env.update(overrides)
         return env
 
