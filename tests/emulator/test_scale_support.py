@@ -98,3 +98,22 @@ def test_seeding_pauses_garbage_collection_and_restores_it(emu: ArmEmulator, mon
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_a_full_subnet_refuses_a_new_endpoint_like_azure(emu: ArmEmulator) -> None:
+    scenario = base_scenario()
+    scenario["resources"][1]["properties"]["subnets"][0]["properties"]["addressPrefix"] = "10.0.1.0/29"  # 3 usable
+    emu.seed(scenario)
+    account = scenario["resources"][0]["id"]
+    net = account.split("/resourceGroups/")[0] + "/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints"
+    subnet = scenario["resources"][1]["id"] + "/subnets/pe"
+    statuses = []
+    for i in range(4):
+        response = requests.put(f"{emu.url}{net}/pe-{i}", params={"api-version": "2024-05-01"}, verify=emu.ca_path,
+                                headers={"Authorization": f"Bearer {emu.app_token()}"}, timeout=10,
+                                json={"location": "eastus", "properties": {"subnet": {"id": subnet},
+                                      "privateLinkServiceConnections": [{"name": f"c{i}", "properties": {
+                                          "privateLinkServiceId": account, "groupIds": ["account"]}}]}})
+        statuses.append((response.status_code, response.json().get("error", {}).get("code")))
+    assert statuses[:3] == [(201, None)] * 3
+    assert statuses[3] == (400, "SubnetIsFull")
