@@ -99,7 +99,7 @@ def _items(estate: ScaleEstate) -> list[WorkItem]:
 
 
 def _enqueue(queue: Any, item: WorkItem) -> None:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamped = WorkItem(**{**item.__dict__, "event": {**(item.event or {}), "time": now}, "event_time": now})
     queue.send_message(base64.b64encode(stamped.to_message().encode()).decode())
 
@@ -226,6 +226,7 @@ def storm_rows(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, .
                      result.duplicate_endpoints, result.duplicate_patches, result.still_open,
                      f"{result.workers_cpu_s:.0f} / {result.emulator_cpu_s:.0f} / {result.azurite_cpu_s:.0f}",
                      f"{cpu / result.fixed * 1000:.0f}"])
+        print(f"  {workers} worker(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
     return rows
 
 

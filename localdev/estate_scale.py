@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from localdev.estate import LOCATION, ZONES_BY_KIND, rg_id, zone_id
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import copy
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from . import ids
 from .handlers import network, privatedns
-from .world import (ACCOUNT_TYPE, PEC_TYPE, World, account_etag, new_etag, pec_name)
+from .world import ACCOUNT_TYPE, PEC_TYPE, World, account_etag, new_etag, pec_name
 
 # Lower-case type -> order; unknown types go last and are stored as given.
 _ORDER = {t.lower(): i for i, t in enumerate((

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from typing import Any, Hashable, Iterator
+from collections.abc import Hashable, Iterator
+from typing import Any
 
 from . import ids
 

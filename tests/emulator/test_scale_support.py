@@ -6,8 +6,8 @@ import gc
 import time
 
 import requests
-
 from emu_helpers import ZONE, base_scenario
+
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.latency import latency_of, request_latency, set_latency
 
