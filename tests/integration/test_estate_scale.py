@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -57,7 +58,9 @@ def test_unknown_drift_is_refused() -> None:
         ScaleEstate(accounts=10, subscriptions=1, drifts=("public-access", "made-up"))
 
 
-@pytest.mark.skipif(not C7N_PYTHON.exists(), reason="Cloud Custodian's virtualenv (.venv-c7n, `make bench`) is absent")
+# `make test` builds .venv-c7n, so CI always has it and a missing one fails there instead of skipping.
+@pytest.mark.skipif(not C7N_PYTHON.exists() and not os.environ.get("CI"),
+                    reason="Cloud Custodian's virtualenv (.venv-c7n, `make deps`) is absent")
 def test_custodian_through_the_launcher_finds_the_same_accounts(stack: Stack, tmp_path: Path) -> None:
     estate = ScaleEstate(accounts=300, subscriptions=2)
     _seed(stack, estate)
