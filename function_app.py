@@ -11,6 +11,7 @@ import azure.functions as func
 
 from remediation import __version__, api
 from remediation.ids import within_any
+from remediation.inline import InlineReconciler
 from remediation.intake import EventIntake
 from remediation.model import Trigger
 from remediation.service import Remediator
@@ -43,6 +44,7 @@ class Parts:
     intake: EventIntake
     worker: Worker
     queue: WorkQueue
+    inline: InlineReconciler  # POST /api/remediate: the worker's lease, waited for
 
 
 _parts: Parts | None = None
@@ -57,8 +59,10 @@ def parts() -> Parts:
     if _parts is None:
         remediator = Remediator.from_settings(SETTINGS)
         assert remediator.storage is not None  # the app's settings require AzureWebJobsStorage
-        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator),
-                       Worker.from_remediator(remediator), WorkQueue(remediator.storage))
+        worker = Worker.from_remediator(remediator)
+        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator), worker,
+                       WorkQueue(remediator.storage),
+                       InlineReconciler(remediator, worker.locks, wait_seconds=SETTINGS.ready_timeout_seconds))
     return _parts
 
 
@@ -125,7 +129,9 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
         request = api.parse_remediate(req.get_body())
     except api.ApiError as error:
         return _error(error)
-    result = parts().remediator.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    result = parts().inline.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    if result is None:
+        return _json(api.RECONCILE_RUNNING.body(), 409, {"Retry-After": "5"})
     headers = {"Remediation-Audit-Error": "; ".join(result.audit_errors)[:1000]} if result.audit_errors else None
     if result.failure is Failure.OUT_OF_SCOPE:
         return _error(api.OUT_OF_SCOPE)
@@ -160,10 +166,8 @@ def remediations(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/health → settings valid, version. Anonymous, so it reveals no configuration values."""
+    """GET /api/health → status (healthy when the settings are valid) and version, nothing more: it is anonymous,
+    so neither the mode nor which settings are wrong is told (the start-up log names them)."""
     if SETTINGS_ERROR is not None:
-        problems = [p.split(":", 1)[0] for p in SETTINGS_ERROR.problems]
-        return _json({"status": "unhealthy", "version": __version__, "settings": "invalid",
-                      "invalidSettings": problems}, 503)
-    assert SETTINGS is not None
-    return _json({"status": "healthy", "version": __version__, "settings": "valid", "mode": SETTINGS.mode.value})
+        return _json({"status": "unhealthy", "version": __version__}, 503)
+    return _json({"status": "healthy", "version": __version__})

@@ -6,11 +6,13 @@
    SDKs lazy as shipped and eager, and a compliant request and event served from cold.
 3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
 4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
-5. The scan next to Cloud Custodian, at 0 and 100 ms per request (bench/custodian.py).
-6. Seeding large estates into the emulator (bench/seeding.py).
-7. A storm of fixes worked off by several worker processes (bench/storm.py).
+5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
+   (bench/pace.py).
+6. The scan next to Cloud Custodian, at 0 and 100 ms per request (bench/custodian.py).
+7. Seeding large estates into the emulator (bench/seeding.py).
+8. A storm of fixes worked off by several worker processes (bench/storm.py).
 
-`python -m bench` keeps 5-7 small (1,000 accounts; 10,000 seeded; a storm of 200 accounts on 1, 2 and 4
+`python -m bench` keeps 6-8 small (1,000 accounts; 10,000 seeded; a storm of 200 accounts on 1, 2 and 4
 workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at size:
 10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, a storm of 10,000
 accounts on 1, 2, 4 and 8 workers.
@@ -33,6 +35,7 @@ from tabulate import tabulate
 from bench.custodian import SIZES as CUSTODIAN_SIZES
 from bench.custodian import print_custodian_table
 from bench.events import print_event_tables
+from bench.pace import print_pace_table
 from bench.seeding import SIZES as SEEDING_SIZES
 from bench.seeding import print_seeding_table
 from bench.storm import print_storm_table
@@ -48,16 +51,20 @@ from remediation.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
 
-# The least each case needs, by design: a compliant OpenAI account needs the account, its
-# endpoint, the endpoint's zone group and the zone's links; a fix adds only its writes.
+# The least each case needs, by design: a compliant OpenAI account needs the account, its endpoint, the
+# endpoint's zone group, the zone's links and the account's A record in it (AIServices: links and record
+# in each of its three zones); a fix adds only its writes.
 CASES = [
-    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 4, 0),
+    ("compliant OpenAI account", Estate().network((OPENAI_ZONE,)).locked("aoai"), 5, 0),
     ("compliant AIServices account", Estate().network(
         ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"))
-     .locked("aoai", "AIServices"), 6, 0),
-    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 4, 1),
-    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region; endpoint, zone, link, group
-    ("private endpoint + DNS build", Estate().network().account("aoai"), 3, 4),
+     .locked("aoai", "AIServices"), 9, 0),
+    ("public access fix", Estate().network((OPENAI_ZONE,)).locked("aoai", public_network_access="Enabled"), 5, 1),
+    ("A record repointed", Estate().network((OPENAI_ZONE,)).locked("aoai").record(OPENAI_ZONE, "aoai", ("10.2.0.66",)),
+     5, 1),
+    # account, zone links (404: no zone), the subnet's VNet for the endpoint's region, the new endpoint's zone
+    # group read again before it is written (an earlier write came first); endpoint, zone, link, group
+    ("private endpoint + DNS build", Estate().network().account("aoai"), 4, 4),
 ]
 
 
@@ -168,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print_event_tables(emulator, azurite)
         print_sweep_table(emulator)
+        print_pace_table(emulator, azurite)
     return scale_tables(args.scale, {"custodian", "seeding", "storm"})
 
 

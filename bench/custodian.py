@@ -10,7 +10,7 @@ Resource Manager requests the emulator logged (token requests not counted), the 
 memory (VmHWM, bench/peak.py), and what it found against the estate's truth.
 
 At "100 ms" the emulator holds every Resource Manager request for 100 ms before answering
-(localdev/arm_emulator/latency.py), Azure's order of magnitude for a list page.
+(EmulatorConfig.latency_ms), Azure's order of magnitude for a list page.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from localdev.arm_emulator import ArmEmulator
-from localdev.arm_emulator.latency import request_latency
 from localdev.estate_scale import ScaleEstate, seed_estate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,7 +119,8 @@ def comparison_rows(emulator: ArmEmulator, sizes: tuple[int, ...] = SIZES,
         seed_estate(emulator, estate)
         truth = estate.truth.drifted
         for latency in latencies:
-            with request_latency(emulator, latency), tempfile.TemporaryDirectory() as tmp:
+            emulator.config.update({"latency_ms": latency})
+            with tempfile.TemporaryDirectory() as tmp:
                 for runner in (run_scan, run_custodian, run_first_scan):
                     run = runner(emulator, estate, Path(tmp))
                     extra, missed = len(run.found - truth), len(truth - run.found)

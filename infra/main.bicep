@@ -32,6 +32,10 @@ param REMEDIATION_KINDS string = 'OpenAI,AIServices'
 param REMEDIATION_PUBLIC_NETWORK_ACCESS string = 'Disabled'
 @description('Comma-separated IPs / CIDRs allowed in SelectedNetworks mode.')
 param REMEDIATION_ALLOWED_IP_RULES string = ''
+@description('SelectedNetworks mode: comma-separated subnet IDs allowed in the accounts\' virtualNetworkRules.')
+param REMEDIATION_ALLOWED_VNET_SUBNET_IDS string = ''
+@description('networkAcls.bypass to enforce: None or AzureServices. Empty: bypass is not governed.')
+param REMEDIATION_NETWORK_BYPASS string = ''
 @description('Also enforce disableLocalAuth: true.')
 param REMEDIATION_DISABLE_LOCAL_AUTH string = 'false'
 @description('Subnet for new private endpoints, or a JSON object mapping account locations (and *) to subnet IDs. Empty: endpoint findings are reported, not fixed.')
@@ -40,12 +44,18 @@ param REMEDIATION_PE_SUBNET_ID string = ''
 param REMEDIATION_PE_ALLOWED_SUBNET_IDS string = ''
 @description('/subscriptions/<id>/resourceGroups/<rg> holding the privatelink zones. Empty: DNS findings are reported, not fixed.')
 param REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID string = ''
-@description('Tag name; value true, or an ISO date until which the account is exempt.')
+@description('Tag name; its value is an ISO date until which the account is exempt (at most REMEDIATION_EXEMPT_MAX_DAYS ahead).')
 param REMEDIATION_EXEMPT_TAG string = 'remediation-exempt'
+@description('A tag date further ahead than this many days does not exempt.')
+param REMEDIATION_EXEMPT_MAX_DAYS string = '90'
+@description('Comma-separated account IDs exempt without end (only operators set app settings).')
+param REMEDIATION_EXEMPT_ACCOUNT_IDS string = ''
 @description('Circuit breaker: more fixes than this on one account in an hour means contested.')
 param REMEDIATION_MAX_FIXES_PER_HOUR string = '3'
 @description('NCRONTAB for the sweep.')
 param REMEDIATION_SWEEP_SCHEDULE string = '0 */30 * * * *'
+@description('Lists the sweep sends side by side (1-64).')
+param REMEDIATION_SWEEP_CONCURRENCY string = '8'
 @description('Resource Manager endpoint (sovereign clouds).')
 param REMEDIATION_ARM_ENDPOINT string = 'https://management.azure.com'
 @description('Table name for audit records.')
@@ -75,13 +85,18 @@ var remediationSettings = {
   REMEDIATION_KINDS: REMEDIATION_KINDS
   REMEDIATION_PUBLIC_NETWORK_ACCESS: REMEDIATION_PUBLIC_NETWORK_ACCESS
   REMEDIATION_ALLOWED_IP_RULES: REMEDIATION_ALLOWED_IP_RULES
+  REMEDIATION_ALLOWED_VNET_SUBNET_IDS: REMEDIATION_ALLOWED_VNET_SUBNET_IDS
+  REMEDIATION_NETWORK_BYPASS: REMEDIATION_NETWORK_BYPASS
   REMEDIATION_DISABLE_LOCAL_AUTH: REMEDIATION_DISABLE_LOCAL_AUTH
   REMEDIATION_PE_SUBNET_ID: REMEDIATION_PE_SUBNET_ID
   REMEDIATION_PE_ALLOWED_SUBNET_IDS: REMEDIATION_PE_ALLOWED_SUBNET_IDS
   REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID: REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID
   REMEDIATION_EXEMPT_TAG: REMEDIATION_EXEMPT_TAG
+  REMEDIATION_EXEMPT_MAX_DAYS: REMEDIATION_EXEMPT_MAX_DAYS
+  REMEDIATION_EXEMPT_ACCOUNT_IDS: REMEDIATION_EXEMPT_ACCOUNT_IDS
   REMEDIATION_MAX_FIXES_PER_HOUR: REMEDIATION_MAX_FIXES_PER_HOUR
   REMEDIATION_SWEEP_SCHEDULE: REMEDIATION_SWEEP_SCHEDULE
+  REMEDIATION_SWEEP_CONCURRENCY: REMEDIATION_SWEEP_CONCURRENCY
   REMEDIATION_ARM_ENDPOINT: REMEDIATION_ARM_ENDPOINT
   REMEDIATION_AUDIT_TABLE: REMEDIATION_AUDIT_TABLE
   REMEDIATION_EVENTGRID_TOPIC_ENDPOINT: REMEDIATION_EVENTGRID_TOPIC_ENDPOINT

@@ -8,12 +8,14 @@ every write into an ARM event, and the app puts both back on its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,21 +24,25 @@ import azure.functions as func
 from tabulate import tabulate
 
 from localdev.arm_emulator import ArmEmulator
+from localdev.dns_server import DnsServer
+from localdev.lookup import lookup, show
+from localdev.rights import enforce as enforce_rights
 from localdev.arm_events import EventRouter
 from localdev.azurite import Azurite
-from localdev.estate import OPENAI_ZONE, Estate, account_id, rg_id, settings_env
+from localdev.estate import OPENAI_ZONE, VNET_ID, Estate, account_id, rg_id, settings_env, zone_id
 from localdev.functions_host import LocalHost
 from localdev.person import DANA, write_as
 from remediation.events import WATCHED_OPERATIONS
 from remediation.ids import parse_account_id
 
 STATE_DIR = Path(".localdev")
+EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # within REMEDIATION_EXEMPT_MAX_DAYS
 
 ACCOUNTS = [
     ("aoai-prod", "OpenAI drifted: public access and default Allow turned back on"),
     ("aoai-chat", "OpenAI already locked down"),
     ("ais-agents", "AIServices without a private endpoint or DNS"),
-    ("aoai-lab", "OpenAI tagged remediation-exempt=true"),
+    ("aoai-lab", "OpenAI drifted, tagged remediation-exempt=<a date 30 days ahead>: recorded, not fixed"),
     ("aoai-sandbox", "OpenAI in rg-sandbox, outside REMEDIATION_SCOPES"),
 ]
 
@@ -48,7 +54,7 @@ def estate() -> Estate:
             .locked("aoai-chat")
             .account("ais-agents", "AIServices")
             .account("aoai-lab", public_network_access="Enabled", default_action="Allow",
-                     tags={"remediation-exempt": "true", "owner": "research"})
+                     tags={"remediation-exempt": EXEMPT_UNTIL, "owner": "research"})
             .account("aoai-sandbox", resource_group="rg-sandbox", public_network_access="Enabled"))
 
 
@@ -117,11 +123,46 @@ def _wait(check: Any, timeout: float = 30) -> float:
     return time.monotonic() - started
 
 
+def _dns_scene(emulator: ArmEmulator, router: EventRouter, deliver: Any, holding: threading.Event,
+               held: list[dict[str, Any]]) -> None:
+    """The manual procedure's last step, automated: aoai-prod's name looked up from the hub network before
+    a person repoints its A record, after (its event held back, as if Event Grid were slow), and after the
+    app's repair."""
+    prod = account_id("aoai-prod")
+    record = f"{zone_id(OPENAI_ZONE)}/A/aoai-prod"
+    with DnsServer(emulator, VNET_ID) as dns:
+        print(f"\n  The hub network's resolver on {dns.address} (the local DNS server, reading the emulator):")
+        show("  nslookup aoai-prod.openai.azure.com, locked down", emulator, dns, prod)
+        print(f"\n• {DANA['name']} repoints aoai-prod's A record at 10.2.0.66, a host in the workload subnet…")
+        holding.set()
+        write_as(emulator, "PUT", record, {"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.2.0.66"}]}},
+                 api_version="2024-06-01")
+        router.drain(10)
+        show("  nslookup aoai-prod.openai.azure.com, after the change (its event not delivered yet)", emulator, dns,
+             prod)
+        holding.clear()
+        for event in held:
+            deliver(event)
+        took = _wait(lambda: lookup(emulator, dns, prod).ok)
+        show(f"  nslookup aoai-prod.openai.azure.com, after the app's repair ({took * 1000:.0f} ms after the event)",
+             emulator, dns, prod)
+        print()
+
+
 def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
     """Event Grid → on_resource_event → remediation-work → process_work_item, with a person breaking things."""
     print("\nLive loop: Event Grid events from every write, the queue worker running\n")
     host = LocalHost(app, azurite.connection_string).start()
-    router = EventRouter(emulator, host.deliver, operations=WATCHED_OPERATIONS).start()
+    held: list[dict[str, Any]] = []  # events Event Grid has not delivered yet (while `holding` is set)
+    holding = threading.Event()
+
+    def deliver(event: dict[str, Any]) -> None:
+        if holding.is_set():
+            held.append(event)
+        else:
+            host.deliver(event)
+
+    router = EventRouter(emulator, deliver, operations=WATCHED_OPERATIONS).start()
     ignored = _Ignored()
     logging.getLogger("remediation.events").addHandler(ignored)
     logging.getLogger("remediation.events").setLevel(logging.INFO)
@@ -139,6 +180,7 @@ def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
             c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
             for c in emulator.get(chat)["properties"].get("privateEndpointConnections") or []))
         print(f"a new endpoint serves it {took * 1000:.0f} ms later")
+        _dns_scene(emulator, router, deliver, holding, held)
         router.drain(10)
         host.stop()
         host.drain(10)
@@ -151,7 +193,7 @@ def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
 
     rows = []
     for name in ("aoai-prod", "aoai-chat"):
-        for record in reversed(app.remediator().history(parse_account_id(account_id(name)), 5)):
+        for record in reversed(app.parts().remediator.history(parse_account_id(account_id(name)), 5)):
             rows.append([name, record["time"][11:23], record["trigger"], (record["actor"] or {}).get("upn", "-"),
                          _counted([f["code"] for f in record["findings"]]), record["outcome"]])
     print("Audit history (GET /api/remediations)\n")
@@ -177,9 +219,12 @@ def main() -> int:
         for name, description in ACCOUNTS:
             print(f"    {name:<13} {description}")
 
-        os.environ.update({**emulator.env(), **settings_env(
+        settings = {**emulator.env(), **settings_env(
             REMEDIATION_MODE="enforce", REMEDIATION_POLL_INTERVAL_SECONDS="0.2",
-            REMEDIATION_READY_TIMEOUT_SECONDS="30"), "AzureWebJobsStorage": azurite.connection_string})
+            REMEDIATION_READY_TIMEOUT_SECONDS="30"), "AzureWebJobsStorage": azurite.connection_string}
+        grants = enforce_rights(emulator, settings)  # the app holds what a deployment grants, and no more
+        print(f"    the app's identity holds {len(grants)} role assignments (infra/roles.json), enforced")
+        os.environ.update(settings)
         app = importlib.import_module("function_app")
         if app.SETTINGS is None:
             print(f"settings are invalid: {app.SETTINGS_ERROR}")

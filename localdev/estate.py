@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from localdev.arm_emulator.authorization import OWNER
+from localdev.arm_emulator.tokens import user_object_id
+
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000002"
 LOCATION = "eastus"
@@ -18,6 +21,10 @@ ZONES_BY_KIND = {
     "OpenAI": (OPENAI_ZONE,),
     "AIServices": ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com"),
 }
+
+
+# The people who write to the estate "in the portal" (localdev/person.py): Owner of its subscriptions.
+PEOPLE_UPNS = ("dana@contoso.example",)
 
 
 def rg_id(resource_group: str, subscription: str = SUBSCRIPTION) -> str:
@@ -72,6 +79,7 @@ class Estate:
     def account(self, name: str, kind: str = "OpenAI", *, resource_group: str = "rg-ai",
                 subscription: str = SUBSCRIPTION, public_network_access: str | None = "Disabled",
                 default_action: str | None = "Deny", ip_rules: tuple[str, ...] = (), subdomain: bool = True,
+                vnet_rules: tuple[str, ...] = (), bypass: str | None = None,
                 disable_local_auth: bool | None = None, tags: dict[str, str] | None = None,
                 provisioning_state: str = "Succeeded", location: str = LOCATION) -> Estate:
         properties: dict[str, Any] = {"provisioningState": provisioning_state}
@@ -80,8 +88,11 @@ class Estate:
         if public_network_access is not None:
             properties["publicNetworkAccess"] = public_network_access
         if default_action is not None:
-            properties["networkAcls"] = {"defaultAction": default_action, "virtualNetworkRules": [],
+            properties["networkAcls"] = {"defaultAction": default_action,
+                                         "virtualNetworkRules": [{"id": subnet} for subnet in vnet_rules],
                                          "ipRules": [{"value": ip} for ip in ip_rules]}
+            if bypass is not None:
+                properties["networkAcls"]["bypass"] = bypass
         if disable_local_auth is not None:
             properties["disableLocalAuth"] = disable_local_auth
         return self.add({
@@ -106,6 +117,12 @@ class Estate:
                 for zone in zone_group]}})
         return self
 
+    def record(self, zone: str, name: str, addresses: tuple[str, ...], ttl: int = 10) -> Estate:
+        """An A record set as it is now in a zone of the DNS resource group (seeded after the zone groups that
+        write records, so it can state a record someone changed afterwards)."""
+        return self.add({"id": f"{zone_id(zone)}/A/{name}", "properties": {
+            "ttl": ttl, "aRecords": [{"ipv4Address": address} for address in addresses]}})
+
     def locked(self, name: str, kind: str = "OpenAI", **account: Any) -> Estate:
         """A fully compliant account: private only, served by an endpoint with complete DNS."""
         self.account(name, kind, **account)
@@ -114,8 +131,13 @@ class Estate:
                              zone_group=ZONES_BY_KIND.get(kind, ("privatelink.cognitiveservices.azure.com",)))
 
     def scenario(self) -> dict[str, Any]:
-        # The network and DNS resource groups exist even while they hold nothing yet.
-        return {"resourceGroups": [rg_id("rg-ai"), rg_id("rg-network"), DNS_RG_ID], "resources": list(self.resources)}
+        # The network and DNS resource groups exist even while they hold nothing yet. The estate's people
+        # hold the built-in Owner role on its subscriptions (what the app's identity holds is seeded from
+        # infra/roles.json by localdev/rights.py, from the app settings in use).
+        owners = [{"principalId": user_object_id(upn), "role": OWNER, "scope": f"/subscriptions/{sub}",
+                   "principalType": "User"} for upn in PEOPLE_UPNS for sub in (SUBSCRIPTION, OTHER_SUBSCRIPTION)]
+        return {"resourceGroups": [rg_id("rg-ai"), rg_id("rg-network"), DNS_RG_ID], "resources": list(self.resources),
+                "roleAssignments": owners}
 
 
 def settings_env(**overrides: str) -> dict[str, str]:

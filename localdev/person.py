@@ -9,7 +9,7 @@ import requests
 
 from localdev.arm_emulator import ArmEmulator
 
-DANA = {"name": "Dana Admin", "upn": "dana@contoso.example"}
+DANA = {"name": "Dana Admin", "upn": "dana@contoso.example"}   # Owner of the estate's subscriptions (estate.py)
 
 
 def write_as(emulator: ArmEmulator, method: str, path: str, body: dict[str, Any] | None = None, *,

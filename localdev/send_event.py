@@ -5,7 +5,7 @@
         --operation Microsoft.CognitiveServices/accounts/write
 
 The argument is a JSON file (one event or a list) or the name of a reference sample in
-`<repo>/../shared/reference/events/` (with or without `.json`). Each event is posted on its own, like
+`<repo>/tests/fixtures/events/` (with or without `.json`). Each event is posted on its own, like
 Event Grid with batching off (`--batch` sends the list in one request). A subscription-validation event
 is sent with `aeg-event-type: SubscriptionValidation`, everything else as `Notification`.
 Prints the HTTP status of every request; exits 1 when any request fails.
@@ -24,7 +24,7 @@ from typing import Any
 from localdev.arm_events import DEFAULT_WEBHOOK_URL, event_time, is_cloud_event, post_events, to_cloud_event
 
 REPO = Path(__file__).resolve().parents[1]
-EVENTS_DIR = REPO.parent / "shared" / "reference" / "events"
+EVENTS_DIR = REPO / "tests" / "fixtures" / "events"
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 
 

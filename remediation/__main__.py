@@ -53,6 +53,7 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     clients = ArmClients(settings)
     rows: list[dict[str, Any]] = []
+    exempt: list[dict[str, Any]] = []  # exempt by the rule `fix` applies: shown, never counted as drift
     progress = Progress()
     seen = 0
 
@@ -60,10 +61,12 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
         nonlocal seen
         seen += 1
         progress(seen)
-        if screened.findings:
-            rows.append({"resourceId": str(screened.account.id), "kind": screened.account.kind,
-                         "findings": [code.value for code in screened.findings],
-                         "severity": _severity(screened.findings)})
+        row = {"resourceId": str(screened.account.id), "kind": screened.account.kind,
+               "findings": [code.value for code in screened.findings]}
+        if screened.exemption.exempt:
+            exempt.append({**row, "exemption": screened.exemption.to_json()})
+        elif screened.findings:
+            rows.append({**row, "severity": _severity(screened.findings)})
 
     try:
         summaries = Sweeper(clients, settings).run(enqueue=None, each=each)
@@ -75,8 +78,8 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     requests = sum(s.arm_requests for s in summaries)
     fixes = {code: FINDINGS[FindingCode(code)].manual for code in sorted({c for r in rows for c in r["findings"]})}
     if args.json:
-        json.dump({"accounts": accounts, "drifted": rows, "armRequests": requests, "manualFixes": fixes}, out,
-                  indent=2)
+        json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
+                   "manualFixes": fixes}, out, indent=2)
         out.write("\n")
     else:
         from tabulate import tabulate
@@ -88,7 +91,9 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
                                tablefmt="simple") + "\n\n")
             out.write("Manual fixes, where the app may not or cannot fix:\n"
                       + "".join(f"  {code}: {text}\n" for code, text in fixes.items()) + "\n")
-        out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {requests} Resource Manager requests\n")
+        drifted_exempt = sum(1 for e in exempt if e["findings"])
+        out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {len(exempt)} exempt ({drifted_exempt} of "
+                  f"them drifted), {requests} Resource Manager requests\n")
     return DRIFT if rows else 0
 
 

@@ -35,6 +35,8 @@ def payload_too_large() -> ApiError:
 INTERNAL = ApiError(500, "InternalError", "the reconcile failed unexpectedly; see the audit record and the logs")
 OUT_OF_SCOPE = ApiError(403, "OutOfScope", "the account is outside REMEDIATION_SCOPES")
 NOT_FOUND = ApiError(404, "AccountNotFound", "the account does not exist")
+RECONCILE_RUNNING = ApiError(409, "ReconcileInProgress",
+                             "another reconcile of the account is running (an event or the sweep); try again shortly")
 
 
 def resource_manager_error(message: str | None, unavailable: bool) -> ApiError:
@@ -54,7 +56,9 @@ def parse_remediate(body: bytes) -> RemediateRequest:
     if len(body) > MAX_BODY_BYTES:
         raise payload_too_large()
     try:
-        data = json.loads(body.decode("utf-8")) if body.strip() else None
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys) if body.strip() else None
+    except RepeatedKey as repeated:
+        raise ApiError(400, "InvalidJson", f"the key {str(repeated)[:100]!r} appears more than once") from None
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, or an integer too long to convert
         raise ApiError(400, "InvalidJson", "the request body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -66,6 +70,19 @@ def parse_remediate(body: bytes) -> RemediateRequest:
     if not isinstance(dry_run, bool):
         raise ApiError(400, "InvalidRequest", "dryRun must be true or false")
     return RemediateRequest(_account_id(data.get("resourceId")), dry_run)
+
+
+class RepeatedKey(ValueError):
+    """A JSON object names one key twice: parsers disagree on which value wins, so none is chosen."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise RepeatedKey(key)
+        data[key] = value
+    return data
 
 
 def parse_history_query(params: Mapping[str, str]) -> tuple[ResourceId, int]:

@@ -2,12 +2,15 @@
 
 Resource Manager payloads vary in casing (`Authorization.Scope` in real deliveries, `authorization.scope` in
 the docs; `Disabled` and `disabled`), so every module that reads one goes through these two functions.
+Case is ignored for ASCII letters only, as for IDs (`ids.fold`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from .ids import fold
 
 
 def json_get(mapping: Any, *path: str) -> Any:
@@ -19,11 +22,11 @@ def json_get(mapping: Any, *path: str) -> Any:
         if key in node:
             node = node[key]
             continue
-        lowered = key.lower()
-        node = next((value for k, value in node.items() if isinstance(k, str) and k.lower() == lowered), None)
+        folded = fold(key)
+        node = next((value for k, value in node.items() if isinstance(k, str) and fold(k) == folded), None)
     return node
 
 
 def same_text(value: Any, expected: Any) -> bool:
     """Two non-empty strings equal but for case (ARM enums are case-insensitive: `Disabled` == `disabled`)."""
-    return isinstance(value, str) and isinstance(expected, str) and bool(value) and value.lower() == expected.lower()
+    return isinstance(value, str) and isinstance(expected, str) and bool(value) and fold(value) == fold(expected)

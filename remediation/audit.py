@@ -2,7 +2,8 @@
 configured, an Event Grid event. Called by `service.Remediator` once per reconcile, and by the sweep.
 
 The log line is written first and whole, so a record survives an unreachable table; a sink that
-fails is reported (logged as an error and returned to the caller), never swallowed.
+fails is reported (logged as an error and returned to the caller), never swallowed. Every record is bounded
+(`bounds.bounded`: long lists cut to their first entries plus a count), so it always fits a Table row.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .bounds import bounded
 from .ids import ResourceId
 from .model import Mode, Outcome, Trigger
 from .storage import Storage, table_key
@@ -50,6 +52,7 @@ class AuditRecord:
     kind: str | None = None
     event: Mapping[str, Any] | None = None
     actor: Mapping[str, Any] | None = None
+    actors: list[dict[str, Any]] | None = None  # actors.actors_json(): every event folded in, oldest first
     findings: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     before: Mapping[str, Any] | None = None
@@ -57,10 +60,16 @@ class AuditRecord:
     duration_ms: int = 0
     event_to_fix_ms: int | None = None
     error: str | None = None
+    exemption: Mapping[str, Any] | None = None  # desired.Exemption.to_json(): exempt, or why the tag does not exempt
+    contest: Mapping[str, Any] | None = None  # breaker.Contest.to_json(): fixes in the last hour, next fix, alert
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=utc_now)
 
     def to_json(self) -> dict[str, Any]:
+        """The record as the log, the table, the topic and the HTTP answer carry it: bounded."""
+        return bounded(self._json())
+
+    def _json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "time": iso(self.time),
@@ -70,6 +79,7 @@ class AuditRecord:
             "mode": self.mode.value,
             "event": {k: v for k, v in self.event.items() if k in EVENT_FIELDS} if self.event else None,
             "actor": {k: v for k, v in self.actor.items() if k in ACTOR_FIELDS} if self.actor else None,
+            "actors": self.actors,
             "outcome": self.outcome.value,
             "findings": self.findings,
             "actions": self.actions,
@@ -78,6 +88,8 @@ class AuditRecord:
             "durationMs": self.duration_ms,
             "eventToFixMs": self.event_to_fix_ms,
             "error": self.error,
+            "exemption": self.exemption,
+            "contest": self.contest,
         }
 
 
@@ -113,24 +125,48 @@ class AuditTable:
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        # Records the table refused, oldest first: written before the next one, so an outage of the
-        # table loses no row as long as this instance lives (and the log line has it regardless).
-        self._unwritten: deque[dict[str, Any]] = deque(maxlen=_MAX_UNWRITTEN)
+        # Records the table could not take yet (it was unreachable), oldest first, written after the next
+        # record that gets through; every one this buffer lets go of is logged (the log line has it whole).
+        self._unwritten: deque[dict[str, Any]] = deque()
+        self._max_unwritten = _MAX_UNWRITTEN
         self._lock = threading.Lock()
 
     def _table(self) -> Any:
         return self._storage.audit_table()
 
     def write(self, record: dict[str, Any]) -> None:
+        """The current record first, then the backlog, best-effort: one record the table refuses (or an old one
+        it still cannot take) never holds up the ones after it. Raises only when the current record could not be
+        written and is kept for later; a record the table refuses for good is dropped with one error log."""
         with self._lock:
             try:
-                while self._unwritten:
-                    self._upsert(self._unwritten[0])
-                    self._unwritten.popleft()
                 self._upsert(record)
-            except Exception:
-                self._unwritten.append(record)
+            except Exception as error:
+                if refused_for_good(error):
+                    _log_refused(record, error)
+                    return
+                self._keep(record)
                 raise
+            self._write_backlog()
+
+    def _keep(self, record: dict[str, Any]) -> None:
+        while len(self._unwritten) >= self._max_unwritten:
+            dropped = self._unwritten.popleft()
+            log.error("audit record %s (%s, %s, %s) dropped from the unwritten-records buffer (%d records while the "
+                      "table is unreachable); it is whole in its log line", dropped.get("id"),
+                      dropped.get("resourceId"), dropped.get("outcome"), dropped.get("time"), self._max_unwritten)
+        self._unwritten.append(record)
+
+    def _write_backlog(self) -> None:
+        while self._unwritten:
+            record = self._unwritten[0]
+            try:
+                self._upsert(record)
+            except Exception as error:  # noqa: BLE001 - the backlog is best-effort; the log has every record
+                if not refused_for_good(error):
+                    return  # still not taking records: keep the rest for the next write
+                _log_refused(record, error)
+            self._unwritten.popleft()
 
     def _upsert(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, default=str)
@@ -147,6 +183,10 @@ class AuditTable:
             entity[f"record{index // _MAX_PROPERTY_CHARS}"] = text[index:index + _MAX_PROPERTY_CHARS]
             entity["chunks"] += 1
         self._table().upsert_entity(entity)
+
+    @property
+    def unwritten(self) -> int:
+        return len(self._unwritten)
 
     def since(self, resource_id: ResourceId, moment: datetime) -> list[dict[str, Any]]:
         """The account's records written after `moment`, newest first (row keys sort newest first)."""
@@ -168,8 +208,34 @@ class AuditTable:
         return records
 
 
+def refused_for_good(error: BaseException) -> bool:
+    """The table answered that it will never take this entity (too large, a property too long, invalid input):
+    400 or 413. Anything else (no connection, 5xx, 429, 403 while a role assignment propagates) may pass."""
+    status = getattr(error, "status_code", None)
+    return status in (400, 413)
+
+
+def _log_refused(record: dict[str, Any], error: BaseException) -> None:
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    log.error("audit record %s for %s refused by the table for good and dropped (%s); it is whole in its log line",
+              record.get("id"), record.get("resourceId"), first_line[:300])
+
+
 EVENT_TYPE_PREFIX = "OpenAIPrivateNetwork.Remediation"
 _PUBLISHED = {"remediated": "AccountRemediated", "failed": "RemediationFailed", "contested": "Contested"}
+EXEMPT_DRIFTED = "ExemptAccountDrifted"  # an exempt account with findings: nothing was written, someone should look
+
+
+def published_type(record: dict[str, Any]) -> str | None:
+    """The event type a record is published as, or None (compliant, report-only, exempt without drift…)."""
+    if record["outcome"] == "exempt":
+        return EXEMPT_DRIFTED if record.get("findings") else None
+    if record["outcome"] == "contested":  # the alert once per episode; the episode's later fixes as fixes
+        if (record.get("contest") or {}).get("firstOfEpisode"):
+            return _PUBLISHED["contested"]
+        wrote = any(a.get("status") == "succeeded" for a in record.get("actions") or [] if isinstance(a, dict))
+        return _PUBLISHED["remediated"] if wrote else None
+    return _PUBLISHED.get(record["outcome"])
 
 
 class EventGridSink:
@@ -183,9 +249,9 @@ class EventGridSink:
         self._client: Any = None
 
     def write(self, record: dict[str, Any]) -> None:
-        kind = _PUBLISHED.get(record["outcome"])
+        kind = published_type(record)
         if kind is None:
-            return  # compliant, report-only, exempt…: nothing was remediated
+            return
         from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 
         if self._client is None:

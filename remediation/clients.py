@@ -61,6 +61,7 @@ class ArmClients:
         self._own: Principal | None = None
         self._count_lock = threading.Lock()
         self._requests = 0
+        self._per_thread = threading.local()
 
     @property
     def request_count(self) -> int:
@@ -68,9 +69,15 @@ class ArmClients:
         with self._count_lock:
             return self._requests
 
+    @property
+    def thread_request_count(self) -> int:
+        """The requests this thread sent so far (a pipeline sends from the thread that calls it)."""
+        return int(getattr(self._per_thread, "requests", 0))
+
     def _count(self) -> None:
         with self._count_lock:
             self._requests += 1
+        self._per_thread.requests = self.thread_request_count + 1
 
     def own_principal(self) -> Principal:
         """The identity this app writes as, read from its own ARM token's claims.
@@ -169,11 +176,12 @@ class ArmClients:
         except ResourceNotFoundError:
             return None
 
-    def list_json(self, collection_path: str, api_version: str) -> Iterator[dict[str, Any]]:
-        """Every item of an ARM list, following `nextLink` page by page (never the same link twice)."""
+    def list_json(self, collection_path: str, api_version: str, top: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of an ARM list, following `nextLink` page by page (never the same link twice); `top`
+        asks for pages that large, where the API documents `$top`."""
         from azure.core.exceptions import HttpResponseError
 
-        url: str | None = self._url(collection_path, api_version)
+        url: str | None = self._url(collection_path, api_version) + (f"&$top={top}" if top else "")
         seen: set[str] = set()
         while url:
             if url in seen or len(seen) >= _MAX_PAGES:
@@ -276,7 +284,7 @@ def classify(error: BaseException) -> ErrorKind:
 
     A 409 answered at once means the resource is busy; an operation Resource Manager accepted and then
     ended `Failed` with Conflict or BadRequest (its status comes from a 2xx poll) is refused for good,
-    as is an initial 400 that is not about a busy account: another try sends the same request.
+    as is an initial 400 that is not about a busy account, or a 405: another try sends the same request.
     """
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -291,7 +299,8 @@ def classify(error: BaseException) -> ErrorKind:
         return ErrorKind.FORBIDDEN
     if status == 409 or code in _BUSY_CODES:
         return ErrorKind.BUSY
-    if status == 400 or (200 <= status < 300 and code in ("conflict", "badrequest")):
+    # 405: a PUT of a connection that is gone (the Cognitive Services RP answers MethodNotAllowed).
+    if status in (400, 405) or (200 <= status < 300 and code in ("conflict", "badrequest")):
         return ErrorKind.REFUSED
     if status in (429, 503, 504) or status == 0:
         return ErrorKind.UNAVAILABLE
@@ -305,6 +314,8 @@ def describe(error: BaseException) -> str:
     if isinstance(error, HttpResponseError):
         code = getattr(error.error, "code", None)
         message = getattr(error.error, "message", None) or error.reason or str(error).splitlines()[0]
-        status = f"{error.status_code} " if error.status_code else ""
+        # A failed long-running operation's status comes from a 2xx poll: say "operation failed" instead.
+        status = ("operation failed " if 200 <= (error.status_code or 0) < 300
+                  else f"{error.status_code} " if error.status_code else "")
         return f"{status}{code + ': ' if code else ''}{message}"[:1000]
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:1000]

@@ -14,7 +14,8 @@ Two sources are understood:
   identity, so they have no actor and cannot be recognised as own writes.
 
 An event about a private endpoint connection, zone group or zone link names its parent (the account, the
-endpoint, the zone). Only account targets are scope-checked here: an endpoint or zone in a network
+endpoint, the zone); one about an A record names the record, which maps to the account its name is the
+custom subdomain of. Only account targets are scope-checked here: an endpoint or zone in a network
 resource group may serve an in-scope account, which the service finds later.
 """
 
@@ -31,11 +32,13 @@ from .arm_json import json_get, same_text
 from .ids import (
     ACCOUNT_TYPE,
     CONNECTION_TYPE,
+    DNS_RECORD_TYPE,
     DNS_ZONE_LINK_TYPE,
     DNS_ZONE_TYPE,
     PRIVATE_ENDPOINT_TYPE,
     ZONE_GROUP_TYPE,
     ResourceId,
+    fold,
     try_parse_resource_id,
     within_any,
 )
@@ -52,6 +55,8 @@ WATCHED_OPERATIONS: tuple[str, ...] = (
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/delete",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete",
     "Microsoft.Network/privateDnsZones/delete",
+    "Microsoft.Network/privateDnsZones/A/write",
+    "Microsoft.Network/privateDnsZones/A/delete",
 )
 ARM_EVENT_TYPES: tuple[str, ...] = (
     "Microsoft.Resources.ResourceWriteSuccess",
@@ -96,6 +101,7 @@ class TargetKind(str, Enum):
     ACCOUNT = "account"
     PRIVATE_ENDPOINT = "private-endpoint"
     DNS_ZONE = "dns-zone"
+    DNS_RECORD = "dns-record"  # an A record: mapped to the account whose custom subdomain names it
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class _Rule:
 
 # resource type (lower) -> what an event about it is about. The watched verbs per type are in WATCHED_OPERATIONS.
 _RULES: dict[str, _Rule] = {
-    rule.resource_type.lower(): rule
+    fold(rule.resource_type): rule
     for rule in (
         _Rule(ACCOUNT_TYPE, TargetKind.ACCOUNT, parent=False),
         _Rule(CONNECTION_TYPE, TargetKind.ACCOUNT, parent=True),
@@ -115,9 +121,10 @@ _RULES: dict[str, _Rule] = {
         _Rule(ZONE_GROUP_TYPE, TargetKind.PRIVATE_ENDPOINT, parent=True),
         _Rule(DNS_ZONE_TYPE, TargetKind.DNS_ZONE, parent=False),
         _Rule(DNS_ZONE_LINK_TYPE, TargetKind.DNS_ZONE, parent=True),
+        _Rule(DNS_RECORD_TYPE, TargetKind.DNS_RECORD, parent=False),
     )
 }
-_WATCHED = {op.lower() for op in WATCHED_OPERATIONS}
+_WATCHED = {fold(op) for op in WATCHED_OPERATIONS}
 assert all(op.rsplit("/", 1)[0] in _RULES for op in _WATCHED), "every watched operation has a rule"
 
 
@@ -162,7 +169,8 @@ class Actor:
 @dataclass(frozen=True)
 class Target:
     kind: TargetKind
-    resource_id: ResourceId  # ACCOUNT: the account; PRIVATE_ENDPOINT: the endpoint; DNS_ZONE: the zone
+    resource_id: ResourceId  # ACCOUNT: the account; PRIVATE_ENDPOINT: the endpoint; DNS_ZONE: the zone;
+    # DNS_RECORD: the A record set
     event: EventInfo
     actor: Actor | None  # from ARM claims; None for Resource Notifications and claim-less events
     event_time: datetime | None  # eventTime / time as an aware UTC datetime; None when absent or unreadable
@@ -275,7 +283,7 @@ def _resource_id(primary: Any, subject: Any, what: str, event_id: str | None) ->
 
 
 def _target_of(rid: ResourceId, event_id: str | None) -> tuple[_Rule, ResourceId] | Ignored:
-    rule = _RULES.get(rid.resource_type.lower())
+    rule = _RULES.get(fold(rid.resource_type))
     if rule is None or rid.resource_group is None:
         return _ignored(IgnoreReason.MALFORMED, f"unexpected resource {_quote(str(rid))}", event_id)
     return rule, rid.parent if rule.parent else rid
@@ -346,9 +354,9 @@ def _triage_arm(
     operation = json_get(data, "operationName")
     if not isinstance(operation, str) or not operation:
         return _ignored(IgnoreReason.MALFORMED, "the event has no data.operationName", event_id)
-    if len(operation) > _NAME_LIMIT or operation.lower() not in _WATCHED:
+    if len(operation) > _NAME_LIMIT or fold(operation) not in _WATCHED:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"operation {_quote(operation)}", event_id)
-    operation = next(op for op in WATCHED_OPERATIONS if op.lower() == operation.lower())
+    operation = next(op for op in WATCHED_OPERATIONS if fold(op) == fold(operation))
     resource_type, verb = operation.rsplit("/", 1)
 
     rid = _resource_id(json_get(data, "resourceUri"), subject, "data.resourceUri", event_id)
@@ -388,9 +396,9 @@ def _triage_arm(
 def _unwatched_notification(resource_type: str, verb: str, event_id: str | None) -> Ignored | None:
     if len(resource_type) > _NAME_LIMIT:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
-    if resource_type.lower() == ACCOUNT_TYPE.lower() and verb == "delete":
+    if fold(resource_type) == fold(ACCOUNT_TYPE) and verb == "delete":
         return _ignored(IgnoreReason.ACCOUNT_DELETED, "the account was deleted", event_id)
-    if f"{resource_type}/{verb}".lower() not in _WATCHED:
+    if fold(f"{resource_type}/{verb}") not in _WATCHED:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     return None
 

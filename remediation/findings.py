@@ -24,6 +24,10 @@ class FindingCode(str, Enum):
     PRIVATE_DNS_ZONE_GROUP_MISSING = "PRIVATE_DNS_ZONE_GROUP_MISSING"
     PRIVATE_DNS_ZONE_GROUP_INCOMPLETE = "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE"
     ACCOUNT_NOT_READY = "ACCOUNT_NOT_READY"
+    PRIVATE_DNS_RESOLUTION_NOT_PRIVATE = "PRIVATE_DNS_RESOLUTION_NOT_PRIVATE"
+    VIRTUAL_NETWORK_RULE_NOT_ALLOWED = "VIRTUAL_NETWORK_RULE_NOT_ALLOWED"
+    NETWORK_BYPASS_NOT_ALLOWED = "NETWORK_BYPASS_NOT_ALLOWED"
+    PRIVATE_DNS_RECORD_MISMATCH = "PRIVATE_DNS_RECORD_MISMATCH"
 
 
 class Severity(str, Enum):
@@ -99,9 +103,36 @@ FINDINGS: dict[FindingCode, FindingInfo] = {
         "the zone group lacks a zone the kind needs",
         "add the missing configs, keep the others",
         "add the missing zones to the endpoint's private DNS zone group"),
+    FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE: FindingInfo(
+        Severity.MEDIUM,
+        "`REMEDIATION_RESOLUTION_CHECK=on` and a public name of the account, resolved from the app's network, "
+        "does not answer only serving endpoints' IPs",
+        "none: reported, with the answer seen and its likely cause",
+        "make the network's DNS answer the privatelink zone: forward the privatelink zones from a custom DNS "
+        "server to Azure's resolver (168.63.129.16), or link the zone to the resolver's virtual network"),
     FindingCode.ACCOUNT_NOT_READY: FindingInfo(
         Severity.LOW,
         "`provisioningState` is not terminal",
         "wait (bounded), else outcome `deferred`; never written",
         "wait for the account's running operation to finish; the app retries"),
+    FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED: FindingInfo(
+        Severity.HIGH,
+        "mode `SelectedNetworks` and a `virtualNetworkRules` entry whose subnet is not in "
+        "`REMEDIATION_ALLOWED_VNET_SUBNET_IDS`",
+        "PATCH `virtualNetworkRules` to the allowed subset",
+        "remove the virtual network rules for subnets outside REMEDIATION_ALLOWED_VNET_SUBNET_IDS, or allow "
+        "those subnets there"),
+    FindingCode.NETWORK_BYPASS_NOT_ALLOWED: FindingInfo(
+        Severity.MEDIUM,
+        "`REMEDIATION_NETWORK_BYPASS` is set and `networkAcls.bypass` differs",
+        "PATCH `bypass`",
+        "set the account's trusted-services exception (`networkAcls.bypass`) to REMEDIATION_NETWORK_BYPASS"),
+    FindingCode.PRIVATE_DNS_RECORD_MISMATCH: FindingInfo(
+        Severity.HIGH,
+        "in a zone a serving endpoint's zone group names, the A record named after the account's custom "
+        "subdomain is missing, empty, or holds an address that is no serving endpoint's private IP",
+        "put the record set back (DNS resource group only; `If-Match` on the etag read, `If-None-Match: *` "
+        "when absent)",
+        "set the A record named after the account's custom subdomain to the serving endpoints' private IPs "
+        "(the zone's resource group is not REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID, so the app only reports it)"),
 }

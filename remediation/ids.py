@@ -1,13 +1,25 @@
 """Azure Resource Manager resource IDs: parse strictly, compare case-insensitively, check scopes.
 
 ARM treats IDs case-insensitively and real events spell them in several casings (`resourcegroups`,
-`resourceGroups`), so every comparison goes through `ResourceId.key`. Parsing is strict on purpose:
+`resourceGroups`), so every comparison goes through `fold` (`ResourceId.key`). Parsing is strict on purpose:
 an ID that reaches a write must not be steerable with `..`, encoded characters or empty segments.
+
+How case is ignored matters: `str.lower()` folds the Kelvin sign (U+212A) to `k`, so `rg-networK` (Kelvin),
+a different resource group to Resource Manager, would pass for `rg-network`. ARM is .NET and compares with
+`StringComparison.OrdinalIgnoreCase`, which upper-cases by simple case mapping and never maps a non-ASCII
+character to an ASCII one (Kelvin sign and long s stay themselves: dotnet/runtime#32247, dotnet/runtime
+PR #130140); what it does with other non-ASCII pairs depends on the runtime (ICU or Windows NLS,
+dotnet/runtime#67873 and #133950) and its Unicode version. `fold` therefore ignores the case of ASCII letters
+only and compares every other character exactly: two IDs equal here are equal to every ARM runtime, and a
+look-alike is never taken for the real resource (a non-ASCII spelling ARM would fold is kept apart: out of
+scope, not written). For an all-ASCII ID the key is its `lower()`, as it always was (stored keys and derived
+names stay valid).
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
@@ -17,6 +29,7 @@ ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 DNS_ZONE_TYPE = "Microsoft.Network/privateDnsZones"
 DNS_ZONE_LINK_TYPE = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
+DNS_RECORD_TYPE = "Microsoft.Network/privateDnsZones/A"
 
 # Patterns are used with fullmatch: `$` would also accept a trailing newline.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -25,6 +38,12 @@ _RESOURCE_GROUP = re.compile(r"[\w\-.()]{0,89}[\w\-()]")
 _NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+")
 _SEGMENT = re.compile(r"[\w\-.()]+")
 _MAX_LENGTH = 2048
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def fold(text: str) -> str:
+    """The comparison form of an ID or name: ASCII letters lower-cased, every other character as it is."""
+    return text.translate(_ASCII_FOLD)
 
 
 class InvalidResourceId(ValueError):
@@ -54,7 +73,7 @@ class ResourceId:
     @property
     def key(self) -> str:
         """Case-insensitive identity: use this for every comparison, set and dict key."""
-        return str(self).lower()
+        return fold(str(self))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ResourceId) and self.key == other.key
@@ -88,7 +107,7 @@ class ResourceId:
         )
 
     def is_type(self, resource_type: str) -> bool:
-        return self.resource_type.lower() == resource_type.lower()
+        return fold(self.resource_type) == fold(resource_type)
 
     @property
     def resource_group_id(self) -> ResourceId:
@@ -98,21 +117,21 @@ class ResourceId:
 
     def is_within(self, scope: ResourceId) -> bool:
         """True when this ID is the scope itself or lies under it (segment-wise, never by string prefix)."""
-        if self.subscription_id.lower() != scope.subscription_id.lower():
+        if fold(self.subscription_id) != fold(scope.subscription_id):
             return False
         if scope.resource_group is None:
             return True
-        if self.resource_group is None or self.resource_group.lower() != scope.resource_group.lower():
+        if self.resource_group is None or fold(self.resource_group) != fold(scope.resource_group):
             return False
         if scope.namespace is None:
             return True
-        if self.namespace is None or self.namespace.lower() != scope.namespace.lower():
+        if self.namespace is None or fold(self.namespace) != fold(scope.namespace):
             return False
         depth = len(scope.types)
         return (
             len(self.types) >= depth
-            and [t.lower() for t in self.types[:depth]] == [t.lower() for t in scope.types]
-            and [n.lower() for n in self.names[:depth]] == [n.lower() for n in scope.names]
+            and [fold(t) for t in self.types[:depth]] == [fold(t) for t in scope.types]
+            and [fold(n) for n in self.names[:depth]] == [fold(n) for n in scope.names]
         )
 
 
@@ -135,7 +154,7 @@ def parse_resource_id(text: object) -> ResourceId:
             raise InvalidResourceId(
                 f"the resource ID has a segment with characters ARM does not allow: {segment[:80]!r}")
 
-    if len(segments) < 2 or segments[0].lower() != "subscriptions":
+    if len(segments) < 2 or fold(segments[0]) != "subscriptions":
         raise InvalidResourceId("a resource ID starts with '/subscriptions/<subscription id>'")
     subscription_id = segments[1]
     if not _GUID.fullmatch(subscription_id):
@@ -145,7 +164,7 @@ def parse_resource_id(text: object) -> ResourceId:
         return ResourceId(subscription_id)
 
     resource_group: str | None = None
-    if rest[0].lower() == "resourcegroups":
+    if fold(rest[0]) == "resourcegroups":
         if len(rest) < 2:
             raise InvalidResourceId("'resourceGroups' is not followed by a resource group name")
         resource_group = rest[1]
@@ -155,7 +174,7 @@ def parse_resource_id(text: object) -> ResourceId:
         if not rest:
             return ResourceId(subscription_id, resource_group)
 
-    if rest[0].lower() != "providers" or len(rest) < 2:
+    if fold(rest[0]) != "providers" or len(rest) < 2:
         raise InvalidResourceId("expected '/providers/<namespace>/<type>/<name>' after the scope")
     namespace = rest[1]
     if not _NAMESPACE.fullmatch(namespace):

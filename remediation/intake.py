@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from .desired import desired_state
-from .events import Ignored, IgnoreReason, triage
-from .ids import ResourceId
+from .events import Ignored, IgnoreReason, Target, TargetKind, triage
+from .ids import ResourceId, within_any
+from .mailbox import AccountEvents
 from .model import Account, Principal, Trigger
 from .owners import ServingIndex
 from .plan import account_findings
@@ -27,17 +29,18 @@ QUEUED = "queued"
 
 class EventIntake:
     def __init__(self, settings: Settings, queue: WorkQueue, index: ServingIndex | None,
-                 own_principal: Any) -> None:
+                 own_principal: Any, mailbox: AccountEvents | None = None) -> None:
         self.settings = settings
         self.queue = queue
         self.index = index
         self._own_principal = own_principal  # () -> Principal, raises when the token cannot be had
+        self.mailbox = mailbox  # events wait there for the account's next reconcile, which names them all
 
     @classmethod
     def from_remediator(cls, remediator: Remediator) -> EventIntake:
         assert remediator.storage is not None, "the Event Grid trigger needs AzureWebJobsStorage"
         return cls(remediator.settings, WorkQueue(remediator.storage), remediator.index,
-                   remediator.clients.own_principal)
+                   remediator.clients.own_principal, AccountEvents(remediator.storage))
 
     def own(self) -> Principal | None:
         """The app's own identity, so its own writes are recognised; None when it cannot be learned."""
@@ -54,20 +57,39 @@ class EventIntake:
         if isinstance(target, Ignored):
             log.info("event %s ignored: %s (%s)", target.event_id, target.reason.value, target.detail)
             return target.reason.value
-        if target.properties is not None and self._compliant_per_notification(target.resource_id, target.properties):
+        if target.kind is TargetKind.ACCOUNT and target.properties is not None \
+                and self._compliant_per_notification(target.resource_id, target.properties):
             reason = IgnoreReason.COMPLIANT_PER_NOTIFICATION
             log.info("event %s ignored: %s (%s)", target.event.id, reason.value, target.resource_id)
             return reason.value
-        self.queue.put(WorkItem(
+        item = WorkItem(
             kind=target.kind.value, resource_id=str(target.resource_id), trigger=Trigger.EVENT.value,
             event=target.event.to_json(), actor=target.actor.to_json() if target.actor else None,
-            event_time=target.event.time, deleted=target.deleted))
+            event_time=target.event.time, deleted=target.deleted)
+        self.queue.put(self._posted(target, item))
         log.info("event %s queued: %s %s", target.event.id, target.kind.value, target.resource_id)
         return QUEUED
 
+    def _posted(self, target: Target, item: WorkItem) -> WorkItem:
+        """The item, its event waiting for its account's next reconcile when the account is known without a
+        Resource Manager read: an account event, or an endpoint the serving index maps (a zone's: the worker)."""
+        event = item.folded_event()
+        if self.mailbox is None or event is None:
+            return item
+        account: ResourceId | None = target.resource_id if target.kind is TargetKind.ACCOUNT else None
+        if target.kind is TargetKind.PRIVATE_ENDPOINT and self.index is not None:
+            try:
+                account = self.index.account_of_endpoint(target.resource_id)
+            except Exception as error:  # noqa: BLE001 - the worker maps it and posts it then
+                log.warning("serving index unreadable for %s: %s", target.resource_id, type(error).__name__)
+        if account is None or not within_any(account, self.settings.scopes):
+            return item
+        return replace(item, posted=str(account)) if self.mailbox.post(account, event) else item
+
     def _compliant_per_notification(self, account_id: ResourceId, resource: Mapping[str, Any]) -> bool:
-        """A Resource Notification carries the account's properties: when they show it locked down and
-        served by an approved endpoint, the read (and the reconcile) can be skipped."""
+        """A Resource Notification about an account carries the account's properties: when they show it locked
+        down and served by an approved endpoint, the read (and the reconcile) can be skipped. Only for account
+        notifications: an endpoint's body says nothing about the account it serves."""
         account = Account.from_arm({**resource, "id": str(account_id)})
         if account.kind and account.kind.lower() not in self.settings.kinds:
             return True  # not ours to manage either way

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from .arm_json import json_get, same_text
-from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id
+from .ids import PRIVATE_ENDPOINT_TYPE, ResourceId, fold, parse_resource_id, try_parse_resource_id
 
 
 class Mode(str, Enum):
@@ -34,6 +34,7 @@ class ActionKind(str, Enum):
     CREATE_DNS_ZONE = "create-private-dns-zone"
     CREATE_DNS_ZONE_LINK = "create-private-dns-zone-link"
     PUT_DNS_ZONE_GROUP = "put-private-dns-zone-group"
+    PUT_DNS_RECORD = "put-private-dns-record"
 
 
 class ActionStatus(str, Enum):
@@ -168,10 +169,13 @@ class ZoneGroup:
     # Every config's writable part as ARM returned it, readable or not: a PUT that adds a zone keeps
     # them all, so nothing someone else configured is dropped.
     written: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    # The A records Azure says it wrote for the group (read-only `recordSets`): FQDN in the zone → IPs.
+    record_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_arm(cls, body: Mapping[str, Any]) -> ZoneGroup:
         configs, written = [], []
+        record_sets: dict[str, tuple[str, ...]] = {}
         raw_configs = json_get(body, "properties", "privateDnsZoneConfigs")
         for config in raw_configs if isinstance(raw_configs, list) else []:
             raw_zone = json_get(config, "properties", "privateDnsZoneId")
@@ -179,7 +183,9 @@ class ZoneGroup:
             zone_id = try_parse_resource_id(raw_zone)
             if zone_id is not None:
                 configs.append((str(json_get(config, "name") or zone_id.name.replace(".", "-")), zone_id))
-        return cls(name=str(json_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written))
+            record_sets.update(_fqdn_addresses(json_get(config, "properties", "recordSets")))
+        return cls(name=str(json_get(body, "name") or "default"), configs=tuple(configs), written=tuple(written),
+                   record_sets=record_sets)
 
     def writable_configs(self) -> list[dict[str, Any]]:
         """The configs to send back in a PUT: as read when read from ARM, else built from `configs`."""
@@ -188,7 +194,19 @@ class ZoneGroup:
         return [{"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in self.configs]
 
     def zone_for(self, zone_name: str) -> ResourceId | None:
-        return next((zone for _, zone in self.configs if zone.name.lower() == zone_name.lower()), None)
+        return next((zone for _, zone in self.configs if fold(zone.name) == fold(zone_name)), None)
+
+
+def _fqdn_addresses(entries: Any) -> dict[str, tuple[str, ...]]:
+    """`[{fqdn, ipAddresses}]` (an endpoint's `customDnsConfigs`, a zone config's `recordSets`) → FQDN → IPs,
+    the FQDN lower-case without a trailing dot."""
+    found: dict[str, tuple[str, ...]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        fqdn, addresses = json_get(entry, "fqdn"), json_get(entry, "ipAddresses")
+        if isinstance(fqdn, str) and fqdn and isinstance(addresses, list):
+            key = fqdn.rstrip(".").lower()
+            found[key] = tuple(dict.fromkeys((*found.get(key, ()), *(str(a) for a in addresses if a))))
+    return found
 
 
 @dataclass(frozen=True)
@@ -196,10 +214,28 @@ class PrivateEndpoint:
     id: ResourceId
     subnet_id: ResourceId | None
     zone_group: ZoneGroup | None
+    # The endpoint's own `customDnsConfigs`: each public FQDN it serves → its private IPs.
+    dns_configs: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def vnet_id(self) -> ResourceId | None:
         return vnet_of(self.subnet_id)
+
+    @classmethod
+    def from_arm(cls, endpoint_id: ResourceId, body: Mapping[str, Any], group: ZoneGroup | None) -> PrivateEndpoint:
+        subnet_id = try_parse_resource_id(json_get(body, "properties", "subnet", "id"))
+        return cls(endpoint_id, subnet_id, group, _fqdn_addresses(json_get(body, "properties", "customDnsConfigs")))
+
+    def addresses_for(self, zone_name: str, record_name: str) -> tuple[str, ...]:
+        """The private IPs the A record `record_name` in the privatelink zone `zone_name` should answer for
+        this endpoint: from its own `customDnsConfigs` (the public name, `<name>.openai.azure.com` for
+        `privatelink.openai.azure.com`), else from what its zone group says it wrote; () when neither tells."""
+        zone = zone_name.lower()
+        public = f"{record_name}.{zone.removeprefix('privatelink.')}".lower()
+        if self.dns_configs.get(public):
+            return self.dns_configs[public]
+        group = self.zone_group.record_sets if self.zone_group else {}
+        return group.get(f"{record_name}.{zone}".lower(), ())
 
 
 def vnet_of(subnet_id: ResourceId | None) -> ResourceId | None:
@@ -217,6 +253,31 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class RecordSet:
+    """A private DNS A record set as read: its addresses, and what a PUT must send back to keep the rest."""
+
+    id: ResourceId
+    etag: str | None
+    addresses: tuple[str, ...]
+    ttl: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_arm(cls, record_id: ResourceId, body: Mapping[str, Any]) -> RecordSet:
+        records = json_get(body, "properties", "aRecords")
+        addresses = (json_get(r, "ipv4Address") for r in records) if isinstance(records, list) else ()
+        metadata = json_get(body, "properties", "metadata")
+        ttl = json_get(body, "properties", "ttl")
+        return cls(
+            id=record_id,
+            etag=str(json_get(body, "etag") or "") or None,
+            addresses=tuple(dict.fromkeys(str(a) for a in addresses if isinstance(a, str) and a)),
+            ttl=ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
+            metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, Mapping) else {},
+        )
+
+
+@dataclass(frozen=True)
 class Unverified:
     """A resource the account's lockdown depends on that the app's identity may not read."""
 
@@ -225,6 +286,18 @@ class Unverified:
 
     def note(self) -> str:
         return f"{self.resource_id} could not be read ({self.reason})"
+
+
+@dataclass(frozen=True)
+class ResolvedName:
+    """One public name of the account as the app's network resolved it, judged against the serving
+    endpoints' private IPs (resolution.judge)."""
+
+    name: str
+    private: bool
+    answered: str  # the answer as a person reads it (chain and addresses, or the failure)
+    reason: str  # why it is not private, and the likely causes
+    expected: tuple[str, ...]  # the serving endpoints' IPs
 
 
 @dataclass(frozen=True)
@@ -238,3 +311,7 @@ class Observation:
     endpoints: Mapping[ResourceId, PrivateEndpoint] = field(default_factory=dict)
     zones: Mapping[ResourceId, Zone] = field(default_factory=dict)
     unverified: tuple[Unverified, ...] = ()
+    # The account's A record in each zone its serving endpoints' zone groups name: None when read and absent.
+    records: Mapping[ResourceId, RecordSet | None] = field(default_factory=dict)
+    # With the resolution check on: each public name of the account, as the app's network resolved it.
+    resolved: tuple[ResolvedName, ...] = ()

@@ -3,19 +3,31 @@
 Called by `service.Remediator` (steps 1, 3 and 4 of a reconcile) and by the applier, which re-reads a busy
 account. The account GET already carries its private endpoint connections, so a compliant account costs
 one read for the account, then per serving endpoint one read for the endpoint and one for its zone
-group, then one list of virtual network links per zone the kind needs.
+group, then one list of virtual network links per zone the kind needs, and one read of the account's A
+record per zone its endpoints' zone groups name.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .arm_json import json_get
 from .clients import NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, classify, describe, raw_json
-from .desired import DesiredState, dns_zone_ids
+from .desired import DesiredState, dns_records, dns_zone_ids
 from .ids import ResourceId, try_parse_resource_id
-from .model import Account, ErrorKind, Observation, PrivateEndpoint, Unverified, Zone, ZoneGroup
+from .model import (
+    Account,
+    ErrorKind,
+    Observation,
+    PrivateEndpoint,
+    RecordSet,
+    ResolvedName,
+    Unverified,
+    Zone,
+    ZoneGroup,
+)
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -42,8 +54,10 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
     An endpoint or zone the identity may not read (another team's resource group, another tenant's
     manual request) is named as unverified instead of failing the reconcile: the account's own
     findings never wait on it."""
-    if not account.ready or not account.custom_subdomain:
-        return Observation(account)  # plan() stops before private endpoints in both cases
+    if not account.ready or not account.custom_subdomain or not desired.serving_subnets:
+        # plan() stops before private endpoints in the first two cases; with no subnet configured the
+        # endpoint checks are off (and no role lets the identity read an endpoint anyway).
+        return Observation(account)
 
     endpoints: dict[ResourceId, PrivateEndpoint] = {}
     unverified: list[Unverified] = []
@@ -60,8 +74,42 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, endpoint.zone_group).values() if z))
     if not serving and desired.new_endpoint_subnet is not None:
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, None).values() if z))
-    zones = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
-    return Observation(account, endpoints, {k: v for k, v in zones.items() if v is not None}, tuple(unverified))
+    read = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
+    zones = {k: v for k, v in read.items() if v is not None}
+    records = {record_id: _read_record(clients, record_id, zones[record_id.parent], unverified)
+               for record_id in dns_records(desired, account.custom_subdomain, serving)
+               if record_id.parent in zones}
+    resolved = _resolution(desired, account, serving, zones) if desired.resolution_check else ()
+    return Observation(account, endpoints, zones, tuple(unverified),
+                       {k: v for k, v in records.items() if v is not _UNREADABLE}, resolved)
+
+
+def _resolution(desired: DesiredState, account: Account, serving: list[PrivateEndpoint],
+                zones: dict[ResourceId, Zone]) -> tuple[ResolvedName, ...]:
+    """The account's public names as the app's network resolves them, judged against the serving
+    endpoints' private IPs. Which zones are linked is judged for the serving endpoints' networks, where
+    the app's own network (its VNet integration) is expected to be."""
+    from .resolution import ZoneLink, judge, public_names, resolve
+
+    expected = sorted({ip for endpoint in serving for ips in endpoint.dns_configs.values() for ip in ips})
+    if not expected or not account.custom_subdomain:
+        return ()  # nothing serves with a known address: the endpoint findings say so
+    vnets = {endpoint.vnet_id for endpoint in serving}
+    links = {zone.id.name: ZoneLink.LINKED if zone.exists and vnets <= zone.linked_vnets else ZoneLink.NOT_LINKED
+             for zone in zones.values()}
+    verdict = judge(resolve(public_names(account.kind, account.custom_subdomain), desired.dns_resolver),
+                    expected, links)
+    return tuple(ResolvedName(n.name, n.private, _answered(n.answer), n.reason, tuple(expected))
+                 for n in verdict.names)
+
+
+def _answered(answer: Any) -> str:
+    """What the resolver said, as nslookup shows it: the chain and the addresses, or the failure."""
+    steps = [answer.name, *answer.chain, *([", ".join(answer.addresses)] if answer.addresses else [])]
+    text = " → ".join(steps)
+    if answer.addresses:
+        return text
+    return f"{text}: {answer.status.value}" + (f" ({answer.detail})" if answer.detail else "")
 
 
 def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId,
@@ -82,7 +130,7 @@ def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: Reso
     except HttpResponseError as error:
         _unless_forbidden(error, endpoint_id, unverified)
         return None
-    return PrivateEndpoint(endpoint_id, subnet_id, group)
+    return PrivateEndpoint.from_arm(endpoint_id, body, group)
 
 
 def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unverified]) -> Zone | None:
@@ -97,6 +145,24 @@ def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unveri
         return None
     vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
+
+
+_UNREADABLE = object()  # a record the identity may not read: named in `unverified`, never judged
+
+
+def _read_record(clients: ArmClients, record_id: ResourceId, zone: Zone, unverified: list[Unverified]) -> Any:
+    """The account's A record set in an existing zone (one GET: a list of the zone's A records would cost a
+    page per hundred records, growing with every account in a shared zone); None when it is absent."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not zone.exists:
+        return None  # a zone that is gone holds no record; it is recreated, then the record put back
+    try:
+        body = clients.find_json(record_id, PRIVATE_DNS_API_VERSION)
+    except HttpResponseError as error:
+        _unless_forbidden(error, record_id, unverified)
+        return _UNREADABLE
+    return RecordSet.from_arm(record_id, body) if body is not None else None
 
 
 def _unless_forbidden(error: BaseException, resource_id: ResourceId, unverified: list[Unverified]) -> None:

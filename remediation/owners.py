@@ -15,7 +15,7 @@ from typing import Any
 from .arm_json import json_get
 from .clients import NETWORK_API_VERSION, ArmClients, classify, describe
 from .events import TargetKind
-from .ids import ACCOUNT_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
+from .ids import ACCOUNT_TYPE, DNS_RECORD_TYPE, ResourceId, parse_resource_id, try_parse_resource_id, within_any
 from .model import ErrorKind
 from .storage import Storage, table_key
 
@@ -31,9 +31,12 @@ class ServingIndex:
         self._storage = storage
         self._known: set[tuple[str, str]] = set()  # rows this process already wrote
 
-    def remember(self, account_id: ResourceId, endpoints: Iterable[ResourceId], zones: Iterable[ResourceId]) -> None:
+    def remember(self, account_id: ResourceId, endpoints: Iterable[ResourceId], zones: Iterable[ResourceId],
+                 record_name: str | None = None) -> None:
+        """`record_name`: the account's custom subdomain, the name of its A record in each zone."""
         rows = [(_ENDPOINTS, table_key(e), {"endpoint": str(e)}) for e in endpoints]
-        rows += [(f"zone-{table_key(z)}", table_key(account_id), {"zone": str(z)}) for z in zones]
+        record = {"record": record_name.lower()} if record_name else {}
+        rows += [(f"zone-{table_key(z)}", table_key(account_id), {"zone": str(z), **record}) for z in zones]
         for partition, row, extra in rows:
             if (partition, row) in self._known:
                 continue
@@ -50,10 +53,13 @@ class ServingIndex:
             return None
         return try_parse_resource_id(entity.get("account"))
 
-    def accounts_of_zone(self, zone_id: ResourceId) -> list[ResourceId]:
+    def accounts_of_zone(self, zone_id: ResourceId, record_name: str | None = None) -> list[ResourceId]:
+        """The accounts a zone serves; with `record_name`, only the account whose A record that is (a row
+        remembered before record names were kept could be any of them, so it is kept too)."""
         entities = self._storage.audit_table().query_entities(
             "PartitionKey eq @pk", parameters={"pk": f"zone-{table_key(zone_id)}"})
-        accounts = (try_parse_resource_id(e.get("account")) for e in entities)
+        accounts = (try_parse_resource_id(e.get("account")) for e in entities
+                    if record_name is None or e.get("record") in (None, record_name.lower()))
         return sorted({a for a in accounts if a is not None}, key=lambda a: a.key)
 
 
@@ -74,6 +80,8 @@ class Owners:
             found = self._accounts_of_endpoint(rid, deleted)
         elif kind == TargetKind.DNS_ZONE.value:
             found = self.index.accounts_of_zone(rid)
+        elif kind == TargetKind.DNS_RECORD.value:  # an A record: the account named by it, in its zone
+            found = self.index.accounts_of_zone(rid.parent, rid.name) if rid.is_type(DNS_RECORD_TYPE) else []
         else:
             raise ValueError(f"unknown work item kind {kind!r}")
         return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.scopes)]

@@ -15,6 +15,7 @@ from .desired import (
     PRIVATE_LINK_GROUP_ID,
     ZONE_GROUP_NAME,
     DesiredState,
+    dns_records,
     dns_zone_ids,
     private_endpoint_id,
     zone_config_name,
@@ -22,7 +23,7 @@ from .desired import (
 )
 from .findings import FindingCode
 from .ids import CONNECTION_TYPE, ResourceId
-from .model import Account, ActionKind, Observation, PrivateEndpoint, ZoneGroup, vnet_of
+from .model import Account, ActionKind, Observation, PrivateEndpoint, RecordSet, ZoneGroup, vnet_of
 from .settings import PublicAccessMode
 
 
@@ -84,6 +85,7 @@ def plan(desired: DesiredState, observed: Observation) -> Plan:
         return out.build()  # never write to an account while an operation runs on it
     _plan_network(desired, account, out)
     _plan_private_endpoints(desired, observed, out)
+    _plan_resolution(observed, out)
     return out.build()
 
 
@@ -92,7 +94,8 @@ def plan(desired: DesiredState, observed: Observation) -> Plan:
 ACCOUNT_FINDINGS = frozenset({
     FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
     FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED, FindingCode.ACCOUNT_NOT_READY,
-    FindingCode.CUSTOM_SUBDOMAIN_MISSING,
+    FindingCode.CUSTOM_SUBDOMAIN_MISSING, FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED,
+    FindingCode.NETWORK_BYPASS_NOT_ALLOWED,
 })
 
 
@@ -101,7 +104,26 @@ def account_findings(desired: DesiredState, account: Account) -> set[FindingCode
     return {f.code for f in plan(desired, Observation(account)).findings if f.code in ACCOUNT_FINDINGS}
 
 
+# --- how the account's names resolve from the app's network (reported only) ----------------------
+
+def _plan_resolution(observed: Observation, out: _Builder) -> None:
+    for name in observed.resolved:
+        if not name.private:
+            out.find(FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE, f"dns:{name.name}",
+                     {"answered": name.answered, "likelyCause": name.reason}, list(name.expected))
+
+
 # --- the account's own network settings ----------------------------------------------------------
+
+def network_patch(desired: DesiredState, account: Account) -> Action | None:
+    """The one PATCH of the account's own network settings that the account, as read, needs (None: none).
+
+    The applier calls it again with the account as read after each wait, so the PATCH it sends is always
+    built from the latest read: a rule a person removed in between is not put back."""
+    out = _Builder()
+    _plan_network(desired, account, out)
+    return out.actions[0] if out.actions else None
+
 
 def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> None:
     patch: dict[str, Any] = {}
@@ -114,23 +136,11 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
         patch["publicNetworkAccess"] = "Disabled"
 
     acls = dict(account.network_acls or {})
-    new_acls = dict(acls)
-    if not same_text(acls.get("defaultAction"), "Deny"):
-        out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
-                 acls.get("defaultAction"), "Deny")
-        new_acls["defaultAction"] = "Deny"  # existing rules are kept
-
-    if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
-        raw_rules = acls.get("ipRules")
-        rules = [r for r in raw_rules if isinstance(r, Mapping)] if isinstance(raw_rules, list) else []
-        refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
-        if refused:
-            out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
-                     [str(network) for network in desired.allowed_ip_rules])
-            new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
-
+    new_acls = _network_acls(desired, acls, out)
     if new_acls != acls:
         new_acls["defaultAction"] = "Deny"  # it is Deny in some casing already, or being fixed: send it canonical
+        if desired.network_bypass is not None:
+            new_acls["bypass"] = desired.network_bypass  # the same for a governed bypass
         patch["networkAcls"] = new_acls  # the whole object: Azure does not promise to merge its parts
 
     if desired.disable_local_auth and account.disable_local_auth is not True:
@@ -139,6 +149,41 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
 
     if patch:
         out.act(Action(ActionKind.PATCH_ACCOUNT_NETWORK, account.id, {"properties": patch}))
+
+
+def _network_acls(desired: DesiredState, acls: dict[str, Any], out: _Builder) -> dict[str, Any]:
+    """`networkAcls` as the policy wants them, every field it does not govern kept as read."""
+    new_acls = dict(acls)
+    if not same_text(acls.get("defaultAction"), "Deny"):
+        out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
+                 acls.get("defaultAction"), "Deny")
+        new_acls["defaultAction"] = "Deny"  # existing rules are kept
+
+    if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
+        rules = _entries(acls.get("ipRules"))
+        refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
+        if refused:
+            out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
+                     [str(network) for network in desired.allowed_ip_rules])
+            new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
+        vnet_rules = _entries(acls.get("virtualNetworkRules"))
+        kept = [r for r in vnet_rules if desired.vnet_rule_allowed(r.get("id"))]
+        if len(kept) < len(vnet_rules):
+            out.find(FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED, "properties.networkAcls.virtualNetworkRules",
+                     [str(r.get("id")) for r in vnet_rules if r not in kept],
+                     sorted(str(subnet) for subnet in desired.allowed_vnet_subnets))
+            new_acls["virtualNetworkRules"] = kept  # each kept entry whole, as read
+
+    if desired.network_bypass is not None and not same_text(acls.get("bypass"), desired.network_bypass):
+        out.find(FindingCode.NETWORK_BYPASS_NOT_ALLOWED, "properties.networkAcls.bypass", acls.get("bypass"),
+                 desired.network_bypass)
+        new_acls["bypass"] = desired.network_bypass
+    return new_acls
+
+
+def _entries(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a JSON list (anything else in it, or a list that is not one, is ignored)."""
+    return [entry for entry in value if isinstance(entry, Mapping)] if isinstance(value, list) else []
 
 
 # --- private endpoints ---------------------------------------------------------------------------
@@ -152,12 +197,10 @@ def _belongs_to(connection_id: ResourceId | None, account: Account) -> TypeGuard
     return connection_id is not None and connection_id.is_type(CONNECTION_TYPE) and connection_id.parent == account.id
 
 
-def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _Builder) -> None:
+def _serving_endpoints(desired: DesiredState, observed: Observation, out: _Builder) -> list[PrivateEndpoint]:
+    """The endpoints that serve the account: its Approved connections from an allowed subnet, and its Pending
+    ones from there, which are approved."""
     account = observed.account
-    if not account.custom_subdomain:
-        out.find(FindingCode.CUSTOM_SUBDOMAIN_MISSING, "properties.customSubDomainName", None, "a custom subdomain")
-        return  # a private endpoint needs one, and it can only be set when the account is created
-
     serving: list[PrivateEndpoint] = []
     for connection in account.connections:
         endpoint = observed.endpoints.get(connection.private_endpoint_id) if connection.private_endpoint_id else None
@@ -173,10 +216,23 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
             serving.append(endpoint)
         elif connection.approved:
             serving.append(endpoint)
+    return serving
 
+
+def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _Builder) -> None:
+    account = observed.account
+    if not account.custom_subdomain:
+        out.find(FindingCode.CUSTOM_SUBDOMAIN_MISSING, "properties.customSubDomainName", None, "a custom subdomain")
+        return  # a private endpoint needs one, and it can only be set when the account is created
+
+    if not desired.serving_subnets:
+        _plan_without_subnets(account, out)
+        return
+    serving = _serving_endpoints(desired, observed, out)
     if serving:
         for endpoint in serving:
             _plan_dns(desired, observed, endpoint.id, endpoint.vnet_id, endpoint.zone_group, (), out)
+        _plan_records(desired, observed, account.custom_subdomain, serving, out)
         return
 
     subnet = desired.new_endpoint_subnet
@@ -202,6 +258,21 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
             "privateLinkServiceId": str(account.id), "groupIds": [PRIVATE_LINK_GROUP_ID]}}],
     }}))
     _plan_dns(desired, observed, new_id, vnet_of(subnet), None, (new_id,), out)
+
+
+def _plan_without_subnets(account: Account, out: _Builder) -> None:
+    """No subnet is configured (a first run with only REMEDIATION_SCOPES): no subnet is known to be wrong,
+    so any Approved connection serves; the endpoint checks (its subnet, zone group, DNS) are off and no
+    endpoint is created."""
+    if any(c.approved for c in account.connections):
+        return
+    out.find(FindingCode.PRIVATE_ENDPOINT_MISSING, "properties.privateEndpointConnections",
+             [c.status for c in account.connections] or None, "an Approved private endpoint connection")
+    out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, account.id, {}, blocked=NO_SUBNET))
+
+
+NO_SUBNET = ("no subnet is configured (REMEDIATION_PE_SUBNET_ID, REMEDIATION_PE_ALLOWED_SUBNET_IDS): endpoint "
+             "checks are off and no endpoint is created; reported only")
 
 
 # --- private DNS for one serving endpoint --------------------------------------------------------
@@ -235,6 +306,28 @@ def _plan_dns(desired: DesiredState, observed: Observation, endpoint_id: Resourc
     out.act(Action(ActionKind.PUT_DNS_ZONE_GROUP, target, body, requires=(*requires, *new_zones)))  # type: ignore[arg-type]
 
 
+def zone_group_refreshed(desired: DesiredState, action: Action, fresh: ZoneGroup | None) -> Action | None:
+    """A zone group PUT rebuilt on the group as read again just before it is sent: the configs read now,
+    plus the configs the kind needs that it still lacks (None: it lacks none, nothing to write).
+
+    The first body was built from an earlier read; sent unchanged it would drop a config someone added
+    since, or put back one they removed that the kind does not need."""
+    configs = action.body.get("properties", {}).get("privateDnsZoneConfigs", [])
+    needed = {name.lower() for name in desired.dns_zones}
+    missing = [config for config in configs if _config_zone(config) in needed
+               and (fresh is None or fresh.zone_for(_config_zone(config)) is None)]
+    if not missing:
+        return None
+    kept = fresh.writable_configs() if fresh is not None else []
+    return Action(action.kind, action.target, {"properties": {"privateDnsZoneConfigs": [*kept, *missing]}},
+                  action.blocked, action.requires)
+
+
+def _config_zone(config: Any) -> str:
+    zone = config.get("properties", {}).get("privateDnsZoneId") if isinstance(config, Mapping) else None
+    return str(zone).rstrip("/").rsplit("/", 1)[-1].lower()
+
+
 def _zone_exists(observed: Observation, zone_id: ResourceId | None) -> bool:
     zone = observed.zones.get(zone_id) if zone_id else None
     return zone is not None and zone.exists
@@ -261,3 +354,52 @@ def _plan_zone(desired: DesiredState, observed: Observation, zone_id: ResourceId
         "location": "global",
         "properties": {"virtualNetwork": {"id": str(vnet_id)}, "registrationEnabled": False},
     }, blocked=outside, requires=() if zone.exists else (zone_id,)))
+
+
+# --- the account's A records ----------------------------------------------------------------------
+
+# The TTL Azure's zone groups give the records they write: 10 s (hashicorp/terraform-provider-azurerm#30458
+# "The TTL for the Private DNS resource A-record is by default 10"; MicrosoftDocs/azure-docs#77392). A record
+# set put back keeps the TTL it was read with; this one is for a record that is gone.
+RECORD_TTL = 10
+
+
+def _plan_records(desired: DesiredState, observed: Observation, record_name: str,
+                  serving: list[PrivateEndpoint], out: _Builder) -> None:
+    """Each A record answers only serving endpoints' private IPs, and at least one of them.
+
+    Several endpoints whose zone groups share a zone all write the one record; Azure keeps only the last
+    writer's IP (see README "Findings"), so a record holding any non-empty subset of the serving IPs is
+    compliant, and a repair keeps what it may and drops only the foreign addresses."""
+    for record_id, allowed in dns_records(desired, record_name, serving).items():
+        zone_id = record_id.parent
+        if record_id not in observed.records or zone_id not in observed.zones:
+            continue  # not read: never judged
+        record = observed.records[record_id]
+        held = record.addresses if record else ()
+        if held and set(held) <= allowed:
+            continue
+        out.find(FindingCode.PRIVATE_DNS_RECORD_MISMATCH, "privateDnsZones/A.properties.aRecords",
+                 list(held) if record else None, sorted(allowed), record_id)
+        kept = [address for address in held if address in allowed] or sorted(allowed)
+        out.act(Action(ActionKind.PUT_DNS_RECORD, record_id, record_body(record, kept),
+                       blocked=_outside_dns_group(desired, zone_id),
+                       requires=() if _zone_exists(observed, zone_id) else (zone_id,)))
+
+
+def record_body(read: RecordSet | None, addresses: list[str]) -> dict[str, Any]:
+    """The record set to PUT: the addresses, with the TTL and metadata it was read with. `etag` is the one
+    read (None: it was absent), for the applier's If-Match / If-None-Match; it is not sent in the body."""
+    properties: dict[str, Any] = {"ttl": read.ttl if read and read.ttl is not None else RECORD_TTL}
+    if read and read.metadata:
+        properties["metadata"] = dict(read.metadata)
+    properties["aRecords"] = [{"ipv4Address": address} for address in addresses]
+    return {"etag": read.etag if read else None, "properties": properties}
+
+
+def _outside_dns_group(desired: DesiredState, zone_id: ResourceId) -> str | None:
+    if desired.dns_zone_resource_group is None:
+        return "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID is not set; reported only"
+    if not zone_id.is_within(desired.dns_zone_resource_group):
+        return "the zone is outside REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID; reported only"
+    return None

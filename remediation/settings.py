@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_resource_id, parse_scope
+from .clouds import arm_endpoint, eventgrid_topic, storage_account_name, storage_connection
+from .ids import SUBNET_TYPE, InvalidResourceId, ResourceId, parse_account_id, parse_resource_id, parse_scope
 from .model import Mode
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -30,6 +30,13 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 class PublicAccessMode(str, Enum):
     DISABLED = "Disabled"
     SELECTED_NETWORKS = "SelectedNetworks"
+
+
+class NetworkBypass(str, Enum):
+    """`networkAcls.bypass` as Azure spells it: whether trusted Azure services pass the network rules."""
+
+    NONE = "None"
+    AZURE_SERVICES = "AzureServices"
 
 
 class SettingsError(ValueError):
@@ -70,13 +77,18 @@ class Settings:
     kinds: frozenset[str] = frozenset({"openai", "aiservices"})  # lower-case
     public_network_access: PublicAccessMode = PublicAccessMode.DISABLED
     allowed_ip_rules: tuple[IpNetwork, ...] = ()
+    allowed_vnet_subnet_ids: tuple[ResourceId, ...] = ()  # SelectedNetworks: subnets allowed in virtualNetworkRules
+    network_bypass: NetworkBypass | None = None  # None: `bypass` is not governed
     disable_local_auth: bool = False
     pe_subnets: SubnetMap = field(default_factory=SubnetMap)
     pe_allowed_subnet_ids: tuple[ResourceId, ...] = ()
     dns_zone_resource_group: ResourceId | None = None
     exempt_tag: str = "remediation-exempt"
+    exempt_max_days: int = 90  # a tag date further ahead does not exempt
+    exempt_account_ids: frozenset[ResourceId] = frozenset()  # exempt without end; only operators set app settings
     max_fixes_per_hour: int = 3
     sweep_schedule: str = "0 */30 * * * *"
+    sweep_concurrency: int = 8  # lists the sweep sends side by side (streams of pages, not requests at once)
     arm_endpoint: str = "https://management.azure.com"
     audit_table: str = "remediationaudit"
     eventgrid_topic_endpoint: str | None = None
@@ -151,7 +163,9 @@ class _Reader:
         if not values["scopes"] and not any(p.startswith("REMEDIATION_SCOPES") for p in self.problems):
             self.problems.append(
                 "REMEDIATION_SCOPES: required (comma-separated /subscriptions/<id>[/resourceGroups/<rg>])")
-        if values["storage_connection"] is None and values["storage_account_name"] is None and self.require_storage:
+        named = any(p.startswith("AzureWebJobsStorage") for p in self.problems)
+        if values["storage_connection"] is None and values["storage_account_name"] is None \
+                and self.require_storage and not named:
             self.problems.append(
                 "AzureWebJobsStorage: required (a connection string, UseDevelopmentStorage=true, "
                 "or AzureWebJobsStorage__accountName for identity-based access)"
@@ -267,6 +281,22 @@ def _tag_name(value: str) -> str:
     return value
 
 
+def _account_ids(value: str) -> frozenset[ResourceId]:
+    ids = []
+    for part in _split(value):
+        try:
+            ids.append(parse_account_id(part))
+        except InvalidResourceId as error:
+            raise ValueError(f"{part[:200]!r}: {error}") from None
+    return frozenset(ids)
+
+
+def _days(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 3650:
+        raise ValueError(f"{value[:20]!r} is not a whole number of days from 0 to 3650")
+    return int(value)
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -274,6 +304,13 @@ def _positive_int(value: str) -> int:
         raise ValueError(f"{value!r} is not a whole number") from None
     if number < 1:
         raise ValueError("must be at least 1")
+    return number
+
+
+def _concurrency(value: str) -> int:
+    number = _positive_int(value)
+    if number > 64:
+        raise ValueError("must be at most 64")
     return number
 
 
@@ -296,21 +333,6 @@ def _ncrontab(value: str) -> str:
         raise ValueError(f"{value!r} is not a six-field NCRONTAB expression "
                          "({second} {minute} {hour} {day} {month} {day-of-week})")
     return value
-
-
-def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("is not an https:// URL")  # the value itself is not repeated: URLs can carry secrets
-    return value
-
-
-def _https_endpoint(value: str) -> str:
-    _https_url(value)
-    parts = urlsplit(value)
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError("must be a bare endpoint such as https://management.azure.com")
-    return value.rstrip("/")
 
 
 def _table_name(value: str) -> str:
@@ -360,10 +382,6 @@ def _on_off(value: str) -> bool:
     return lowered == "on"
 
 
-def _text(value: str) -> str:
-    return value
-
-
 # Every setting the app reads, in the order the README's table lists them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_MODE", "mode", _enum(Mode)),
@@ -371,22 +389,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_KINDS", "kinds", _kinds),
     Setting("REMEDIATION_PUBLIC_NETWORK_ACCESS", "public_network_access", _enum(PublicAccessMode)),
     Setting("REMEDIATION_ALLOWED_IP_RULES", "allowed_ip_rules", _ip_rules),
+    Setting("REMEDIATION_ALLOWED_VNET_SUBNET_IDS", "allowed_vnet_subnet_ids", _subnet_list),
+    Setting("REMEDIATION_NETWORK_BYPASS", "network_bypass", _enum(NetworkBypass)),
     Setting("REMEDIATION_DISABLE_LOCAL_AUTH", "disable_local_auth", _bool),
     Setting("REMEDIATION_PE_SUBNET_ID", "pe_subnets", _subnet_map),
     Setting("REMEDIATION_PE_ALLOWED_SUBNET_IDS", "pe_allowed_subnet_ids", _subnet_list),
     Setting("REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID", "dns_zone_resource_group", _resource_group),
     Setting("REMEDIATION_EXEMPT_TAG", "exempt_tag", _tag_name),
+    Setting("REMEDIATION_EXEMPT_MAX_DAYS", "exempt_max_days", _days),
+    Setting("REMEDIATION_EXEMPT_ACCOUNT_IDS", "exempt_account_ids", _account_ids),
     Setting("REMEDIATION_MAX_FIXES_PER_HOUR", "max_fixes_per_hour", _positive_int),
     Setting("REMEDIATION_SWEEP_SCHEDULE", "sweep_schedule", _ncrontab),
-    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", _https_endpoint),
+    Setting("REMEDIATION_SWEEP_CONCURRENCY", "sweep_concurrency", _concurrency),
+    Setting("REMEDIATION_ARM_ENDPOINT", "arm_endpoint", arm_endpoint),
     Setting("REMEDIATION_AUDIT_TABLE", "audit_table", _table_name),
-    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", _https_url),
+    Setting("REMEDIATION_EVENTGRID_TOPIC_ENDPOINT", "eventgrid_topic_endpoint", eventgrid_topic),
     Setting("REMEDIATION_POLL_INTERVAL_SECONDS", "poll_interval_seconds", _seconds(0, 300)),
     Setting("REMEDIATION_READY_TIMEOUT_SECONDS", "ready_timeout_seconds", _seconds(0, 600)),
     Setting("REMEDIATION_RESOLUTION_CHECK", "resolution_check", _on_off),
     Setting("REMEDIATION_DNS_RESOLVER", "dns_resolver", parse_resolver),
-    Setting("AzureWebJobsStorage", "storage_connection", _text),
-    Setting("AzureWebJobsStorage__accountName", "storage_account_name", _text),
+    Setting("AzureWebJobsStorage", "storage_connection", storage_connection),
+    Setting("AzureWebJobsStorage__accountName", "storage_account_name", storage_account_name),
     Setting("AZURE_CLIENT_ID", "client_id", _guid),
 )
 assert {s.field for s in SETTINGS} == set(Settings.__dataclass_fields__), "every field is read from one setting"

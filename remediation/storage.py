@@ -11,6 +11,7 @@ import hashlib
 import threading
 from typing import Any
 
+from .ids import fold
 from .settings import Settings
 
 WORK_QUEUE = "remediation-work"  # the queue trigger's queue_name; infra/modules/app.bicep creates it
@@ -76,5 +77,6 @@ class Storage:
 
 
 def table_key(resource_id: object) -> str:
-    """A Table key for a resource ID: keys may not hold '/', and ARM compares IDs case-insensitively."""
-    return hashlib.sha256(str(resource_id).lower().encode()).hexdigest()[:40]
+    """A Table key for a resource ID: keys may not hold '/', and ARM compares IDs case-insensitively (`ids.fold`:
+    a look-alike ID gets its own partition, lease and index rows)."""
+    return hashlib.sha256(fold(str(resource_id)).encode()).hexdigest()[:40]

@@ -44,6 +44,7 @@ class Verdict:
     outcome: Outcome
     error: str | None = None  # what is still open, and why
     failure: Failure | None = None
+    retry_after: float | None = None  # contested: seconds until the next fix may be written (a work item then)
 
 
 # --- verdicts of the steps that decide something ---------------------------------------------------
@@ -84,6 +85,9 @@ def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
     code = FindingCode.CUSTOM_SUBDOMAIN_MISSING
     if any(f.code is code for f in plan.findings):
         items.append(f"{code.value}: {FINDINGS[code].manual}")
+    for finding in plan.findings:
+        if finding.code is FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE:
+            items.append(f"{finding.code.value}: {finding.actual['likelyCause']}; {FINDINGS[finding.code].manual}")
     return items
 
 
@@ -126,14 +130,18 @@ def disposition(verdict: Verdict, *, audit_errors: Sequence[str], attempt: int, 
                 poll_interval: float) -> Disposition:
     """The one decision of what happens to a work item after its reconcile.
 
-    An unwritten audit record is delivered again (the next run writes the kept record first); a busy
-    account is put back with a growing delay; a failure of Resource Manager or the app is delivered
+    An unwritten audit record is delivered again (the table sink keeps it and writes it after the next
+    record that gets through); a busy account is put back with a growing delay; a contested one at the end of
+    the circuit breaker's back-off; a failure of Resource Manager or the app is delivered
     again; on the last delivery, or after MAX_ATTEMPTS deferrals, the item is given up.
     """
     if audit_errors:
         return redeliver("; ".join(audit_errors), dequeue_count)
     if verdict.outcome is Outcome.DEFERRED:
         return requeue(backoff(attempt, poll_interval), attempt + 1, verdict.error or "deferred")
+    if verdict.outcome is Outcome.CONTESTED and verdict.retry_after is not None:
+        # The end of the breaker's back-off: not an attempt, so a fight that lasts never gives the account up.
+        return RequeueAfter(max(verdict.retry_after, 1.0), attempt, verdict.error or "contested")
     if verdict.failure in RETRIED_FAILURES:
         return redeliver(verdict.error or "failed", dequeue_count)
     return Done()

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from .actors import FoldedEvent
 from .model import Trigger
 from .storage import POISON_QUEUE, WORK_QUEUE, Storage
 from .verdict import MAX_ATTEMPTS
@@ -29,6 +30,14 @@ class WorkItem:
     event_time: str | None = None
     deleted: bool = False
     attempt: int = 0
+    posted: str | None = None  # the account whose waiting events (mailbox.py) hold this item's event
+
+    def folded_event(self) -> FoldedEvent | None:
+        """This item's event as a reconcile accounts for it; None for sweep and HTTP items."""
+        event = self.event or {}
+        if not isinstance(event.get("id"), str):
+            return None
+        return FoldedEvent(event["id"], event.get("time"), event.get("operationName"), self.resource_id, self.actor)
 
     def with_attempt(self, attempt: int) -> WorkItem:
         return replace(self, attempt=attempt)
@@ -73,6 +82,8 @@ class WorkItem:
                 raise ValueError(f"{name} must be an object of strings")
         if self.event_time is not None and not isinstance(self.event_time, str):
             raise ValueError("event_time must be a string")
+        if self.posted is not None and not isinstance(self.posted, str):
+            raise ValueError("posted must be a string")
 
 
 class WorkQueue:

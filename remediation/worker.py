@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
+from .actors import FoldedEvent, oldest_first
 from .clients import describe
 from .events import TargetKind, parse_event_time
-from .ids import ResourceId
+from .ids import ResourceId, parse_resource_id
 from .leases import AccountLocks
+from .mailbox import AccountEvents
 from .model import Outcome, Trigger
 from .owners import Owners
 from .service import Remediator
@@ -36,11 +39,13 @@ class RetryLater(Exception):
 
 
 class Worker:
-    def __init__(self, remediator: Remediator, queue: WorkQueue, locks: AccountLocks, owners: Owners) -> None:
+    def __init__(self, remediator: Remediator, queue: WorkQueue, locks: AccountLocks, owners: Owners,
+                 mailbox: AccountEvents | None = None) -> None:
         self.remediator = remediator
         self.queue = queue
         self.locks = locks
         self.owners = owners
+        self.mailbox = mailbox  # the events waiting for each account: several fold into one reconcile
         self._done: OrderedDict[tuple[str, str], None] = OrderedDict()  # (event ID, account) reconciled to the end
         self._done_lock = threading.Lock()
 
@@ -49,7 +54,7 @@ class Worker:
         storage, index = remediator.storage, remediator.index
         assert storage is not None and index is not None, "the queue worker needs AzureWebJobsStorage"
         return cls(remediator, WorkQueue(storage), AccountLocks(storage, ttl_seconds=LEASE_SECONDS),
-                   Owners(remediator.clients, index, remediator.settings.scopes))
+                   Owners(remediator.clients, index, remediator.settings.scopes), AccountEvents(storage))
 
     def process_message(self, text: str, dequeue_count: int = 1) -> None:
         """Parse, map to accounts, reconcile each; raises RetryLater when the host should deliver it again."""
@@ -75,14 +80,16 @@ class Worker:
             self._reconcile(accounts[0], item, dequeue_count)
         else:  # a zone serves many accounts: one item each, so each gets its own lease and retries
             for account in accounts:
+                posted = self._post(account, item).posted  # the event as it was: about the zone
                 self.queue.put(WorkItem(TargetKind.ACCOUNT.value, str(account), item.trigger, item.event,
-                                        item.actor, item.event_time))
+                                        item.actor, item.event_time, posted=posted))
 
     def _reconcile(self, account_id: ResourceId, item: WorkItem, dequeue_count: int) -> None:
         done_key = ((item.event or {}).get("id") or "", account_id.key)
         if done_key[0] and self._seen(done_key):
             log.info("event %s for %s was already reconciled here; duplicate skipped", done_key[0], account_id)
             return
+        item = self._post(account_id, item)
         lease = self.locks.acquire(account_id)
         if lease is None:  # another worker reconciles this account now; look again once it is done
             self._dispose(item, _for_account(item, account_id), lease_busy(item.attempt))
@@ -91,17 +98,37 @@ class Worker:
             self.locks.release(account_id, lease)
             return
         try:
+            # The events waiting for this account, read before the reconcile reads the account: every change
+            # they announce happened before that read, so its record can name them all.
+            waiting = self.mailbox.pending(account_id) if self.mailbox else None
+            if _covered(item, account_id, waiting):
+                log.info("event %s for %s was covered by an earlier reconcile that named it", done_key[0], account_id)
+                self._mark_done(done_key)
+                return
+            own = item.folded_event()
+            folded = oldest_first([*(waiting or []), *([own] if own else [])])
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
-                event_time=parse_event_time(item.event_time))
-            if result.record.outcome in _SETTLED and done_key[0] and not result.audit_errors:
-                self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
+                event_time=parse_event_time(item.event_time), folded=folded)
+            settled = result.record.outcome in _SETTLED and result.verdict.retry_after is None
+            if settled and not result.audit_errors:
+                if done_key[0]:
+                    self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
+                if self.mailbox and waiting:
+                    self.mailbox.take(account_id, waiting)  # named in a settled record
         finally:
             self.locks.release(account_id, lease)
         decision = disposition(result.verdict, audit_errors=result.audit_errors, attempt=item.attempt,
                               dequeue_count=dequeue_count,
                               poll_interval=self.remediator.settings.poll_interval_seconds)
         self._dispose(item, _for_account(item, account_id), decision, result.record.to_json())
+
+    def _post(self, account_id: ResourceId, item: WorkItem) -> WorkItem:
+        """The item, its event now waiting in the account's events (unless it was already)."""
+        event = item.folded_event()
+        if event is None or self.mailbox is None or (item.posted and parse_resource_id(item.posted) == account_id):
+            return item
+        return replace(item, posted=str(account_id)) if self.mailbox.post(account_id, event) else item
 
     def _dispose(self, item: WorkItem, retry: WorkItem, decision: Disposition,
                  record: dict[str, Any] | None = None) -> None:
@@ -131,6 +158,15 @@ class Worker:
 
 
 def _for_account(item: WorkItem, account_id: ResourceId) -> WorkItem:
-    """The item as it is put back: about the account it was mapped to."""
+    """The item as it is put back: about the account it was mapped to (its event still waiting there)."""
     return WorkItem(TargetKind.ACCOUNT.value, str(account_id), item.trigger, item.event, item.actor,
-                    item.event_time, attempt=item.attempt)
+                    item.event_time, attempt=item.attempt, posted=item.posted)
+
+
+def _covered(item: WorkItem, account_id: ResourceId, waiting: list[FoldedEvent] | None) -> bool:
+    """The item's event was posted for this account and is no longer waiting: a reconcile that read the account
+    after it took it off, once its record named it and its outcome was settled."""
+    event = item.folded_event()
+    if event is None or waiting is None or not item.posted or parse_resource_id(item.posted) != account_id:
+        return False
+    return all(e.event_id != event.event_id for e in waiting)

@@ -3,7 +3,8 @@
 The applier checks every write against its kind's rule (`apply.ACTIONS[kind].allowed`) right before
 sending it, so a plan built from hostile input can never steer a write elsewhere: the account itself
 (and its own connections) inside the scopes, this account's deterministic endpoint in a configured
-subnet, zone groups of endpoints that serve it, zones and links in the DNS resource group.
+subnet, zone groups of endpoints that serve it, zones and links in the DNS resource group, and there the
+A record named after the account's custom subdomain.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .desired import private_endpoint_id
-from .ids import CONNECTION_TYPE, DNS_ZONE_LINK_TYPE, DNS_ZONE_TYPE, ZONE_GROUP_TYPE, ResourceId, parse_resource_id
+from .ids import (
+    CONNECTION_TYPE,
+    DNS_RECORD_TYPE,
+    DNS_ZONE_LINK_TYPE,
+    DNS_ZONE_TYPE,
+    ZONE_GROUP_TYPE,
+    ResourceId,
+    parse_resource_id,
+)
 from .plan import Action
 
 
@@ -22,6 +31,7 @@ class WriteScope:
     new_endpoint_subnets: frozenset[ResourceId]
     existing_endpoints: frozenset[ResourceId]  # observed endpoints that sit in an allowed subnet
     dns_resource_group: ResourceId | None
+    dns_record_name: str | None = None  # the account's custom subdomain: the one A record name it may write
 
     @property
     def own_endpoints(self) -> frozenset[ResourceId]:
@@ -57,6 +67,12 @@ def zone_in_dns_group(scope: WriteScope, action: Action) -> bool:
 
 def link_in_dns_group(scope: WriteScope, action: Action) -> bool:
     return _in_dns_group(scope, action.target, DNS_ZONE_LINK_TYPE)
+
+
+def own_record_in_dns_group(scope: WriteScope, action: Action) -> bool:
+    """Only the A record named after this account's custom subdomain: every other record is someone else's."""
+    return (_in_dns_group(scope, action.target, DNS_RECORD_TYPE) and scope.dns_record_name is not None
+            and action.target.name.lower() == scope.dns_record_name.lower())
 
 
 def _in_dns_group(scope: WriteScope, target: ResourceId, resource_type: str) -> bool:

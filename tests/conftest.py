@@ -3,10 +3,16 @@ shared per session, and a fresh estate per test (`stack`).
 
 After every test the stack checks the invariant that matters most: no write by the app reached a
 resource outside the scopes, the configured subnet's resource group or the DNS resource group.
+
+The app's identity holds exactly the role assignments a deployment with the test's settings makes
+(infra/roles.json, localdev/rights.py), seeded whenever the test puts its settings in place; the estate's
+person holds Owner on its subscriptions. The emulator enforces them, as Resource Manager does
+(`LOCALDEV_ENFORCE_RBAC=0` turns that off, to tell an authorization failure from another).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +24,14 @@ from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import DNS_RG_ID, SUBNET_ID, Estate, settings_env
 from localdev.person import write_as
+from localdev.rights import seed as grant_app_rights
 from remediation.ids import parse_resource_id
 from remediation.service import Remediator
 from remediation.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference"
+# The ARM emulator authorizes every request as Resource Manager does (localdev/arm_emulator/authorization.py).
+ENFORCE_RBAC = os.environ.get("LOCALDEV_ENFORCE_RBAC", "1") == "1"
 
 # Every RBAC action (own and linked) the app's identity needed against the emulator in this session, fed by
 # the `stack` fixture; tests/infra/test_roles.py (marked `after_integration`, so it runs last) compares it
@@ -82,11 +90,19 @@ class Stack:
         return env
 
     def apply_env(self, **overrides: str) -> dict[str, str]:
-        """Put the settings into os.environ (DefaultAzureCredential and function_app read them there)."""
+        """Put the settings into os.environ (DefaultAzureCredential and function_app read them there), and
+        give the app's identity the rights a deployment with these settings would."""
         env = self.env(**overrides)
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)
+        self.grant_app_rights(env)
         return env
+
+    def grant_app_rights(self, settings: dict[str, str]) -> None:
+        try:
+            grant_app_rights(self.emulator, settings)
+        except ValueError:
+            pass  # settings main.bicep could not deploy grant nothing (the app refuses them at start-up too)
 
     def remediator(self, **overrides: str) -> Remediator:
         remediator = Remediator.from_settings(Settings.from_env(self.apply_env(**overrides)))
@@ -123,6 +139,7 @@ def assert_writes_in_scope(stack: Stack) -> None:
         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": [network_rg],
         "Microsoft.Network/privateDnsZones": [dns_rg],
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks": [dns_rg],
+        "Microsoft.Network/privateDnsZones/A": [dns_rg],
     }
     for request in stack.writes():
         rid = parse_resource_id(request.path.split("?")[0])
@@ -133,6 +150,7 @@ def assert_writes_in_scope(stack: Stack) -> None:
 @pytest.fixture
 def stack(arm_emulator: ArmEmulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     arm_emulator.reset()
+    arm_emulator.config.enforce_rbac = ENFORCE_RBAC
     the_stack = Stack(arm_emulator, azurite, monkeypatch)
     clear_requests = arm_emulator.clear_requests
 

@@ -22,6 +22,8 @@ var watchedOperations = [
   'Microsoft.Network/privateEndpoints/privateDnsZoneGroups/delete'
   'Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete'
   'Microsoft.Network/privateDnsZones/delete'
+  'Microsoft.Network/privateDnsZones/A/write'
+  'Microsoft.Network/privateDnsZones/A/delete'
 ]
 
 resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {

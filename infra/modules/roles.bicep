@@ -1,28 +1,25 @@
 // The app's Resource Manager rights: three custom roles, split by where each is assigned, holding exactly
-// the actions the app performs (tests/infra/test_roles.py compares them with what the integration suite saw
-// the app's identity do against the ARM emulator, linked checks included).
+// the actions the app performs. The roles' names, actions and why each is needed are data in ../roles.json,
+// which the ARM emulator's grants (localdev/rights.py), the tests and README's rights table read too.
+// (A for-expression, not map() with a lambda: pycep-parser, which the offline checks use, has no lambdas.)
 targetScope = 'subscription'
 
 param environmentName string
 @description('Every scope a role may be assigned at: the target subscriptions.')
 param assignableScopes array
 
-// At each REMEDIATION_SCOPES scope: read and PATCH accounts, approve their private endpoint connections,
-// and be the target of an auto-approved private endpoint (linked check on the account).
+var roles = loadJsonContent('../roles.json')
+
+// At each REMEDIATION_SCOPES scope.
 resource accountsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, environmentName, 'openai-remediation-accounts')
   properties: {
-    roleName: 'OpenAI network remediation - accounts (${environmentName})'
-    description: 'Read Cognitive Services accounts, patch their network settings, approve their private endpoint connections.'
+    roleName: '${roles.accounts.roleName} (${environmentName})'
+    description: roles.accounts.description
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.CognitiveServices/accounts/read'
-          'Microsoft.CognitiveServices/accounts/write'
-          'Microsoft.CognitiveServices/accounts/privateEndpointConnections/write'
-          'Microsoft.CognitiveServices/accounts/privateEndpointConnectionsApproval/action'
-        ]
+        actions: [for entry in roles.accounts.actions: entry.action]
         notActions: []
         dataActions: []
         notDataActions: []
@@ -32,25 +29,16 @@ resource accountsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-// At the resource group of each private endpoint subnet: create endpoints and zone groups, read the VNet,
-// join the subnet (linked check of an endpoint) and the VNet (linked check of a private DNS zone link).
+// At the resource group of each private endpoint subnet.
 resource networkRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, environmentName, 'openai-remediation-network')
   properties: {
-    roleName: 'OpenAI network remediation - network (${environmentName})'
-    description: 'Create private endpoints and their DNS zone groups in the private endpoint subnet, and link DNS zones to its VNet.'
+    roleName: '${roles.network.roleName} (${environmentName})'
+    description: roles.network.description
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.Network/privateEndpoints/read'
-          'Microsoft.Network/privateEndpoints/write'
-          'Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read'
-          'Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write'
-          'Microsoft.Network/virtualNetworks/read'
-          'Microsoft.Network/virtualNetworks/subnets/join/action'
-          'Microsoft.Network/virtualNetworks/join/action'
-        ]
+        actions: [for entry in roles.network.actions: entry.action]
         notActions: []
         dataActions: []
         notDataActions: []
@@ -60,24 +48,16 @@ resource networkRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-// At the DNS resource group: create privatelink zones and VNet links, let zone groups use the zones, and
-// read the zones' record sets (the sweep checks that each account's A record is there).
+// At the DNS resource group.
 resource dnsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, environmentName, 'openai-remediation-dns')
   properties: {
-    roleName: 'OpenAI network remediation - private DNS (${environmentName})'
-    description: 'Create privatelink DNS zones and virtual network links, and join zones to private endpoint zone groups.'
+    roleName: '${roles.dns.roleName} (${environmentName})'
+    description: roles.dns.description
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.Network/privateDnsZones/read'
-          'Microsoft.Network/privateDnsZones/write'
-          'Microsoft.Network/privateDnsZones/ALL/read'
-          'Microsoft.Network/privateDnsZones/join/action'
-          'Microsoft.Network/privateDnsZones/virtualNetworkLinks/read'
-          'Microsoft.Network/privateDnsZones/virtualNetworkLinks/write'
-        ]
+        actions: [for entry in roles.dns.actions: entry.action]
         notActions: []
         dataActions: []
         notDataActions: []

@@ -1,6 +1,7 @@
 """CLI: python -m localdev.arm_emulator --port 8443 --cert-dir .localdev/certs [--scenario file.json]
 
-Prints one JSON line (url, ca_path, identity endpoint and header, app identity), then serves until killed.
+Prints one JSON line (url, ca_path, identity endpoint and header, app and operator identities), then serves
+until killed. `python -m localdev.azcli login` logs the Azure CLI in to it.
 """
 from __future__ import annotations
 
@@ -22,17 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", type=Path, action="append", default=[])
     ap.add_argument("--identity-header", help="fixed IDENTITY_HEADER secret (default: random), so a "
                     "local.settings.json can name it")
+    ap.add_argument("--retry-after", type=int, default=1, metavar="SECONDS",
+                    help="Retry-After on running long-running operations (0: none); clients such as the "
+                    "Azure CLI otherwise wait 30 s between polls")
     args = ap.parse_args(argv)
 
     emu = ArmEmulator(cert_dir=args.cert_dir, port=args.port, host=args.host)
     if args.identity_header:
         emu.identity_header = args.identity_header
+    emu.config.lro_retry_after_s = args.retry_after
     emu.start()
     for scenario in args.scenario:
         emu.seed_file(scenario)
     print(json.dumps({"url": emu.url, "ca_path": emu.ca_path, "identity_endpoint": emu.identity_endpoint,
                       "identity_header": emu.identity_header, **emu.app_identity.to_dict(),
-                      "env": emu.env()}), flush=True)
+                      "operator": emu.operator_identity.to_dict(), "env": emu.env()}), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

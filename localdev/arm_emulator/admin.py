@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import ArmError
 from .faults import Fault
 from .handlers.base import Reply
 
@@ -39,17 +40,47 @@ def handle_admin(emu: "ArmEmulator", method: str, path: str, query: dict[str, st
             return Reply(200, {"value": emu.resources(query.get("type"))})
         if route == "identity" and method == "GET":
             return Reply(200, {**emu.app_identity.to_dict(), "identity_endpoint": emu.identity_endpoint,
-                               "identity_header": emu.identity_header, "url": emu.url, "ca_path": emu.ca_path})
+                               "identity_header": emu.identity_header, "url": emu.url, "ca_path": emu.ca_path,
+                               "operator": emu.operator_identity.to_dict()})
         if route == "token" and method == "POST":
             b = body or {}
             token = emu.user_token(name=b.get("name", "Dana Admin"), upn=b.get("upn", "dana@contoso.example"),
                                    object_id=b.get("object_id"))
             return Reply(200, {"access_token": token, "token_type": "Bearer"})
+        if route.startswith("rbac"):
+            return _rbac(emu, method, route, body or {})
         if route == "config" and method == "GET":
             return Reply(200, emu.config.to_dict())
         if route == "config" and method in ("POST", "PATCH"):
             emu.config.update(body or {})
             return Reply(200, emu.config.to_dict())
+    except ArmError as e:
+        return Reply(e.status, e.body())
     except (TypeError, ValueError, KeyError) as e:
         return _err(400, str(e))
     return _err(404, f"No admin route {method} {path}")
+
+
+def _rbac(emu: "ArmEmulator", method: str, route: str, body: dict[str, Any]) -> Reply:
+    """Seeding roles without going through Resource Manager's own API (and its authorization):
+    POST rbac/roledefinitions {roleName, actions, notActions?, dataActions?, notDataActions?, assignableScopes?,
+    description?, name?}; POST rbac/roleassignments {principalId, role (GUID, ID or name), scope, name?,
+    principalType?}; GET rbac lists both; DELETE rbac removes custom roles and every assignment."""
+    rbac = emu.rbac
+    if route == "rbac" and method == "GET":
+        return Reply(200, {"roleDefinitions": [r.to_arm() for r in rbac.definitions()],
+                           "roleAssignments": [a.to_arm() for a in rbac.assignments()]})
+    if route == "rbac" and method == "DELETE":
+        rbac.clear()
+        return Reply(204)
+    if route == "rbac/roledefinitions" and method == "POST":
+        role = rbac.define(body["roleName"], body.get("actions") or (), body.get("notActions") or (),
+                           data_actions=body.get("dataActions") or (), not_data_actions=body.get("notDataActions") or (),
+                           assignable_scopes=body.get("assignableScopes") or ("/",),
+                           description=body.get("description", ""), name=body.get("name"))
+        return Reply(201, role.to_arm())
+    if route == "rbac/roleassignments" and method == "POST":
+        made = rbac.assign(body["principalId"], body["role"], body["scope"], name=body.get("name"),
+                           principal_type=body.get("principalType", "ServicePrincipal"))
+        return Reply(201, made.to_arm())
+    return _err(404, f"No admin route {method} /_emulator/{route}")

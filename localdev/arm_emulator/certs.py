@@ -39,10 +39,13 @@ def _now() -> dt.datetime:
 
 
 def _write(path: Path, data: bytes, private: bool = False) -> None:
+    """Write through a temporary file created with its final mode: a private key is 0600 from its first
+    byte (O_EXCL after removing any leftover, so an old file's wider mode is never reused)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    if private:
-        os.chmod(tmp, 0o600)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     os.replace(tmp, path)
 
 

@@ -9,7 +9,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import ids, seed as seeding
+from . import handlers, ids, seed as seeding
+from .authorization import OWNER, Authorization
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
 from .handlers import network, privatedns
@@ -17,12 +18,14 @@ from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
 from ..tls_server import ServerThread, server_context
 from .store import ResourceStore
+from .throttling import Throttler
 from .tokens import AppIdentity, TokenIssuer
 from .world import ACCOUNT_TYPE, PE_TYPE, World
 
 log = logging.getLogger("localdev.arm_emulator")
 DEFAULT_CERT_DIR = Path(".localdev/certs")
-_RATE_START = {"reads": 11999, "writes": 1199}
+OPERATOR_MI_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-operators"
+                  "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-operator")
 
 
 class ArmEmulator:
@@ -32,16 +35,19 @@ class ArmEmulator:
         self.host = host
         self.port = port
         self.app_identity = identity or AppIdentity()
+        # A second managed identity for a person's tools (the Azure CLI): its writes are not the app's.
+        self.operator_identity = AppIdentity(tenant_id=self.app_identity.tenant_id, mi_resource_id=OPERATOR_MI_ID)
         self.identity_header = secrets.token_urlsafe(24)
         self.tokens = TokenIssuer(self.app_identity)
         self.config = EmulatorConfig()
         self.world = World(self.config)
+        self.world.tenant_id = self.app_identity.tenant_id
         self.faults = FaultSet()
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
         self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
-        self._rate: dict[tuple[str, str], int] = {}
+        self.throttler = Throttler(self.config)
         self._serving: ServerThread | None = None
         self._ca_path: str | None = None
 
@@ -70,7 +76,8 @@ class ArmEmulator:
     # -- where and how to reach it -------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
+        """https://host:port; on 443, https's default port, the port is left out as a client would."""
+        return f"https://{self.host}" if self.port == 443 else f"https://{self.host}:{self.port}"
 
     @property
     def ca_path(self) -> str:
@@ -88,9 +95,13 @@ class ArmEmulator:
                 "IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header,
                 "AZURE_CLIENT_ID": self.app_identity.client_id}
 
+    def identities(self) -> list[AppIdentity]:
+        """The managed identities the token endpoint serves: the app's first, then the operator's."""
+        return [self.app_identity, self.operator_identity]
+
     def audiences(self) -> set[str]:
-        return {self.url.lower(), f"https://localhost:{self.port}", "https://management.azure.com",
-                "https://management.core.windows.net"}
+        return {self.url.lower(), f"https://{self.host}:{self.port}".lower(), f"https://localhost:{self.port}",
+                "https://management.azure.com", "https://management.core.windows.net"}
 
     def user_token(self, name: str = "Dana Admin", upn: str = "dana@contoso.example",
                    object_id: str | None = None) -> str:
@@ -117,7 +128,7 @@ class ArmEmulator:
         self.faults.clear()
         self.clear_requests()
         self.config.update(EmulatorConfig().to_dict())
-        self._rate.clear()
+        self.throttler.reset()
 
     def resources(self, type: str | None = None) -> list[dict[str, Any]]:
         """Resources as a GET would return them (derived fields included)."""
@@ -174,18 +185,30 @@ class ArmEmulator:
             self._records.clear()
 
     # -- the stages of a request that model Resource Manager's own rules -------------------------------
-    def throttle(self, claims: dict[str, Any] | None, method: str, arm: ids.ArmPath) -> None:
-        """Raise ArmError(429) when the caller has used up its requests (no limit is modelled yet)."""
+    def throttle(self, claims: dict[str, Any] | None, method: str, arm: ids.ArmPath) -> dict[str, str]:
+        """Spend a token of the caller's buckets (throttling.py): the remaining-quota headers for the answer,
+        or ArmError(429) SubscriptionRequestsThrottled with Retry-After when a bucket is empty."""
+        principal = (claims or {}).get("oid")
+        return self.throttler.take(arm.subscription or None, principal, method)
+
+    @property
+    def rbac(self) -> Authorization:
+        """Role definitions and assignments (`emu.rbac.define(...)`, `emu.rbac.assign(...)`)."""
+        return self.world.rbac
 
     def authorize(self, claims: dict[str, Any] | None, method: str, req: Any, kind: str) -> None:
-        """Raise ArmError(403) when the caller may not make this request (every caller may, for now)."""
+        """Raise ArmError(403) when the caller may not make this request, with `config.enforce_rbac` on.
 
-    def ratelimit_remaining(self, subscription: str, which: str) -> int:
-        key = (subscription.lower(), which)
-        with self._records_lock:
-            left = self._rate.get(key, _RATE_START[which] + 1) - 1
-            self._rate[key] = max(0, left)
-            return self._rate[key]
+        Every token is subject to it by its `oid`; a request without a token (only when `require_auth` is off)
+        has no principal to authorize. Operation-status polls pass (see authorization.py)."""
+        if not self.config.enforce_rbac or not claims or handlers.is_poll(req):
+            return
+        self.world.rbac.authorize(claims, method, req.path, req.arm, req.body)
+
+    def grant_owner(self, principal_id: str, scopes: list[str], principal_type: str = "User") -> None:
+        """The built-in Owner role (`*`) for a person at each scope: what someone writing "in the portal" holds."""
+        for scope in scopes:
+            self.world.rbac.assign(principal_id, OWNER, scope, principal_type=principal_type)
 
     # -- faults and hooks ----------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:
@@ -200,6 +223,11 @@ class ArmEmulator:
         Runs on the request thread: keep it quick and hand slow work (event delivery) to another thread.
         """
         self._callbacks.append(callback)
+
+    def off_write(self, callback: Callable[[WriteEvent], None]) -> None:
+        """Stop calling a callback given to on_write."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
 
     def emit_write(self, event: WriteEvent) -> None:
         for cb in list(self._callbacks):

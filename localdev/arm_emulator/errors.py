@@ -22,6 +22,7 @@ class ArmError(Exception):
 
 
 def not_found(resource_type: str, name: str, resource_group: str | None) -> ArmError:
+    # ARM's 404 text (pulumi/pulumi-azure-native #3138 quotes it for a virtualNetworkLinks GET).
     where = f" under resource group '{resource_group}'" if resource_group else ""
     return ArmError(404, "ResourceNotFound",
                     f"The Resource '{resource_type}/{name}'{where} was not found. "
@@ -29,21 +30,109 @@ def not_found(resource_type: str, name: str, resource_group: str | None) -> ArmE
 
 
 def parent_not_found(parent_type: str, name: str, resource_group: str | None) -> ArmError:
+    # ARM's wording for a child of a missing parent as it is commonly quoted; not checked against a source here
     return ArmError(404, "ParentResourceNotFound",
                     f"Can not perform requested operation on nested resource. Parent resource "
                     f"'{name}' of type '{parent_type}' under resource group '{resource_group}' not found.")
 
 
 def rg_not_found(resource_group: str) -> ArmError:
+    # ARM's wording as it is commonly quoted; not checked against a source here
     return ArmError(404, "ResourceGroupNotFound", f"Resource group '{resource_group}' could not be found.")
 
 
 def bad_request(message: str, code: str = "InvalidRequestContent") -> ArmError:
+    """400 for a body the provider rejects. "InvalidRequestContent" is ARM's code for a body it cannot read;
+    for the providers' own validation errors (a bad enum value, a missing property) the emulator uses it,
+    or the code its caller names, without evidence of the provider's own code and text."""
     return ArmError(400, code, message)
 
 
 def conflict_busy(resource_id: str) -> ArmError:
+    """ARM refuses a write while the resource's provisioningState is not terminal: 409 RequestConflict,
+    text verbatim from Azure/azure-rest-api-specs #7984 and Azure/bicep-types-az #2419 (an OpenAI account)."""
     return ArmError(409, "RequestConflict",
                     f"Cannot modify resource with id '{resource_id}' because the resource entity provisioning "
                     "state is not terminal. Please wait for the provisioning state to become terminal and then "
                     "retry the request.")
+
+
+# Evidence for each code below is cited next to it; a message part nobody has published is marked.
+
+def location_not_available(location: object, resource_type: str, available: str = "global") -> ArmError:
+    """ARM's own check of a resource's location, before the provider sees the request. Format from real
+    answers, e.g. "The provided location 'eastus' is not available for resource type
+    'Microsoft.Web/staticSites'. List of available regions for the resource type is '...'." (Azure/azure-dev
+    and MicrosoftDocs DevTest Labs FAQ quote it); private DNS zones and links are 'global' only."""
+    return ArmError(400, "LocationNotAvailableForResourceType",
+                    f"The provided location '{location}' is not available for resource type '{resource_type}'. "
+                    f"List of available regions for the resource type is '{available}'.")
+
+
+def connection_put_not_allowed() -> ArmError:
+    """PUT of a private endpoint connection that does not exist: the Cognitive Services RP answers 405
+    MethodNotAllowed (pulumi/pulumi-azure-native #2754, "cognitiveservices PrivateEndpointConnection
+    MethodNotAllowed The request method 'PUT' is not allowed"); connections are created by the Network
+    RP when an endpoint is made. The message's exact ending is unverified."""
+    return ArmError(405, "MethodNotAllowed", "The request method 'PUT' is not allowed.")
+
+
+def more_than_one_zone_group(pe_id: str, existing: str) -> ArmError:
+    """A second zone group on an endpoint: 400 MoreThanOnePrivateDnsZoneGroupPerPrivateEndpointNotAllowed
+    (code in public remediation scripts and Azure Policy guides that catch it from the PUT itself; text
+    start from pulumi/pulumi-azure-native #2179 "Cannot create more than one private dns zone groups in
+    the private endpoint"; the rest of the message is unverified)."""
+    return ArmError(400, "MoreThanOnePrivateDnsZoneGroupPerPrivateEndpointNotAllowed",
+                    f"Cannot create more than one private dns zone groups in the private endpoint {pe_id}. "
+                    f"Existing private dns zone group: {existing}.")
+
+
+def throttled(which: str, subscription: str, actor: str, seconds: int) -> ArmError:
+    """ARM's token-bucket throttling: 429 SubscriptionRequestsThrottled with Retry-After, text as real
+    answers give it ("Number of 'read' requests for subscription '…' actor '…' exceeded. Please try again
+    after '10' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for
+    additional information." — quoted in public Azure deployment logs; code also in
+    MicrosoftDocs/azure-docs #105248)."""
+    return ArmError(429, "SubscriptionRequestsThrottled",
+                    f"Number of '{which}' requests for subscription '{subscription}' actor '{actor}' exceeded. "
+                    f"Please try again after '{seconds}' seconds after additional tokens are available. "
+                    "Refer to https://aka.ms/arm-throttling for additional information.",
+                    {"Retry-After": str(seconds)})
+
+
+# Errors a private DNS write reports through its failed operation (Azure-AsyncOperation status Failed),
+# not in the PUT's own answer: the PUT is accepted with 202.
+
+def link_overlapping_namespace(zone_name: str) -> dict[str, str]:
+    """A VNet already linked to another zone of the same name. Text and code from Azure/ARO-RP #796 (an
+    ARM deployment whose link operation "completed with terminal provisioning state 'Failed'" with this
+    BadRequest), MicrosoftDocs/azure-aks-docs #212 and microsoft-foundry/foundry-samples PR #214."""
+    return {"code": "BadRequest",
+            "message": "A virtual network cannot be linked to multiple zones with overlapping namespaces. You "
+                       f"tried to link virtual network with '{zone_name}' and '{zone_name}' zones."}
+
+
+def link_duplicate(zone_name: str, vnet_id: str) -> dict[str, str]:
+    """A second link of the same VNet to the same zone. Text from ansible-collections/azure #813 and a public
+    Terraform log: "polling after CreateOrUpdate: Code="Conflict" Message="Private zone '…' is already
+    linked to the virtual network '…'."" (the failure arrives while polling the operation)."""
+    return {"code": "Conflict",
+            "message": f"Private zone '{zone_name}' is already linked to the virtual network '{vnet_id}'."}
+
+
+def zone_exists(zone_name: str) -> dict[str, str]:
+    """If-None-Match: * on an existing zone. Azure/azure-cli recording
+    test_PutZone_ZoneExistsIfNoneMatchFailure_ExpectError.yaml: the PUT is answered 202 and the operation
+    status reads {"error":{"code":"PreconditionFailed","message":"The Zone … exists already and hence
+    cannot be created again."},"status":"Failed"}."""
+    return {"code": "PreconditionFailed",
+            "message": f"The Zone {zone_name} exists already and hence cannot be created again."}
+
+
+def link_exists(link_name: str, zone_name: str) -> dict[str, str]:
+    """If-None-Match: * on an existing link: Azure/azure-cli #28936 (the error surfaces from azure-core's
+    poller: "The Virtual Network link … for the Private DNS zone … exists already and hence cannot be
+    created again.", code PreconditionFailed)."""
+    return {"code": "PreconditionFailed",
+            "message": f"The Virtual Network link {link_name} for the Private DNS zone {zone_name} exists already "
+                       "and hence cannot be created again."}

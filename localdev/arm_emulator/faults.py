@@ -40,6 +40,11 @@ class Fault:
         return bool(self._regex.search(path))
 
     def error_code(self) -> str:
+        # Injected faults are generic unless a test names the code. 429 TooManyRequests with "The request is
+        # being throttled." is what resource providers have answered (Azure/migAz #57); Resource Manager's
+        # own token-bucket 429 is SubscriptionRequestsThrottled (throttling.py). 500 InternalServerError
+        # appears in real failed operations (hashicorp/terraform-provider-azurerm #815); the others are
+        # the HTTP reason phrases, unevidenced as Azure codes.
         if self.code:
             return self.code
         return {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable",
@@ -48,7 +53,7 @@ class Fault:
     def error_message(self) -> str:
         if self.message:
             return self.message
-        if self.status == 429:
+        if self.status == 429:  # the Storage RP's wording (aka.ms/srpthrottlinglimits), used for any RP here
             return ("The request is being throttled as the limit has been reached for operation type. "
                     "For more information, see https://aka.ms/srpthrottlinglimits")
         return f"Injected fault ({self.status})."

@@ -3,13 +3,19 @@
 azure-identity 1.27 hands this to MSAL's ManagedIdentityClient, which sends
 GET ?api-version=2019-08-01&resource=<res>[&client_id=|mi_res_id=|object_id=] with X-IDENTITY-HEADER and
 reads access_token + expires_on (epoch seconds); on failure it reports the body's statusCode and message.
+
+The endpoint serves every identity "assigned to the app" (`emu.identities()`): without a selector the
+app's own, else the one whose client_id / object_id / mi_res_id matches. Besides the app's identity the
+emulator has an operator identity, the stand-in for a person at a terminal (`az login --identity
+--client-id <operator client id>`), so a person's writes are not the app's own.
 """
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Callable
 
 from .handlers.base import Reply
+from .tokens import AppIdentity
 
 if TYPE_CHECKING:
     from .emulator import ArmEmulator
@@ -18,6 +24,12 @@ if TYPE_CHECKING:
 def _error(status: int, message: str) -> Reply:
     return Reply(status, {"statusCode": status, "message": message,
                           "error": {"code": "BadRequest" if status == 400 else "Unauthorized", "message": message}})
+
+
+# Query parameters that pick a user-assigned identity, and what each is matched against.
+_SELECTORS: dict[str, Callable[[AppIdentity], str]] = {
+    "client_id": lambda i: i.client_id, "object_id": lambda i: i.object_id, "principal_id": lambda i: i.object_id,
+    "mi_res_id": lambda i: i.mi_resource_id}
 
 
 def token_reply(emu: "ArmEmulator", query: dict[str, str], headers: dict[str, str]) -> Reply:
@@ -30,12 +42,13 @@ def token_reply(emu: "ArmEmulator", query: dict[str, str], headers: dict[str, st
     if not resource:
         return _error(400, "The resource query parameter is required.")
     ident = emu.app_identity
-    wanted: list[tuple[str, Any]] = [("client_id", ident.client_id), ("object_id", ident.object_id),
-                                     ("principal_id", ident.object_id), ("mi_res_id", ident.mi_resource_id)]
-    for param, value in wanted:
-        if param in query and query[param].lower() != value.lower():
-            return _error(400, f"Unable to load the proper Managed Identity. No identity with {param} "
-                               f"'{query[param]}' is assigned to this app.")
-    token, expires_on = emu.tokens.app_token(resource)
+    for param in _SELECTORS:
+        if param in query:
+            chosen = next((i for i in emu.identities() if query[param].lower() == _SELECTORS[param](i).lower()), None)
+            if chosen is None:
+                return _error(400, f"Unable to load the proper Managed Identity. No identity with {param} "
+                                   f"'{query[param]}' is assigned to this app.")
+            ident = chosen
+    token, expires_on = emu.tokens.app_token(resource, ident)
     return Reply(200, {"access_token": token, "expires_on": str(expires_on), "resource": resource,
                        "token_type": "Bearer", "client_id": ident.client_id})

@@ -24,9 +24,16 @@ CANONICAL_TYPES = {t.lower(): t for t in (
     "Microsoft.Network/privateDnsZones/AAAA",
     "Microsoft.Network/privateDnsZones/CNAME",
     "Microsoft.Network/privateDnsZones/SOA",
+    "Microsoft.Network/privateDnsZones/ALL",
+    "Microsoft.Authorization/roleDefinitions",
+    "Microsoft.Authorization/roleAssignments",
     "Microsoft.Network/privateDnsOperationStatuses",
     "Microsoft.Network/privateDnsOperationResults",
 )}
+
+
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+PROVIDER_TYPE = "Microsoft.Resources/providers"
 
 
 def canonical_type(t: str) -> str:
@@ -51,11 +58,15 @@ class ArmPath:
     def type(self) -> str:
         """Full type, e.g. Microsoft.Network/privateDnsZones/A (canonical casing when known)."""
         if self.namespace is None:
-            return "Microsoft.Resources/resourceGroups" if self.types else "Microsoft.Resources/subscriptions"
+            if not self.subscription or not self.types:
+                return SUBSCRIPTION_TYPE
+            return PROVIDER_TYPE if self.types[0] == "providers" else "Microsoft.Resources/resourceGroups"
         return canonical_type("/".join((self.namespace, *self.types)))
 
     @property
     def scope(self) -> str:
+        if not self.subscription:
+            return "/"
         s = f"/subscriptions/{self.subscription}"
         return f"{s}/resourceGroups/{self.resource_group}" if self.resource_group else s
 
@@ -63,6 +74,8 @@ class ArmPath:
     def resource_id(self) -> str:
         """The resource's ID (for a collection: the parent's ID, or the scope)."""
         if self.namespace is None:
+            if self.type == PROVIDER_TYPE and self.names:
+                return f"{self.scope}/providers/{self.names[0]}"
             return self.scope
         segs = [self.scope, "providers", self.namespace]
         for t, n in zip(self.types, self.names):
@@ -78,11 +91,21 @@ class ArmPath:
 # so a bounded cache of recent answers is safe and keeps seeding a large estate linear and quick.
 @lru_cache(maxsize=4096)
 def parse_path(path: str) -> ArmPath | None:
-    """Parse /subscriptions/{s}[/resourceGroups/{rg}][/providers/{ns}/{type}/{name}...]; None if not ARM."""
+    """Parse /subscriptions/{s}[/resourceGroups/{rg}][/providers/{ns}/{type}/{name}...]; None if not ARM.
+
+    Also the Resource Manager's own collections: /subscriptions (subscription "") and a subscription's
+    resource providers, /subscriptions/{s}/providers[/{namespace}] (namespace None, types ("providers",)).
+    Empty segments are dropped, so `//` in a path means `/`, as Resource Manager reads it (the Azure CLI
+    sends `providers/Microsoft.CognitiveServices//accounts/x` when a resource has no parent path).
+    """
     segs = [s for s in path.split("/") if s]
-    if len(segs) < 2 or segs[0].lower() != "subscriptions":
+    if not segs or segs[0].lower() != "subscriptions":
         return None
+    if len(segs) == 1:
+        return ArmPath("", None, None, ("subscriptions",), ())
     sub, rest = segs[1], segs[2:]
+    if rest and rest[0].lower() == "providers" and len(rest) <= 2:
+        return ArmPath(sub, None, None, ("providers",), tuple(rest[1:]))
     rg = None
     if rest and rest[0].lower() == "resourcegroups":
         if len(rest) == 1:

@@ -1,16 +1,23 @@
-"""Long-running operations: a status that advances only when a client polls it.
+"""Long-running operations: a status that advances with polls (the default) or with time (pace.py).
 
-Tying progress to polls (not wall-clock time) keeps tests deterministic: with lro_polls=N the
-operation answers InProgress N times, then Succeeded, however fast or slow the client is.
+Tying progress to polls keeps tests deterministic: with lro_polls=N the operation answers InProgress
+N times, then Succeeded, however fast or slow the client is. In the time pace an operation has a due
+time instead and is done once that time has passed, whether anyone polls it or not, as in Azure.
 """
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .model import iso, utcnow
+
+if TYPE_CHECKING:
+    from .handlers.base import Reply
+
+_RUNNING = {"inprogress", "accepted", "running", "updating", "creating", "deleting"}
 
 
 @dataclass
@@ -25,13 +32,15 @@ class Operation:
     error: dict[str, str] | None = None
     on_done: Callable[["Operation"], None] | None = None
     result: Callable[[], Any] | None = None   # final body for Location polling (None: empty body)
+    due: float | None = None   # monotonic time it finishes (time pace); None: it finishes by polls
 
     @property
     def done(self) -> bool:
         return self.status != "InProgress"
 
-    def status_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "name": self.id.rsplit("/", 1)[-1], "status": self.status,
+    def status_body(self, running_status: str = "InProgress") -> dict[str, Any]:
+        status = running_status if self.status == "InProgress" else self.status
+        body: dict[str, Any] = {"id": self.id, "name": self.id.rsplit("/", 1)[-1], "status": status,
                                 "startTime": iso(self.start)}
         if self.end is not None:
             body["endTime"] = iso(self.end)
@@ -44,21 +53,28 @@ class OperationTracker:
     """Operations by id. An operation nobody polls still finishes after max_age_s seconds, so a client
     that gave up (polling=False, a crash) cannot leave a resource busy for the life of the emulator."""
 
-    def __init__(self, max_age_s: Callable[[], float] = lambda: 60.0) -> None:
+    def __init__(self, max_age_s: Callable[[], float] = lambda: 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._max_age_s = max_age_s
+        self._clock = clock
         self._lock = threading.RLock()
         self._ops: dict[str, Operation] = {}
         self._by_resource: dict[str, str] = {}
 
     def start(self, resource_id: str, polls: int, *, transitional_state: str = "Accepted",
               on_done: Callable[[Operation], None] | None = None,
-              result: Callable[[], Any] | None = None, fail: dict[str, str] | None = None) -> Operation:
+              result: Callable[[], Any] | None = None, fail: dict[str, str] | None = None,
+              duration_s: float | None = None, busy: bool = True) -> Operation:
+        """A new operation on resource_id: done after `polls` polls, or after `duration_s` seconds when
+        given (the time pace). `fail` makes it end Failed with that error instead of Succeeded.
+        `busy=False`: the resource does not read as busy meanwhile (a write that will only fail)."""
         op_id = str(uuid.uuid4())
         op = Operation(op_id, resource_id, max(0, polls), transitional_state, on_done=on_done, result=result,
-                       error=fail)
+                       error=fail, due=None if duration_s is None else self._clock() + max(0.0, duration_s))
         with self._lock:
             self._ops[op_id] = op
-            self._by_resource[resource_id.lower()] = op_id
+            if busy:
+                self._by_resource[resource_id.lower()] = op_id
         return op
 
     def get(self, op_id: str) -> Operation | None:
@@ -66,10 +82,14 @@ class OperationTracker:
             return self._ops.get(op_id.lower()) or self._ops.get(op_id)
 
     def poll(self, op_id: str) -> Operation | None:
-        """Advance the operation by one poll; returns it (None if unknown)."""
+        """Advance the operation by one poll (or check its due time); returns it (None if unknown)."""
         with self._lock:
             op = self.get(op_id)
             if op is None or op.done:
+                return op
+            if op.due is not None:
+                if self._clock() >= op.due:
+                    self._finish(op)
                 return op
             if op.polls_left > 0:
                 op.polls_left -= 1
@@ -89,7 +109,14 @@ class OperationTracker:
         with self._lock:
             op_id = self._by_resource.get(resource_id.lower())
             op = self._ops.get(op_id) if op_id else None
-            if op is not None and (utcnow() - op.start).total_seconds() > self._max_age_s():
+            if op is None:
+                return None
+            if op.due is not None:
+                if self._clock() >= op.due:
+                    self._finish(op)
+                    return None
+                return op
+            if (utcnow() - op.start).total_seconds() > self._max_age_s():
                 op.polls_left = 0
                 self._finish(op)
                 return None
@@ -99,3 +126,25 @@ class OperationTracker:
         with self._lock:
             self._ops.clear()
             self._by_resource.clear()
+
+
+def add_retry_after(reply: "Reply", kind: str, retry_after: dict[str, str]) -> None:
+    """Tell the client when to poll next, as Resource Manager does, on a long-running operation's first
+    answer (201/202 with Azure-AsyncOperation or Location) and on each poll that finds it still running.
+
+    "Retry-After - The number of seconds to wait before checking the status of the asynchronous
+    operation" (learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
+    azure-core's LROBasePolling._extract_delay uses it in place of the client's polling interval
+    (`get_retry_after(response)`, else `self._timeout`); a value of 0 counts as absent there, so the
+    smallest useful value is above 0 (`pace.retry_after` gives the header, scaled). The Azure CLI's own poller (azure-cli-core `aaz/_client.py`,
+    `AAZBasePolling`) and its SDK clients keep azure-core's default of 30 s, so without this header
+    every poll of a running operation costs an `az` command 30 s.
+    """
+    if not retry_after or any(k.lower() == "retry-after" for k in reply.headers):
+        return
+    headers = {k.lower() for k in reply.headers}
+    started = kind == "write" and reply.status in (201, 202) and bool(headers & {"azure-asyncoperation", "location"})
+    status = reply.body.get("status") if isinstance(reply.body, dict) else None
+    running = kind == "poll" and (reply.status == 202 or str(status or "").lower() in _RUNNING)
+    if started or running:
+        reply.headers.update(retry_after)

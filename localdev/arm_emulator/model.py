@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ACCOUNT_LRO_MODES = ("aao", "location", "body", "sync")
+PACES = ("polls", "time")
 
 
 @dataclass
@@ -20,6 +21,33 @@ class EmulatorConfig:
     connection_lro: str = "sync"    # private endpoint connection PUT: "sync" (200) | "aao" (202 + AAO)
     dns_lro: str = "sync"           # private DNS zone/link PUT: "sync" (201/200) | "aao" (202 + AAO/Location)
     lro_max_age_s: float = 60.0     # an operation nobody polls finishes on its own after this long
+    # Azure's pace (pace.py): "polls" finishes an operation after lro_polls polls; "time" after the
+    # duration pace.DURATIONS gives its type, times clock_scale (1.0 = Azure's pace, 0.02 = 1:50).
+    pace: str = "polls"
+    clock_scale: float = 1.0
+    durations: dict[str, float] = field(default_factory=dict)   # overrides, seconds at Azure's pace
+    # Retry-After (s, scaled like the durations) on a long-running operation's first answer and on each
+    # poll that finds it running; None sends none, as Azure's recorded answers do. Clients then wait
+    # their own polling interval (azure-core: 30 s unless the client sets one, as the Azure CLI does
+    # not); see lro.add_retry_after.
+    lro_retry_after_s: float | None = None
+    latency_ms: float = 0.0         # added to every ARM request (not the token endpoint, not /_emulator/)
+    # Throttling (throttling.py): token buckets per subscription, principal and operation type, plus a
+    # subscription-wide bucket `throttle_global_factor` times larger. Sizes and refills per second.
+    throttling: bool = True
+    read_bucket: int = 250
+    read_refill: float = 25.0
+    write_bucket: int = 200
+    write_refill: float = 10.0
+    delete_bucket: int = 200
+    delete_refill: float = 10.0
+    throttle_global_factor: int = 15
+    # Links the emulator writes (nextLink, private DNS operation URLs) with the port spelled out even
+    # when it is the default one, as Azure has been seen to do (https://management.azure.com:443/...).
+    explicit_port_links: bool = False
+    max_top: int = 1000             # largest $top honoured where the API documents $top
+    tags_patch_sync: bool = False   # answer a tags-only account PATCH 200 at once (ARM convention)
+    enforce_rbac: bool = False      # authorize every token's oid against its role assignments, as ARM does
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():
@@ -28,6 +56,16 @@ class EmulatorConfig:
             setattr(self, k, v)
         if self.account_lro not in ACCOUNT_LRO_MODES:
             raise ValueError(f"account_lro must be one of {ACCOUNT_LRO_MODES}")
+        if self.pace not in PACES:
+            raise ValueError(f"pace must be one of {PACES}")
+        if float(self.clock_scale) <= 0:
+            raise ValueError("clock_scale must be positive")
+
+    @staticmethod
+    def azure_pace(scale: float = 1.0) -> dict[str, Any]:
+        """Settings that answer every write the way Azure does, at `scale` times Azure's pace."""
+        return {"pace": "time", "clock_scale": scale, "account_lro": "aao", "connection_lro": "sync",
+                "dns_lro": "aao"}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

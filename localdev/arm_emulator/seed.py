@@ -1,6 +1,8 @@
 """Scenario loading: resources in any order, stored in dependency order with what Azure fills in.
 
-Scenario JSON: {"resourceGroups": [id | {"id", "location"}], "resources": [resource, ...]}.
+Scenario JSON: {"resourceGroups": [id | {"id", "location"}], "resources": [resource, ...],
+"roleDefinitions": [{"roleName", "actions", "notActions"?, "assignableScopes"?, "name"?}],
+"roleAssignments": [{"principalId", "role" (GUID, role definition ID or name), "scope", "principalType"?}]}.
 Private endpoints get their connections, IPs and DNS configs; zone groups write their A records.
 """
 from __future__ import annotations
@@ -24,9 +26,11 @@ _ORDER = {t.lower(): i for i, t in enumerate((
     "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
     "Microsoft.Network/privateDnsZones",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-    "Microsoft.Network/privateDnsZones/A",
     "Microsoft.Network/privateEndpoints",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    # After the zone groups that write them: a record set in a scenario is the record as it is now, say
+    # after a person changed what a zone group wrote.
+    "Microsoft.Network/privateDnsZones/A",
 ))}
 
 
@@ -61,6 +65,14 @@ def seed(world: World, scenario: dict[str, Any]) -> int:
         typed.sort(key=lambda x: x[0])
         for _, r in typed:
             _seed_one(world, r)
+        for d in scenario.get("roleDefinitions") or []:
+            world.rbac.define(d["roleName"], d.get("actions") or (), d.get("notActions") or (),
+                              data_actions=d.get("dataActions") or (), not_data_actions=d.get("notDataActions") or (),
+                              assignable_scopes=d.get("assignableScopes") or ("/",),
+                              description=d.get("description", ""), name=d.get("name"))
+        for a in scenario.get("roleAssignments") or []:
+            world.rbac.assign(a["principalId"], a["role"], a["scope"], name=a.get("name"),
+                              principal_type=a.get("principalType", "ServicePrincipal"))
         return len(resources)
 
 

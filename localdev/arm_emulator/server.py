@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import handlers, ids, rbac
+from . import handlers, ids, pace, rbac
 from .errors import ArmError
+from .lro import add_retry_after
 from .handlers.base import Reply, Req
 from .model import RequestRecord, WriteEvent, utcnow
+from .throttling import operation_type
 from .tokens import TokenError
 from ..tls_server import TLSRequestHandler, TLSServer
 
@@ -48,6 +50,7 @@ class Incoming:
     linked: list[tuple[str, str]] = field(default_factory=list)  # (linked action, resource it is checked on)
     operation: str | None = None  # "<type>/write|delete" once a write was accepted
     fault: bool = False
+    ratelimit: dict[str, str] = field(default_factory=dict)  # remaining-quota headers from throttling
 
 
 class EmulatorHTTPServer(TLSServer):
@@ -87,6 +90,7 @@ class RequestHandler(TLSRequestHandler):
             reply = self._answer(incoming)
         except _Dropped:
             return
+        add_retry_after(reply, incoming.kind, pace.retry_after(emu.config))
         self._add_ratelimit(reply, incoming)
         self._record(incoming, reply.status)
         if incoming.operation is not None and incoming.req is not None:
@@ -142,14 +146,18 @@ class RequestHandler(TLSRequestHandler):
             if incoming.kind == "token":
                 from .identity import token_reply
                 return token_reply(emu, incoming.query, incoming.headers)
+            if emu.config.latency_ms:  # Resource Manager's own time per request (EmulatorConfig.latency_ms)
+                time.sleep(float(emu.config.latency_ms) / 1000.0)
             incoming.claims = self._authenticate(incoming.headers)
             self._inject_fault(incoming)
             req = self._validate(incoming)
-            emu.throttle(incoming.claims, self.command, req.arm)
+            incoming.ratelimit = emu.throttle(incoming.claims, self.command, req.arm) or {}
             emu.authorize(incoming.claims, self.command, req, incoming.kind)
             handler = handlers.lookup(req)
             with emu.world.lock:
                 reply = handler(emu.world, req)
+            if reply.delay_s:  # a provider that answers synchronously but slowly (pace.py)
+                time.sleep(reply.delay_s)
             if incoming.kind == "write" and 200 <= reply.status < 300:
                 verb = "delete" if self.command == "DELETE" else "write"
                 incoming.operation = f"{req.arm.type}/{verb}"
@@ -214,17 +222,15 @@ class RequestHandler(TLSRequestHandler):
     def _fault_headers(self, fault: Any) -> dict[str, str]:
         h = dict(fault.headers or {})
         if fault.status == 429:
-            which = "reads" if self.command == "GET" else "writes"
-            h.setdefault(f"x-ms-ratelimit-remaining-subscription-{which}", "0")
+            h.setdefault(f"x-ms-ratelimit-remaining-subscription-{operation_type(self.command)}", "0")
         return h
 
     def _add_ratelimit(self, reply: Reply, incoming: Incoming) -> None:
-        if incoming.kind not in ("read", "write") or incoming.req is None:
-            return
-        which = "reads" if self.command == "GET" else "writes"
-        name = f"x-ms-ratelimit-remaining-subscription-{which}"
-        if not any(k.lower() == name for k in reply.headers):
-            reply.headers[name] = str(self.server.emu.ratelimit_remaining(incoming.req.arm.subscription, which))
+        """The remaining-quota headers throttling computed, on every answer to a request it counted."""
+        present = {k.lower() for k in reply.headers}
+        for name, value in incoming.ratelimit.items():
+            if name.lower() not in present:
+                reply.headers[name] = value
 
     def _record(self, incoming: Incoming, status: int) -> None:
         claims = incoming.claims

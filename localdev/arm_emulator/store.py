@@ -160,6 +160,15 @@ class ResourceStore:
     def has_group(self, group_id: str) -> bool:
         return group_id.rstrip("/").lower() in self._groups
 
+    def subscriptions(self) -> list[str]:
+        """Subscription IDs the store holds resource groups in, in the order first seen."""
+        with self.lock:
+            seen: dict[str, str] = {}
+            for group in self._groups.values():
+                sub = group.split("/")[2]
+                seen.setdefault(sub.lower(), sub)
+            return list(seen.values())
+
     def groups(self, subscription: str) -> list[str]:
         prefix = f"/subscriptions/{subscription}/".lower()
         return [g for k, g in self._groups.items() if k.startswith(prefix)]

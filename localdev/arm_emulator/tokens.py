@@ -43,6 +43,11 @@ class AppIdentity:
                 "mi_resource_id": self.mi_resource_id}
 
 
+def user_object_id(upn: str) -> str:
+    """The object ID the emulator gives a person (stable per sign-in name), as in their tokens' `oid`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{upn.lower()}"))
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -72,10 +77,11 @@ class TokenIssuer:
         return {"aud": audience, "iss": self.issuer, "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME_S,
                 "tid": self.identity.tenant_id, "ver": "1.0", "uti": _b64(secrets.token_bytes(16))}
 
-    def app_token(self, audience: str) -> tuple[str, int]:
-        """Token for the managed identity, as Entra ID issues it for ARM. Returns (token, expires_on)."""
+    def app_token(self, audience: str, identity: AppIdentity | None = None) -> tuple[str, int]:
+        """Token for a managed identity (the app's unless another is named), as Entra ID issues it for
+        ARM. Returns (token, expires_on)."""
         now = int(time.time())
-        ident = self.identity
+        ident = identity or self.identity
         claims = self._base(audience, now)
         claims.update({"appid": ident.client_id, "appidacr": "2", "idp": self.issuer, "idtyp": "app",
                        "oid": ident.object_id, "sub": ident.object_id, "xms_mirid": ident.mi_resource_id,
@@ -86,7 +92,7 @@ class TokenIssuer:
                    ipaddr: str = "203.0.113.10") -> str:
         """Token for a named person signed in through the portal."""
         now = int(time.time())
-        oid = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{upn.lower()}"))
+        oid = object_id or user_object_id(upn)
         claims = self._base(audience, now)
         claims.update({"appid": PORTAL_APP_ID, "appidacr": "2", "idtyp": "user", "oid": oid, "sub": oid,
                        "name": name, "upn": upn, "unique_name": upn, "ipaddr": ipaddr,

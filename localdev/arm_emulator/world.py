@@ -8,12 +8,17 @@ from __future__ import annotations
 import copy
 import ipaddress
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from . import pace
+from .authorization import Authorization
 from .errors import ArmError
-from .lro import OperationTracker
+from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
 
@@ -85,19 +90,23 @@ def pec_name(pe_id: str, conn_name: str) -> str:
 class AccountRuntime:
     body_gets_left: int = 0     # "body" LRO mode: GETs that still read Accepted
     settle_gets_left: int = 0   # after an operation: GETs that still read Accepted
+    settle_until: float = 0.0   # time pace: monotonic time until which it still reads Accepted
 
 
 class World:
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.RLock()
         self.store = ResourceStore(self.lock)
-        self.ops = OperationTracker(lambda: float(config.lro_max_age_s))
+        self.clock = clock
+        self.ops = OperationTracker(lambda: float(config.lro_max_age_s), clock)
         self.config = config
         self.base_url = ""
+        self.tenant_id = ""      # the tenant the emulator's subscriptions belong to (its identities' tenant)
         self.accounts: dict[str, AccountRuntime] = {}
         self.subnet_ips: dict[str, set[str]] = {}
         self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
         self.group_locations: dict[str, str] = {}
+        self.rbac = Authorization()  # role definitions and assignments (authorization.py)
 
     def clear(self) -> None:
         with self.lock:
@@ -107,6 +116,26 @@ class World:
             self.subnet_ips.clear()
             self.subnet_cursor.clear()
             self.group_locations.clear()
+            self.rbac.clear()
+
+    @property
+    def link_base(self) -> str:
+        """Base URL for links the emulator writes (nextLink, private DNS operation URLs): the port
+        spelled out even when it is https's default when config.explicit_port_links is set."""
+        if not self.config.explicit_port_links:
+            return self.base_url
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 443}"
+
+    # -- long-running operations at the configured pace ------------------------------------------------
+    def start_operation(self, resource_id: str, key: str, *, transitional_state: str = "Updating",
+                        on_done: Callable[[Operation], None] | None = None, result: Callable[[], Any] | None = None,
+                        fail: dict[str, str] | None = None, busy: bool = True) -> Operation:
+        """An operation of type `key` (pace.DURATIONS): done after lro_polls polls, or in the time pace
+        after its scaled duration."""
+        return self.ops.start(resource_id, self.config.lro_polls, transitional_state=transitional_state,
+                              on_done=on_done, result=result, fail=fail, busy=busy,
+                              duration_s=pace.duration(self.config, key))
 
     # -- accounts ------------------------------------------------------------------------------------
     def runtime(self, account_id: str) -> AccountRuntime:
@@ -118,7 +147,7 @@ class World:
         if op is not None:
             return op.transitional_state
         rt = self.accounts.get(account["id"].lower())
-        if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0):
+        if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0 or rt.settle_until > self.clock()):
             return "Accepted"
         return (account.get("properties") or {}).get("provisioningState", "Succeeded")
 
@@ -268,6 +297,14 @@ class World:
                 out.append((rel, f"{rel}.{zone_name}", ips))
         return out
 
+    # Several endpoints of one resource whose zone groups name the same zone share one record set, and Azure
+    # does not merge them: the last zone group written replaces the record's addresses with its endpoint's
+    # (MicrosoftDocs/azure-docs#58044 "the record has been changed to the 10.3.1.8";
+    # Azure/azure-quickstart-templates#12091 "overwriting 'A' record in the private DNS zone";
+    # MicrosoftDocs/azure-docs#120062 "the PE created second will overwrite the DNS entry of the first"),
+    # and removing a zone group (or its endpoint) deletes the record set, whichever endpoint it answered
+    # (MicrosoftDocs/azure-docs#58044; #122192 "when we delete a private endpoint all the above mentioned
+    # records get deleted as well").
     def write_zone_group_records(self, pe: dict[str, Any], group: dict[str, Any]) -> None:
         for cfg in (group.get("properties") or {}).get("privateDnsZoneConfigs") or []:
             zone = self.store.raw(cfg["properties"]["privateDnsZoneId"])
@@ -281,10 +318,7 @@ class World:
                     rec = self.store.put_raw({"id": rec_id, "name": rel, "type": A_TYPE, "etag": new_etag(),
                                               "properties": {"ttl": ZONE_GROUP_TTL, "fqdn": f"{fqdn}.",
                                                              "isAutoRegistered": False, "aRecords": []}})
-                recs = rec["properties"].setdefault("aRecords", [])
-                for ip in ips:
-                    if {"ipv4Address": ip} not in recs:
-                        recs.append({"ipv4Address": ip})
+                rec["properties"]["aRecords"] = [{"ipv4Address": ip} for ip in ips]
                 rec["etag"] = new_etag()
                 sets.append({"recordType": "A", "recordSetName": rel, "fqdn": fqdn,
                              "ttl": rec["properties"].get("ttl", ZONE_GROUP_TTL),
@@ -297,15 +331,7 @@ class World:
             if zone is None:
                 continue
             for rs in cfg["properties"].get("recordSets") or []:
-                rec = self.store.raw(f"{zone['id']}/A/{rs['recordSetName']}")
-                if rec is None:
-                    continue
-                recs = [r for r in rec["properties"].get("aRecords") or []
-                        if r.get("ipv4Address") not in set(rs.get("ipAddresses") or [])]
-                if recs:
-                    rec["properties"]["aRecords"] = recs
-                else:
-                    self.store.delete_raw(rec["id"])
+                self.store.delete_raw(f"{zone['id']}/A/{rs['recordSetName']}")
 
     def now(self) -> str:
         return iso(utcnow())

@@ -153,14 +153,17 @@ def test_health_is_anonymous_and_reports_valid_settings(stack: Stack) -> None:
     app = load_app(stack)
     response = get(app, "health")
     assert response.status_code == 200
-    assert json.loads(response.get_body())["settings"] == "valid"
+    assert json.loads(response.get_body())["status"] == "healthy"
 
 
-def test_invalid_settings_fail_every_function_but_health_says_which(stack: Stack) -> None:
-    app = load_app(stack, REMEDIATION_MODE="sometimes", REMEDIATION_MAX_FIXES_PER_HOUR="0")
+def test_invalid_settings_fail_every_function_and_the_start_up_log_says_which(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="remediation"):
+        app = load_app(stack, REMEDIATION_MODE="sometimes", REMEDIATION_MAX_FIXES_PER_HOUR="0")
 
     health = get(app, "health")
-    assert health.status_code == 503
-    assert json.loads(health.get_body())["invalidSettings"] == ["REMEDIATION_MODE", "REMEDIATION_MAX_FIXES_PER_HOUR"]
-    assert error_of(post(app, {"resourceId": AOAI})) == (503, "InvalidSettings")
+    assert health.status_code == 503 and json.loads(health.get_body())["status"] == "unhealthy"
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "remediation"]
+    assert "REMEDIATION_MODE" in logged and "REMEDIATION_MAX_FIXES_PER_HOUR" in logged
+    assert error_of(post(app, {"resourceId": AOAI})) == (503, "InvalidSettings")  # behind the function key
     assert stack.arm() == []

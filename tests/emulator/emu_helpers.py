@@ -16,7 +16,7 @@ ACCOUNT = f"{RG}/providers/Microsoft.CognitiveServices/accounts/aoai-prod"
 VNET = f"{NET_RG}/providers/Microsoft.Network/virtualNetworks/vnet-hub"
 SUBNET = f"{VNET}/subnets/pe"
 ZONE = f"{DNS_RG}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
-REFERENCE_ARM = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "arm"
+REFERENCE_ARM = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "arm"
 
 # Environment that would make DefaultAzureCredential pick something other than the emulator's endpoint.
 _FOREIGN_ENV = ("AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME",

@@ -20,7 +20,7 @@ from localdev.arm_events import (DELETE_SUCCESS, WRITE_SUCCESS, DeliveryError, E
                                  to_cloud_event, to_event_grid)
 
 REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO.parent / "shared" / "reference" / "events"
+EVENTS = REPO / "tests" / "fixtures" / "events"
 OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 TID = "http://schemas.microsoft.com/identity/claims/tenantid"
 UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"

@@ -215,3 +215,40 @@ def test_seeded_estate_is_complete(emu):
     assert acct["etag"].startswith("W/") and acct["properties"]["endpoint"] == "https://aoai-prod.openai.azure.com/"
     assert emu.store.get(f"{ZONE}/A/aoai-prod")["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.4"}]
     assert emu.get(VNET)["properties"]["subnets"][0]["properties"]["addressPrefix"] == "10.0.1.0/24"
+
+
+def test_two_endpoints_sharing_a_zone_leave_the_last_writers_address(emu, clients):
+    """Azure does not merge a shared record: the last zone group written wins, and removing either endpoint
+    deletes the record (see world.write_zone_group_records for the evidence)."""
+    emu.seed(base_scenario())
+    group = {"properties": {"privateDnsZoneConfigs": [{"name": "oai", "properties": {"privateDnsZoneId": ZONE}}]}}
+    create_pe(clients)
+    clients.net.private_endpoints.begin_create_or_update("rg-net", "pe-second", pe_body()).result()
+    clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "default", group).result()
+    assert emu.store.get(f"{ZONE}/A/aoai-prod")["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.4"}]
+    etag = emu.store.get(f"{ZONE}/A/aoai-prod")["etag"]
+
+    clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", "pe-second", "default", group).result()
+
+    record = emu.store.get(f"{ZONE}/A/aoai-prod")
+    assert record["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.5"}] and record["etag"] != etag
+    clients.net.private_endpoints.begin_delete("rg-net", PE_NAME).result()
+    assert emu.store.get(f"{ZONE}/A/aoai-prod") is None
+
+
+def test_a_record_put_with_a_stale_etag_is_refused(emu, clients):
+    emu.seed(base_scenario())
+    create_pe(clients)
+    clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "default", {"properties": {
+        "privateDnsZoneConfigs": [{"name": "oai", "properties": {"privateDnsZoneId": ZONE}}]}}).result()
+    read = clients.dns.record_sets.get("rg-dns", "privatelink.openai.azure.com", "A", "aoai-prod")
+    body = {"properties": {"ttl": 10, "aRecords": [{"ipv4Address": "10.0.1.4"}]}}
+    clients.dns.record_sets.create_or_update("rg-dns", "privatelink.openai.azure.com", "A", "aoai-prod", body,
+                                             etag=read.etag, match_condition=MatchConditions.IfNotModified)
+    with pytest.raises(HttpResponseError) as err:  # the etag changed with that write
+        clients.dns.record_sets.create_or_update("rg-dns", "privatelink.openai.azure.com", "A", "aoai-prod", body,
+                                                 etag=read.etag, match_condition=MatchConditions.IfNotModified)
+    assert err.value.status_code == 412
+    with pytest.raises(ResourceExistsError):
+        clients.dns.record_sets.create_or_update("rg-dns", "privatelink.openai.azure.com", "A", "aoai-prod", body,
+                                                 match_condition=MatchConditions.IfMissing)

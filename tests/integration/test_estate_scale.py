@@ -22,6 +22,7 @@ C7N_PYTHON = REPO / ".venv-c7n" / "bin" / "python"
 
 def _seed(stack: Stack, estate: ScaleEstate) -> None:
     seed_estate(stack.emulator, estate)
+    stack.grant_app_rights(estate.settings_env())  # the roles a deployment with these settings assigns
     stack.emulator.clear_requests()
 
 

@@ -4,6 +4,7 @@ emulator, audit rows in Azurite. One test per finding (README "Findings"), in en
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 import logging
 
 import pytest
@@ -350,7 +351,8 @@ def test_throttled_read_is_retried_after_retry_after(stack: Stack) -> None:
 
 # --- what must cost nothing ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind,reads", [("OpenAI", 4), ("AIServices", 6)])
+# account, endpoint, its zone group, then per zone the kind needs its links and the account's A record
+@pytest.mark.parametrize("kind,reads", [("OpenAI", 5), ("AIServices", 9)])
 def test_compliant_account_costs_no_writes_and_the_fewest_reads(stack: Stack, kind: str, reads: int) -> None:
     stack.seed(Estate().network(ZONES_BY_KIND[kind]).locked("aoai-prod", kind))
 
@@ -377,13 +379,17 @@ def test_second_reconcile_of_a_fixed_account_writes_nothing(stack: Stack, kind: 
 
 
 def test_exempt_account_is_recorded_and_not_touched(stack: Stack) -> None:
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     stack.seed(Estate().network((OPENAI_ZONE,)).account(
-        "aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": "true"}))
+        "aoai-lab", public_network_access="Enabled", tags={"remediation-exempt": until}))
 
     record = reconcile(stack, account_id("aoai-lab"))
 
-    assert record["outcome"] == "exempt"
-    assert stack.writes() == [] and len(stack.arm("read")) == 1
+    assert record["outcome"] == "exempt" and record["exemption"] == {"exempt": True, "by": "tag",
+                                                                     "tag": "remediation-exempt", "value": until,
+                                                                     "until": until}
+    assert "PUBLIC_NETWORK_ACCESS_ENABLED" in codes(record)  # observed and planned all the same
+    assert stack.writes() == []
 
 
 def test_kind_not_managed_is_skipped(stack: Stack) -> None:
@@ -533,6 +539,14 @@ FINDINGS = {
     "ACCOUNT_NOT_READY": (lambda: Estate().network((OPENAI_ZONE,)).locked(
         "aoai-prod", public_network_access="Enabled", provisioning_state="Creating"),
         {"REMEDIATION_READY_TIMEOUT_SECONDS": "0.2"}),
+    "VIRTUAL_NETWORK_RULE_NOT_ALLOWED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled", vnet_rules=(OTHER_SUBNET_ID,)),
+        {"REMEDIATION_PUBLIC_NETWORK_ACCESS": "SelectedNetworks"}),
+    "NETWORK_BYPASS_NOT_ALLOWED": (lambda: Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", bypass="AzureServices"), {"REMEDIATION_NETWORK_BYPASS": "None"}),
+    # repointed to a host in the workload subnet
+    "PRIVATE_DNS_RECORD_MISMATCH": (lambda: Estate().network((OPENAI_ZONE,)).locked("aoai-prod").record(
+        OPENAI_ZONE, "aoai-prod", ("10.2.0.66",)), {}),
 }
 # Findings the app reports but cannot fix, and the outcome each mode gives them.
 ENFORCE_OUTCOME = {"CUSTOM_SUBDOMAIN_MISSING": "failed", "ACCOUNT_NOT_READY": "deferred"}

@@ -39,12 +39,15 @@ def sweep(stack: Stack, **settings: str) -> tuple[Any, list[str]]:
 
 # In these estates the account's DNS problem is the shared zone's, so a compliant neighbour shares it.
 SHARED_DNS = {"PRIVATE_DNS_ZONE_LINK_MISSING", "PRIVATE_DNS_ZONE_MISSING"}
+# A compliant neighbour under that finding's settings.
+NEIGHBOUR = {"NETWORK_BYPASS_NOT_ALLOWED": {"bypass": "None"}}
 
 
 @pytest.mark.parametrize("code", sorted(FINDINGS))
 def test_sweep_finds_every_finding_and_queues_only_what_a_reconcile_can_fix(stack: Stack, code: str) -> None:
     estate, settings = FINDINGS[code]
-    stack.seed(estate() if code in SHARED_DNS else estate().locked("aoai-ok", disable_local_auth=True))
+    neighbour = NEIGHBOUR.get(code, {})
+    stack.seed(estate() if code in SHARED_DNS else estate().locked("aoai-ok", disable_local_auth=True, **neighbour))
 
     [summary], queued = sweep(stack, **settings)
 

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 PRODUCT = REPO / "remediation"
 
 # Pure: no I/O, no SDK. They may import the standard library and each other, nothing else.
-PURE = {"ids", "model", "desired", "plan", "events", "arm_json", "findings", "verdict", "writescope", "settings"}
+PURE = {"ids", "model", "desired", "plan", "events", "arm_json", "findings", "verdict", "writescope", "settings", "clouds", "bounds", "actors"}
 # Never imported by anything in remediation/ (the app reaches the emulator only through settings).
 FORBIDDEN = ("localdev", "bench", "tests", "azure.functions", "function_app")
 # Edges that would point the wrong way.

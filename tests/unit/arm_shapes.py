@@ -1,6 +1,6 @@
 """Builders for unit tests: ARM account bodies shaped like the reference examples, settings, observations.
 
-The account body follows `Accounts_Get` (responses.200.body) in ../shared/reference/arm/cognitiveservices,
+The account body follows `Accounts_Get` (responses.200.body) in tests/fixtures/arm/cognitiveservices,
 with the properties this project governs added (publicNetworkAccess, networkAcls, customSubDomainName,
 privateEndpointConnections shaped like `PrivateEndpointConnections_Get`).
 """
@@ -14,11 +14,11 @@ from typing import Any
 
 from remediation.desired import DesiredState, desired_state, zones_for_kind
 from remediation.ids import ResourceId, parse_resource_id, parse_scope
-from remediation.model import Account, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.model import Account, Observation, PrivateEndpoint, RecordSet, Zone, ZoneGroup
 from remediation.settings import PublicAccessMode, Settings, SubnetMap
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference"
+FIXTURES = REPO / "tests" / "fixtures"
 
 SUB = "00000000-1111-2222-3333-444444444444"
 OTHER_SUB = "99999999-8888-7777-6666-555555555555"
@@ -35,6 +35,9 @@ FOREIGN_SUBNET_ID = (
 DNS_RG = f"/subscriptions/{SUB}/resourceGroups/rg-dns"
 OTHER_DNS_RG = f"/subscriptions/{SUB}/resourceGroups/rg-central-dns"
 EXISTING_PE_ID = f"{NET_RG}/providers/Microsoft.Network/privateEndpoints/petest01"
+SUBDOMAIN = "myaccount"
+PE_IP = "10.1.0.4"
+RECORD_ETAG = "00000000-0000-0000-0000-000000000000"
 
 # The body of Accounts_Get.2025-09-01.json (responses.200.body); kind/location are overridden per test.
 _ACCOUNTS_GET_BODY: dict[str, Any] = {
@@ -54,11 +57,10 @@ _ACCOUNTS_GET_BODY: dict[str, Any] = {
 
 
 def reference_account_body() -> dict[str, Any]:
-    """The reference example itself when the shared reference is present, else the copy above."""
-    path = REFERENCE / "arm" / "cognitiveservices" / "Accounts_Get.2025-09-01.json"
-    if path.exists():
-        return json.loads(path.read_text())["responses"]["200"]["body"]
-    return copy.deepcopy(_ACCOUNTS_GET_BODY)
+    """The reference example itself (responses.200.body of Accounts_Get)."""
+    path = FIXTURES / "arm" / "cognitiveservices" / "Accounts_Get.2025-09-01.json"
+    body: dict[str, Any] = json.loads(path.read_text())["responses"]["200"]["body"]
+    return body
 
 
 def connection_body(pe_id: str, status: str = "Approved", name: str = "conn1", account_id: str = ACCOUNT_ID) -> dict:
@@ -130,9 +132,53 @@ def full_zone_group(kind: str, rg: str = DNS_RG, name: str = "default") -> ZoneG
     return ZoneGroup(name, tuple((z.replace(".", "-"), zone_id(z, rg)) for z in zones_for_kind(kind)))
 
 
-def endpoint(pe_id: str = EXISTING_PE_ID, subnet: str | None = SUBNET_ID,
-             group: ZoneGroup | None = None) -> PrivateEndpoint:
-    return PrivateEndpoint(parse_resource_id(pe_id), parse_resource_id(subnet) if subnet else None, group)
+def endpoint_body(pe_id: str = EXISTING_PE_ID, subnet: str | None = SUBNET_ID, ips: tuple[str, ...] = (),
+                  kind: str = "OpenAI", subdomain: str = SUBDOMAIN) -> dict[str, Any]:
+    """Shaped like PrivateEndpoints_Get (responses.200.body): one `customDnsConfigs` entry per public name
+    the account's kind has, each with the endpoint's IPs (none when `ips` is empty)."""
+    public = [f"{subdomain}.{zone.removeprefix('privatelink.')}" for zone in zones_for_kind(kind)]
+    return {
+        "name": pe_id.rsplit("/", 1)[-1], "id": pe_id, "type": "Microsoft.Network/privateEndpoints",
+        "location": "eastus",
+        "properties": {
+            "provisioningState": "Succeeded",
+            "privateLinkServiceConnections": [{"id": f"{pe_id}/privateLinkServiceConnections/conn1", "properties": {
+                "privateLinkServiceId": ACCOUNT_ID, "groupIds": ["account"],
+                "privateLinkServiceConnectionState": {"status": "Approved", "description": "Auto-Approved",
+                                                      "actionsRequired": "None"}}}],
+            "manualPrivateLinkServiceConnections": [],
+            **({"subnet": {"id": subnet}} if subnet else {}),
+            "networkInterfaces": [{"id": f"{NET_RG}/providers/Microsoft.Network/networkInterfaces/pe.nic.abcd1234"}],
+            "customDnsConfigs": [{"fqdn": fqdn, "ipAddresses": list(ips)} for fqdn in public] if ips else [],
+        },
+    }
+
+
+def endpoint(pe_id: str = EXISTING_PE_ID, subnet: str | None = SUBNET_ID, group: ZoneGroup | None = None,
+             ips: tuple[str, ...] = (), kind: str = "OpenAI") -> PrivateEndpoint:
+    return PrivateEndpoint.from_arm(parse_resource_id(pe_id), endpoint_body(pe_id, subnet, ips, kind), group)
+
+
+def record_id(zone: ResourceId, name: str = SUBDOMAIN) -> ResourceId:
+    return zone.child("A", name)
+
+
+def record_set(zone: ResourceId, ips: tuple[str, ...] = (PE_IP,), name: str = SUBDOMAIN, etag: str = RECORD_ETAG,
+               ttl: int = 10, metadata: dict[str, str] | None = None) -> RecordSet:
+    """Shaped like RecordSets_CreateOrUpdate_A (RecordSetAPut, responses.200.body)."""
+    rid = record_id(zone, name)
+    body: dict[str, Any] = {
+        "id": str(rid), "etag": etag, "name": name, "type": "Microsoft.Network/privateDnsZones/A",
+        "properties": {"ttl": ttl, "fqdn": f"{name}.{zone.name}.", "isAutoRegistered": False,
+                       "aRecords": [{"ipv4Address": ip} for ip in ips]},
+    }
+    if metadata:
+        body["properties"]["metadata"] = metadata
+    return RecordSet.from_arm(rid, body)
+
+
+def records(kind: str, ips: tuple[str, ...] = (PE_IP,), rg: str = DNS_RG) -> dict[ResourceId, RecordSet | None]:
+    return {record_id(zone_id(z, rg)): record_set(zone_id(z, rg), ips) for z in zones_for_kind(kind)}
 
 
 def zones(kind: str, linked: tuple[str, ...] = (VNET_ID,), exists: bool = True, rg: str = DNS_RG) -> dict:
@@ -145,18 +191,22 @@ def compliant_observation(kind: str = "OpenAI", **properties: Any) -> Observatio
     account = Account.from_arm(account_body(kind=kind, **properties))
     return Observation(
         account=account,
-        endpoints={parse_resource_id(EXISTING_PE_ID): endpoint(group=full_zone_group(kind))},
+        endpoints={parse_resource_id(EXISTING_PE_ID): endpoint(group=full_zone_group(kind), ips=(PE_IP,), kind=kind)},
         zones=zones(kind),
+        records=records(kind),
     )
 
 
-def observation(body: dict[str, Any], endpoints: dict | None = None, zone_map: dict | None = None) -> Observation:
-    return Observation(account=Account.from_arm(body), endpoints=endpoints or {}, zones=zone_map or {})
+def observation(body: dict[str, Any], endpoints: dict | None = None, zone_map: dict | None = None,
+                record_map: dict | None = None) -> Observation:
+    return Observation(account=Account.from_arm(body), endpoints=endpoints or {}, zones=zone_map or {},
+                       records=record_map or {})
 
 
 __all__ = [
     "ACCOUNT_ID", "DELETE", "DNS_RG", "EXISTING_PE_ID", "FOREIGN_SUBNET_ID", "NET_RG", "OTHER_DNS_RG", "OTHER_SUB",
-    "OTHER_SUBNET_ID", "OTHER_VNET_ID", "PublicAccessMode", "SUB", "SUBNET_ID", "VNET_ID", "account_body",
-    "compliant_observation", "connection_body", "endpoint", "full_zone_group", "make_desired", "make_settings",
-    "observation", "reference_account_body", "zone_id", "zones",
+    "OTHER_SUBNET_ID", "OTHER_VNET_ID", "PE_IP", "RECORD_ETAG", "SUBDOMAIN", "PublicAccessMode", "SUB", "SUBNET_ID",
+    "VNET_ID", "account_body", "compliant_observation", "connection_body", "endpoint", "endpoint_body",
+    "full_zone_group", "make_desired", "make_settings", "observation", "record_id", "record_set", "records",
+    "reference_account_body", "zone_id", "zones",
 ]

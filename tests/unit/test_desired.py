@@ -1,4 +1,4 @@
-"""Desired state: settings and kind → what the account should look like; the exemption tag."""
+"""Desired state: settings and kind → what the account should look like; the exemption rule."""
 
 from __future__ import annotations
 
@@ -9,29 +9,39 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arm_shapes import ACCOUNT_ID as ACCOUNT
 from arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
 from remediation.desired import (
     COGNITIVE_ZONE,
     OPENAI_ZONE,
     desired_state,
-    exempt_until,
+    exemption,
     zone_config_name,
 )
 from remediation.ids import parse_resource_id
-from remediation.settings import PublicAccessMode, SubnetMap
+from remediation.settings import PublicAccessMode, Settings, SubnetMap
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 TAG = "remediation-exempt"
 
 
-@pytest.mark.parametrize("value", ["true", "True", "TRUE", " true "])
-def test_true_exempts(value: str) -> None:
-    assert exempt_until({TAG: value}, TAG, NOW)
+def exempt(tags: object, settings: Settings | None = None, now: datetime = NOW, account: str = ACCOUNT) -> bool:
+    return exemption(settings or make_settings(), parse_resource_id(account), tags, now).exempt
 
 
-@pytest.mark.parametrize("value, exempt", [
+@pytest.mark.parametrize("value", ["true", "True", "TRUE", " true ", "yes"])
+def test_true_does_not_exempt_and_says_why(value: str) -> None:
+    found = exemption(make_settings(), parse_resource_id(ACCOUNT), {TAG: value}, NOW)
+    assert not found.exempt and found.value == value and "ISO date" in (found.reason or "")
+    assert found.to_json() == {"exempt": False, "by": None, "tag": TAG, "value": value, "reason": found.reason}
+
+
+@pytest.mark.parametrize("value, is_exempt", [
     ("2026-11-27", True),
-    ("2027-01-01", True),
+    ("2027-01-01", True),   # 36 days ahead
+    ("2027-02-24", True),   # 90 days ahead: the last day allowed
+    ("2027-02-25", False),  # 91 days ahead
+    ("9999-12-31", False),
     ("2026-11-26", True),  # a date covers the whole day
     ("2026-11-25", False),
     ("2020-01-01", False),
@@ -42,44 +52,68 @@ def test_true_exempts(value: str) -> None:
     ("2026-11-26T10:30:00+01:00", False),
     ("2026-11-26T11:00:00", True),  # no offset: UTC
     ("2026-11-26T09:00:00", False),
+    ("2027-02-24T10:00:00Z", True),
+    ("2027-02-24T10:00:01Z", False),
 ])
-def test_dates_and_times(value: str, exempt: bool) -> None:
-    assert exempt_until({TAG: value}, TAG, NOW) is exempt
+def test_dates_and_times(value: str, is_exempt: bool) -> None:
+    assert exempt({TAG: value}) is is_exempt
+
+
+def test_the_horizon_is_a_setting() -> None:
+    assert not exempt({TAG: "2026-12-10"}, make_settings(exempt_max_days=7))
+    assert exempt({TAG: "2026-12-03"}, make_settings(exempt_max_days=7))
+    assert exempt({TAG: "2026-11-26"}, make_settings(exempt_max_days=0))
+
+
+def test_reasons_name_what_is_wrong() -> None:
+    def reason(value: str) -> str | None:
+        return exemption(make_settings(), parse_resource_id(ACCOUNT), {TAG: value}, NOW).reason
+
+    assert reason("2020-01-01") == "the date has passed"
+    assert reason("9999-12-31") == "more than 90 days ahead (REMEDIATION_EXEMPT_MAX_DAYS)"
+    assert reason("soon") == "not an ISO date (YYYY-MM-DD) or date-time"
+    assert reason("2026-12-01") is None
 
 
 @pytest.mark.parametrize("value", ["false", "yes", "1", "", "soon", "2026/12/01", "2026-13-01", "31-12-2026",
-                                   "tomorrow", "2026-12-01T25:00:00Z", "∞"])
+                                   "tomorrow", "2026-12-01T25:00:00Z", "∞", "2026-12-01 10:00:00"])
 def test_garbage_does_not_exempt(value: str) -> None:
-    assert exempt_until({TAG: value}, TAG, NOW) is False
+    assert exempt({TAG: value}) is False
+
+
+def test_the_account_ids_setting_exempts_without_end_and_without_a_tag() -> None:
+    settings = make_settings(exempt_account_ids=frozenset({parse_resource_id(ACCOUNT.upper())}))
+    found = exemption(settings, parse_resource_id(ACCOUNT), {}, NOW)
+    assert found.exempt and found.by == "REMEDIATION_EXEMPT_ACCOUNT_IDS"
+    assert exemption(settings, parse_resource_id(ACCOUNT), {TAG: "2020-01-01"}, NOW).exempt
+    assert not exempt({}, settings, account=ACCOUNT + "x")
 
 
 def test_tag_name_is_case_insensitive() -> None:
-    assert exempt_until({"Remediation-Exempt": "true"}, TAG, NOW)
-    assert exempt_until({TAG: "true"}, "REMEDIATION-EXEMPT", NOW)
+    assert exempt({"Remediation-Exempt": "2026-12-01"})
+    assert exempt({TAG: "2026-12-01"}, make_settings(exempt_tag="REMEDIATION-EXEMPT"))
 
 
 def test_other_tags_do_not_exempt() -> None:
-    assert not exempt_until({}, TAG, NOW)
-    assert not exempt_until({"remediation-exempt-not": "true", "owner": "true"}, TAG, NOW)
-    assert not exempt_until(None, TAG, NOW)
-    assert not exempt_until(["remediation-exempt"], TAG, NOW)
+    assert not exempt({})
+    assert not exempt({"remediation-exempt-not": "2026-12-01", "owner": "2026-12-01"})
+    assert not exempt(None)
+    assert not exempt(["remediation-exempt"])
+    assert exemption(make_settings(), parse_resource_id(ACCOUNT), {}, NOW).to_json() is None
 
 
-def test_custom_tag_name() -> None:
-    assert exempt_until({"Lockdown-Skip": "true"}, "lockdown-skip", NOW)
-    assert not exempt_until({TAG: "true"}, "lockdown-skip", NOW)
-
-
-@given(st.text(max_size=40))
-def test_exempt_never_raises(value: str) -> None:
-    assert exempt_until({TAG: value}, TAG, NOW) in (True, False)
+@given(st.text(max_size=80))
+def test_exemption_never_raises_and_keeps_the_value_bounded(value: str) -> None:
+    found = exemption(make_settings(), parse_resource_id(ACCOUNT), {TAG: value}, NOW)
+    assert found.exempt in (True, False) and len(found.value or "") <= 64
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)))
-def test_datetime_exempts_exactly_until_then(until: datetime) -> None:
+def test_datetime_exempts_until_then_within_the_horizon(until: datetime) -> None:
     text = until.isoformat().replace("+00:00", "Z")
-    assert exempt_until({TAG: text}, TAG, NOW) is (until > NOW)
-    assert exempt_until({TAG: until.date().isoformat()}, TAG, NOW) is (until.date() >= NOW.date())
+    assert exempt({TAG: text}) is (NOW < until <= NOW + timedelta(days=90))
+    days = (until.date() - NOW.date()).days
+    assert exempt({TAG: until.date().isoformat()}) is (0 <= days <= 90)
 
 
 def test_desired_state_from_settings() -> None:
@@ -116,5 +150,5 @@ def test_zone_config_name() -> None:
 
 def test_exempt_with_naive_now_treated_as_utc() -> None:
     # Callers pass an aware clock; a naive one must not crash the comparison for date-only values.
-    assert exempt_until({TAG: "2999-01-01"}, TAG, NOW.replace(tzinfo=None))
-    assert exempt_until({TAG: "true"}, TAG, NOW - timedelta(days=1))
+    assert exempt({TAG: "2026-12-24"}, now=NOW.replace(tzinfo=None))
+    assert not exempt({TAG: "2999-01-01"}, now=NOW.replace(tzinfo=None))

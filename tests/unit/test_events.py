@@ -28,7 +28,7 @@ from remediation.events import (
 )
 from remediation.ids import parse_resource_id, parse_scope
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "events"
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"
 OTHER_SUB = "99999999-1111-2222-3333-444444444444"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-ai"
@@ -305,6 +305,8 @@ def test_missing_status_is_accepted() -> None:
     "Microsoft.CognitiveServices/accounts/deployments/write",
     "Microsoft.CognitiveServices/accounts/privateEndpointConnectionProxies/write",
     "Microsoft.Network/privateDnsZones/write",
+    "Microsoft.Network/privateDnsZones/AAAA/write",  # only the A records a zone group writes are watched
+    "Microsoft.Network/privateDnsZones/CNAME/delete",
     "Microsoft.Resources/deployments/write",
 ])
 def test_unwatched_operations(operation: str) -> None:
@@ -329,6 +331,7 @@ def test_validation_event_in_any_case() -> None:
 CONNECTION = f"{ACCOUNT}/privateEndpointConnections/pe-aoai-prod.1234"
 ZONE_GROUP = f"{ENDPOINT}/privateDnsZoneGroups/default"
 LINK = f"{ZONE}/virtualNetworkLinks/vnet-hub"
+RECORD = f"{ZONE}/A/aoai-prod"
 # operation -> (ID the event names, target kind, target ID, target deleted)
 WATCHED_CASES = {
     "Microsoft.CognitiveServices/accounts/write": (ACCOUNT, TargetKind.ACCOUNT, ACCOUNT, False),
@@ -344,6 +347,9 @@ WATCHED_CASES = {
         (ZONE_GROUP, TargetKind.PRIVATE_ENDPOINT, ENDPOINT, False),
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete": (LINK, TargetKind.DNS_ZONE, ZONE, False),
     "Microsoft.Network/privateDnsZones/delete": (ZONE, TargetKind.DNS_ZONE, ZONE, True),
+    # An A record maps to the one account whose custom subdomain names it (not to every account of the zone).
+    "Microsoft.Network/privateDnsZones/A/write": (RECORD, TargetKind.DNS_RECORD, RECORD, False),
+    "Microsoft.Network/privateDnsZones/A/delete": (RECORD, TargetKind.DNS_RECORD, RECORD, True),
 }
 
 

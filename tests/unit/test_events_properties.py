@@ -15,7 +15,7 @@ from remediation import events
 from remediation.events import IGNORE_REASONS, WATCHED_OPERATIONS, Ignored, Principal, Target, TargetKind
 from remediation.ids import parse_resource_id, parse_scope
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "events"
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-ai"
 ACCOUNT = f"{RG}/providers/Microsoft.CognitiveServices/accounts/aoai-prod"

@@ -185,7 +185,8 @@ def test_ip_rule_not_allowed_keeps_only_allowed_subset() -> None:
              {"value": "10.0.0.0/7"}, {"value": "2001:db8::1"}, {"value": "garbage"}]
     acls = {"defaultAction": "Deny", "bypass": "None", "ipRules": rules, "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}
     obs = with_account(compliant_observation(), publicNetworkAccess="Enabled", networkAcls=acls)
-    result = plan(selected("10.0.0.0/8", "203.0.113.7/32"), obs)
+    result = plan(selected("10.0.0.0/8", "203.0.113.7/32",
+                           allowed_vnet_subnet_ids=(parse_resource_id(OTHER_SUBNET_ID),)), obs)
     finding = only(result, FindingCode.IP_RULE_NOT_ALLOWED)
     assert finding.property == "properties.networkAcls.ipRules"
     assert finding.actual == ["8.8.8.8", "10.0.0.0/7", "2001:db8::1", "garbage"]

@@ -19,7 +19,10 @@ from arm_shapes import (
     SUBNET_ID,
     account_body,
     connection_body,
+    endpoint_body,
     make_settings,
+    record_id,
+    record_set,
     zone_id,
 )
 from remediation.desired import desired_state, zones_for_kind
@@ -28,10 +31,12 @@ from remediation.model import TERMINAL_STATES, Account, ActionKind, Observation,
 from remediation.findings import FindingCode
 from remediation.apply import ACTIONS, in_run_order
 from remediation.plan import Plan, plan
-from remediation.settings import PublicAccessMode, SubnetMap
+from remediation.settings import NetworkBypass, PublicAccessMode, SubnetMap
 
 NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
-                 FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED}
+                 FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED,
+                 FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED, FindingCode.NETWORK_BYPASS_NOT_ALLOWED}
+IP_POOL = ["10.1.0.4", "10.1.0.5", "10.2.0.66"]
 SUBNETS = [SUBNET_ID, OTHER_SUBNET_ID, FOREIGN_SUBNET_ID]
 PE_IDS = [EXISTING_PE_ID,
           OTHER_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-team",
@@ -61,7 +66,7 @@ acls = st.one_of(
         optional={
             "ipRules": st.lists(ip_rules, max_size=5),
             "virtualNetworkRules": st.lists(st.builds(lambda s: {"id": s}, st.sampled_from(SUBNETS)), max_size=2),
-            "bypass": st.sampled_from(["AzureServices", "None"]),
+            "bypass": st.sampled_from(["AzureServices", "None", "azureservices"]),
             "futureField": st.dictionaries(text, st.integers(), max_size=2),
         }),
 )
@@ -119,14 +124,18 @@ def observations(draw: st.DrawFn) -> Observation:
         if draw(st.integers(0, 4)):
             subnet = draw(st.sampled_from([*SUBNETS, None]))
             rid = parse_resource_id(pe)
-            endpoints[rid] = PrivateEndpoint(rid, parse_resource_id(subnet) if subnet else None, draw(zone_groups()))
-    zone_map = {}
+            ips = tuple(draw(st.lists(st.sampled_from(IP_POOL), unique=True, max_size=2)))
+            body = endpoint_body(pe, subnet, ips, draw(st.sampled_from(["OpenAI", "AIServices"])))
+            endpoints[rid] = PrivateEndpoint.from_arm(rid, body, draw(zone_groups()))
+    zone_map, record_map = {}, {}
     for rg in (DNS_RG, OTHER_DNS_RG):  # observe() reads every zone plan() may judge
         for name in ALL_ZONE_NAMES:
             zid = zone_id(name, rg)
             linked = draw(st.lists(st.sampled_from(VNETS), unique=True, max_size=3))
             zone_map[zid] = Zone(zid, draw(st.booleans()), frozenset(parse_resource_id(v) for v in linked))
-    return Observation(account, endpoints, zone_map)
+            held = draw(st.one_of(st.none(), st.lists(st.sampled_from(IP_POOL), unique=True, max_size=3)))
+            record_map[record_id(zid)] = record_set(zid, tuple(held)) if held is not None else None
+    return Observation(account, endpoints, zone_map, (), record_map)
 
 
 @st.composite
@@ -144,6 +153,9 @@ def app_settings(draw: st.DrawFn):
         pe_subnets=pe_subnets,
         pe_allowed_subnet_ids=draw(st.sampled_from([(), (parse_resource_id(OTHER_SUBNET_ID),)])),
         dns_zone_resource_group=draw(st.sampled_from([parse_resource_id(DNS_RG), None])),
+        allowed_vnet_subnet_ids=tuple(parse_resource_id(x) for x in draw(st.lists(st.sampled_from(SUBNETS),
+                                                                                  unique=True, max_size=2))),
+        network_bypass=draw(st.sampled_from([None, *NetworkBypass])),
     )
 
 
@@ -216,13 +228,15 @@ def test_patch_holds_only_governed_properties_and_never_opens_access(s, obs: Obs
             acls = props["networkAcls"]
             assert acls["defaultAction"] == "Deny"
             before = obs.account.network_acls or {}
-            for key, value in before.items():  # nothing but defaultAction and ipRules changes
-                if key not in ("defaultAction", "ipRules"):
+            for key, value in before.items():  # nothing but the governed fields changes
+                if key not in ("defaultAction", "ipRules", "virtualNetworkRules", "bypass"):
                     assert acls[key] == value
-            if s.public_network_access is PublicAccessMode.DISABLED:
-                assert acls.get("ipRules") == before.get("ipRules")
-            elif "ipRules" in acls:  # only a subset, never a new rule
-                assert all(rule in (before.get("ipRules") or []) for rule in acls["ipRules"])
+            for rules in ("ipRules", "virtualNetworkRules"):
+                if s.public_network_access is PublicAccessMode.DISABLED:
+                    assert acls.get(rules) == before.get(rules)
+                elif rules in acls:  # only a subset, never a new rule
+                    assert all(rule in (before.get(rules) or []) for rule in acls[rules])
+            assert acls.get("bypass") == (s.network_bypass.value if s.network_bypass else before.get("bypass"))
 
 
 @PROPS
@@ -284,3 +298,35 @@ def test_one_private_endpoint_at_most_and_only_when_none_serves(s, obs: Observat
         assert FindingCode.PRIVATE_ENDPOINT_MISSING in {f.code for f in result.findings}
     if serving and obs.account.ready:
         assert FindingCode.PRIVATE_ENDPOINT_MISSING not in {f.code for f in result.findings}
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_record_puts_name_only_the_accounts_record_and_only_serving_addresses(s, obs: Observation) -> None:
+    desired, result = run(s, obs)
+    serving = {pe.id for pe in obs.endpoints.values() if pe.subnet_id in desired.serving_subnets}
+    ips = {ip for pe in obs.endpoints.values() if pe.id in serving for pair in pe.dns_configs.values() for ip in pair}
+    for action in result.actions:
+        if action.kind is not ActionKind.PUT_DNS_RECORD:
+            continue
+        assert action.target.name == (obs.account.custom_subdomain or "").lower()
+        assert action.target.is_type("Microsoft.Network/privateDnsZones/A")
+        addresses = [r["ipv4Address"] for r in action.body["properties"]["aRecords"]]
+        assert addresses and set(addresses) <= ips
+        read = obs.records[action.target]
+        assert action.body["etag"] == (read.etag if read else None)
+        assert bool(action.blocked) != (s.dns_zone_resource_group is not None
+                                        and action.target.is_within(s.dns_zone_resource_group))
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_putting_the_records_back_converges(s, obs: Observation) -> None:
+    _, result = run(s, obs)
+    records = dict(obs.records)
+    for action in result.actions:
+        if action.kind is ActionKind.PUT_DNS_RECORD:
+            zone = action.target.parent
+            records[action.target] = record_set(zone, tuple(r["ipv4Address"] for r in action.body["properties"]["aRecords"]))
+    _, second = run(s, Observation(obs.account, obs.endpoints, obs.zones, (), records))
+    assert FindingCode.PRIVATE_DNS_RECORD_MISMATCH not in {f.code for f in second.findings}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from remediation.ids import parse_resource_id
 from remediation.model import Mode
-from remediation.settings import PublicAccessMode, Settings, SettingsError, SubnetMap, normalize_location
+from remediation.settings import NetworkBypass, PublicAccessMode, Settings, SettingsError, SubnetMap, normalize_location
 
 SUB = "00000000-1111-2222-3333-444444444444"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
@@ -38,6 +38,8 @@ def test_defaults_are_design_defaults() -> None:
     assert s.kinds == frozenset({"openai", "aiservices"})
     assert s.public_network_access is PublicAccessMode.DISABLED
     assert s.allowed_ip_rules == ()
+    assert s.allowed_vnet_subnet_ids == ()
+    assert s.network_bypass is None  # not governed
     assert s.disable_local_auth is False
     assert s.pe_subnets.subnets == ()
     assert s.pe_subnets.for_location("eastus") is None
@@ -73,6 +75,8 @@ def test_every_setting_read() -> None:
         REMEDIATION_KINDS="OpenAI, AIServices, CognitiveServices",
         REMEDIATION_PUBLIC_NETWORK_ACCESS="selectednetworks",
         REMEDIATION_ALLOWED_IP_RULES="203.0.113.0/24, 198.51.100.7, 2001:db8::/32",
+        REMEDIATION_ALLOWED_VNET_SUBNET_IDS=f"{SUBNET}, {SUBNET_WEST.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')}",
+        REMEDIATION_NETWORK_BYPASS="azureservices",
         REMEDIATION_DISABLE_LOCAL_AUTH="true",
         REMEDIATION_PE_SUBNET_ID=SUBNET,
         REMEDIATION_PE_ALLOWED_SUBNET_IDS=f"{SUBNET_WEST}",
@@ -92,6 +96,8 @@ def test_every_setting_read() -> None:
     assert s.public_network_access is PublicAccessMode.SELECTED_NETWORKS
     assert s.allowed_ip_rules == (ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.7/32"),
                                   ipaddress.ip_network("2001:db8::/32"))
+    assert s.allowed_vnet_subnet_ids == (parse_resource_id(SUBNET), parse_resource_id(SUBNET_WEST))
+    assert s.network_bypass is NetworkBypass.AZURE_SERVICES and s.network_bypass.value == "AzureServices"
     assert s.disable_local_auth is True
     assert s.pe_subnets.for_location("anywhere") == parse_resource_id(SUBNET)
     assert s.pe_allowed_subnet_ids == (parse_resource_id(SUBNET_WEST),)
@@ -155,6 +161,8 @@ BAD_VALUES = [
     ("REMEDIATION_PUBLIC_NETWORK_ACCESS", "Enabled"),
     ("REMEDIATION_ALLOWED_IP_RULES", "10.0.0.1/8"),
     ("REMEDIATION_ALLOWED_IP_RULES", "10.0.0.0/8, example.com"),
+    ("REMEDIATION_ALLOWED_VNET_SUBNET_IDS", f"{SUBNET}, {VNET}"),
+    ("REMEDIATION_NETWORK_BYPASS", "Everything"),
     ("REMEDIATION_DISABLE_LOCAL_AUTH", "maybe"),
     ("REMEDIATION_PE_SUBNET_ID", VNET),
     ("REMEDIATION_PE_SUBNET_ID", "{not json"),
@@ -269,3 +277,9 @@ def test_subnet_map_direct() -> None:
                                              ("false", False), ("0", False), ("No", False)])
 def test_disable_local_auth_booleans(value: str, expected: bool) -> None:
     assert Settings.from_env(env(REMEDIATION_DISABLE_LOCAL_AUTH=value)).disable_local_auth is expected
+
+
+@pytest.mark.parametrize("value, expected", [("None", NetworkBypass.NONE), ("none", NetworkBypass.NONE),
+                                             ("AzureServices", NetworkBypass.AZURE_SERVICES), ("", None)])
+def test_network_bypass_none_is_enforced_and_unset_is_not_governed(value: str, expected: NetworkBypass | None) -> None:
+    assert Settings.from_env(env(REMEDIATION_NETWORK_BYPASS=value)).network_bypass is expected

@@ -36,6 +36,12 @@ TABLE: list[tuple[Verdict, list[str], int, int, Disposition]] = [
     (Verdict(Outcome.SKIPPED, "the account does not exist", Failure.NOT_FOUND), [], 0, 1, Done()),
     (Verdict(Outcome.SKIPPED, "outside", Failure.OUT_OF_SCOPE), [], 0, 1, Done()),
     (Verdict(Outcome.CONTESTED, "4 fixes"), [], 0, 1, Done()),
+    # contested: back on the queue at the end of the breaker's back-off, whatever the attempt (never given up)
+    (Verdict(Outcome.CONTESTED, "4 fixes", retry_after=40.0), [], 0, 1, RequeueAfter(40.0, 0, "4 fixes")),
+    (Verdict(Outcome.CONTESTED, "4 fixes", retry_after=0.2), [], MAX_ATTEMPTS, LAST,
+     RequeueAfter(1.0, MAX_ATTEMPTS, "4 fixes")),
+    (Verdict(Outcome.CONTESTED, "4 fixes", retry_after=40.0), ["audit table write failed"], 0, 1,
+     Redeliver("audit table write failed")),
     # failed, but nothing a retry can change (a finding only a person can fix)
     (Verdict(Outcome.FAILED, "not fixed: CUSTOM_SUBDOMAIN_MISSING"), [], 0, 1, Done()),
     # Resource Manager or the app failed: the host delivers again, and the last delivery gives up

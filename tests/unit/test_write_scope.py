@@ -63,6 +63,19 @@ def test_zones_and_links_only_in_the_dns_resource_group() -> None:
     assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l".replace("rg-dns", "x")))
 
 
+def test_only_the_accounts_own_a_record_in_the_dns_resource_group() -> None:
+    from dataclasses import replace
+
+    scope = replace(SCOPE, dns_record_name="AOAI-prod")
+    zone = f"{RG}/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+    assert refusal(scope, action(ActionKind.PUT_DNS_RECORD, f"{zone}/A/aoai-prod")) is None
+    assert refusal(scope, action(ActionKind.PUT_DNS_RECORD, f"{zone}/A/aoai-other"))  # someone else's record
+    assert refusal(scope, action(ActionKind.PUT_DNS_RECORD, f"{zone}/A/aoai-prod".replace("rg-dns", "rg-ai")))
+    assert refusal(scope, action(ActionKind.PUT_DNS_RECORD, f"{zone}/AAAA/aoai-prod"))  # only A records
+    assert refusal(scope, action(ActionKind.PUT_DNS_RECORD, f"{zone}/virtualNetworkLinks/aoai-prod"))
+    assert refusal(SCOPE, action(ActionKind.PUT_DNS_RECORD, f"{zone}/A/aoai-prod"))  # no subdomain known: none
+
+
 def test_report_mode_never_plans_what_enforce_would_refuse() -> None:
     plan = Plan((), (action(ActionKind.PATCH_ACCOUNT_NETWORK, str(OTHER_ACCOUNT)),
                      action(ActionKind.PATCH_ACCOUNT_NETWORK, str(ACCOUNT))))

@@ -5,10 +5,10 @@ from typing import Any
 
 from ..errors import ArmError, rg_not_found
 from ..world import World
-from . import cognitive, network, privatedns
+from . import authorization, cognitive, network, privatedns, resources
 from .base import Handler, Reply, Req, body_dict, method_not_allowed
 
-KNOWN_NAMESPACES = {"microsoft.cognitiveservices", "microsoft.network", "microsoft.resources"}
+KNOWN_NAMESPACES = {"microsoft.cognitiveservices", "microsoft.network", "microsoft.resources", "microsoft.authorization"}
 POLL_TYPES = {"microsoft.cognitiveservices/locations/operationresults", "microsoft.network/locations/operations",
               "microsoft.network/locations/operationresults", "microsoft.network/privatednsoperationstatuses",
               "microsoft.network/privatednsoperationresults"}
@@ -43,7 +43,7 @@ ROUTES: dict[tuple[str, bool], dict[str, Handler]] = {
     ("microsoft.resources/resourcegroups", False): {"GET": group_get, "PUT": group_put},
     ("microsoft.resources/resourcegroups", True): {"GET": group_list},
 }
-for _mod in (cognitive, network, privatedns):
+for _mod in (authorization, cognitive, network, privatedns, resources):
     ROUTES.update(_mod.ROUTES)
 
 
@@ -51,6 +51,7 @@ def lookup(req: Req) -> Handler:
     a = req.arm
     routes = ROUTES.get((a.type.lower(), a.is_collection))
     if routes is None:
+        # ARM's own answers for an unknown namespace or type; wording as commonly quoted, not checked here.
         ns = (a.namespace or "Microsoft.Resources")
         if ns.lower() not in KNOWN_NAMESPACES:
             raise ArmError(404, "NoRegisteredProviderFound",

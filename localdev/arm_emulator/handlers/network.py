@@ -5,7 +5,8 @@ import copy
 import uuid
 from typing import Any
 
-from ..errors import ArmError, bad_request, not_found, parent_not_found
+from .. import pace
+from ..errors import ArmError, bad_request, more_than_one_zone_group, not_found, parent_not_found
 from ..lro import Operation
 from ..world import (ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name)
 from .base import (Reply, Req, body_dict, children_list, op_api, operation_result, operation_status, paged, require,
@@ -23,7 +24,7 @@ def _op_headers(world: World, req: Req, location: str, op: Operation, delete: bo
     loc = str(location or "global").replace(" ", "").lower()
     base = f"{world.base_url}/subscriptions/{req.arm.subscription}/providers/Microsoft.Network/locations/{loc}"
     api = op_api(req)
-    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={api}"}
+    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={api}", **pace.retry_after(world.config)}
     if delete:
         headers["Location"] = f"{base}/operationResults/{op.id}?api-version={api}"
     return headers
@@ -109,6 +110,7 @@ def subnet_list(world: World, req: Req) -> Reply:
 
 # -- private endpoints ---------------------------------------------------------------------------------
 def _invalid_reference(ref: str, by: str) -> ArmError:
+    # Network RP's text, as public deployment logs quote it ("InvalidResourceReference: …/subnets/pe-subnet").
     return ArmError(400, "InvalidResourceReference",
                     f"Resource {ref} referenced by resource {by} was not found. Please make sure that the "
                     "referenced resource exists, and that both resources are in the same region.")
@@ -132,7 +134,7 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
             c = copy.deepcopy(c)
             c.setdefault("name", pe_name if i == 0 else f"{pe_name}-{i}")
             conns.append((key, c))
-    if not conns:
+    if not conns:  # code and text unevidenced
         raise bad_request(f"Private endpoint {pe_id} must have at least one private link service connection.",
                           "PrivateEndpointMustHaveOnePrivateLinkServiceConnection")
     existing = world.store.raw(pe_id)
@@ -148,12 +150,15 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
         if target is None or target["type"].lower() != ACCOUNT_TYPE.lower():
             raise _invalid_reference(target_id, pe_id)
         groups = [g.lower() for g in cp.get("groupIds") or []]
-        if groups != ["account"]:
+        if groups != ["account"]:  # code and text unevidenced
             raise ArmError(400, "InvalidPrivateLinkServiceConnectionGroupIds",
                            f"Private link service connection {c['name']} has group ids {cp.get('groupIds')}; "
                            f"resource {target['id']} supports only group id 'account'.")
         is_new = (c["name"].lower(), target_id.lower()) not in known
         if check_state and is_new and world.account_busy(target):
+            # Verbatim from hashicorp/terraform-provider-azurerm #31712 (a 400 answer to the PUT) and
+            # DefangLabs/pulumi-defang #274; Azure/terraform-azurerm-avm-res-cognitiveservices-account #148
+            # saw the same error as a failed operation instead.
             raise ArmError(400, "AccountProvisioningStateInvalid",
                            f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account "
                            f"{target['id']} in state {world.account_state(target)}")
@@ -219,7 +224,10 @@ def pe_get(world: World, req: Req) -> Reply:
 def pe_put(world: World, req: Req) -> Reply:
     require_group(world, req)
     pe, created = apply_private_endpoint(world, req.arm.resource_id, body_dict(req))
-    op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Updating")
+    # The PUT answers 201/200 with provisioningState Updating and an Azure-AsyncOperation URL (Azure/azure-cli
+    # recording test_cognitiveservices_private_endpoint_connection.yaml).
+    op = world.start_operation(pe["id"], "privateEndpoint/create" if created else "privateEndpoint/update",
+                               transitional_state="Updating")
     return Reply(201 if created else 200, world.render_pe(pe), _op_headers(world, req, pe["location"], op), pe["id"])
 
 
@@ -230,7 +238,7 @@ def pe_delete(world: World, req: Req) -> Reply:
         return Reply(204, None, {}, req.arm.resource_id)
     world.remove_pe_links(pe)
     world.store.delete_raw(pe["id"])
-    op = world.ops.start(pe["id"], world.config.lro_polls, transitional_state="Deleting")
+    op = world.start_operation(pe["id"], "privateEndpoint/delete", transitional_state="Deleting")
     return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), pe["id"])
 
 
@@ -261,11 +269,11 @@ def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str
     group_id = f"{pe['id']}/privateDnsZoneGroups/{name}"
     others = [g for g in world.store.children(pe["id"], ZONE_GROUP_TYPE) if g["name"].lower() != name.lower()]
     if others:
-        raise ArmError(400, "PrivateEndpointCannotHaveMoreThanOnePrivateDnsZoneGroup",
-                       f"Cannot create more than one private dns zone groups in the private endpoint {pe['id']}. "
-                       f"Existing group: {others[0]['name']}.")
+        raise more_than_one_zone_group(pe["id"], others[0]["name"])
     configs_in = (body.get("properties") or {}).get("privateDnsZoneConfigs") or []
     if len(configs_in) > MAX_ZONES_PER_GROUP:
+        # The limit is documented ("Each DNS zone group can support up to 5 DNS zones", private-endpoint-dns,
+        # quoted in Azure/ResourceModules #1674); the code and text of the error are unevidenced.
         raise bad_request(f"Private DNS zone group {group_id} has more than {MAX_ZONES_PER_GROUP} zones.",
                           "PrivateDnsZoneGroupHasTooManyZones")
     configs, bad, names = [], [], set()
@@ -276,13 +284,13 @@ def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str
             bad.append(zone_id)
             continue
         cname = cfg.get("name") or zone["name"].replace(".", "-")
-        if cname.lower() in names:
+        if cname.lower() in names:  # verbatim from hashicorp/terraform-provider-azurerm #28966
             raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", details=[
                 {"code": "DuplicateResourceName",
                  "message": f"Resource {group_id} has two child resources with the same name ({cname})."}])
         names.add(cname.lower())
         configs.append({"name": cname, "properties": {"privateDnsZoneId": zone["id"], "recordSets": []}})
-    if bad:
+    if bad:  # code and text from public deployment logs (both a 400 answer and a failed operation seen)
         raise ArmError(400, "InvalidPrivateDnsZoneIds",
                        f"Private Dns Zone group {group_id} has invalid private dns zone ids {', '.join(bad)}.")
     existing = world.store.raw(group_id)
@@ -306,7 +314,7 @@ def group_get(world: World, req: Req) -> Reply:
 def group_put(world: World, req: Req) -> Reply:
     pe = _pe_of(world, req)
     group, created = apply_zone_group(world, pe, req.arm.names[-1], body_dict(req))
-    op = world.ops.start(group["id"], world.config.lro_polls, transitional_state="Updating")
+    op = world.start_operation(group["id"], "zoneGroup/write", transitional_state="Updating")
     return Reply(201 if created else 200, render_group(world, group),
                  _op_headers(world, req, pe.get("location", ""), op), group["id"])
 
@@ -318,7 +326,7 @@ def group_delete(world: World, req: Req) -> Reply:
         return Reply(204, None, {}, req.arm.resource_id)
     world.remove_zone_group_records(group)
     world.store.delete_raw(group["id"])
-    op = world.ops.start(group["id"], world.config.lro_polls, transitional_state="Deleting")
+    op = world.start_operation(group["id"], "zoneGroup/delete", transitional_state="Deleting")
     return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), group["id"])
 
 

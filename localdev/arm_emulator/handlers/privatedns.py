@@ -4,20 +4,41 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..errors import ArmError, bad_request, not_found, parent_not_found
+from .. import pace
+from ..errors import (
+    ArmError,
+    bad_request,
+    link_duplicate,
+    link_exists,
+    link_overlapping_namespace,
+    location_not_available,
+    not_found,
+    parent_not_found,
+    zone_exists,
+)
 from ..world import LINK_TYPE, ZONE_TYPE, World, new_etag
-from .base import (Reply, Req, body_dict, children_list, op_api, operation_result, operation_status, paged,
-                   require_group)
+from .base import (
+    Reply,
+    Req,
+    body_dict,
+    children_list,
+    dns_operation_headers,
+    op_api,
+    operation_result,
+    page_of,
+    paged,
+    private_dns_status,
+    require_group,
+)
 
 RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
 
 
-def _check_location(body: dict[str, Any]) -> None:
+def _check_location(body: dict[str, Any], resource_type: str) -> None:
+    """Private DNS zones and links exist in 'global' only; ARM refuses any other location itself."""
     loc = body.get("location")
     if loc is None or str(loc).lower() != "global":
-        raise ArmError(400, "InvalidLocation",
-                       f"The location '{loc}' is not valid for this resource type. Private DNS resources "
-                       "must use location 'global'.")
+        raise location_not_available(loc, resource_type)
 
 
 def _strip_etag(value: str) -> str:
@@ -27,8 +48,18 @@ def _strip_etag(value: str) -> str:
     return v.strip('"')
 
 
+def _create_only_fails(req: Req, existing: dict[str, Any] | None) -> bool:
+    inm = req.header("If-None-Match")
+    return bool(inm) and inm.strip() == "*" and existing is not None
+
+
 def _preconditions(req: Req, existing: dict[str, Any] | None, label: str) -> None:
-    """If-None-Match: * (create only) and If-Match: <etag>|* (update only / optimistic concurrency)."""
+    """If-None-Match: * (create only) and If-Match: <etag>|* (update only / optimistic concurrency).
+
+    Azure reports a failed If-None-Match: * on a zone or link through the PUT's operation (see
+    errors.zone_exists); the emulator does so when it answers DNS writes as Azure does (dns_lro "aao",
+    handled by the callers) and answers 412 at once in its "sync" shortcut. The If-Match answers are
+    unevidenced."""
     inm, im = req.header("If-None-Match"), req.header("If-Match")
     if inm and inm.strip() == "*" and existing is not None:
         raise ArmError(412, "PreconditionFailed",
@@ -42,17 +73,25 @@ def _preconditions(req: Req, existing: dict[str, Any] | None, label: str) -> Non
                            f"The etag '{im}' does not match the current etag of resource '{label}'.")
 
 
-def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool, render) -> Reply:
-    """Answer a zone/link PUT: 201/200 with the body, or 202 + RG-scoped operation URLs (config.dns_lro)."""
+def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool, render, key: str) -> Reply:
+    """Answer a zone/link PUT: 202 `{}` + RG-scoped operation URLs as Azure does (config.dns_lro "aao"; Azure/azure-cli
+    privatedns recordings), or the emulator's shortcut of 201/200 with the body at once ("sync")."""
     if world.config.dns_lro == "aao":
-        op = world.ops.start(resource_id, world.config.lro_polls, transitional_state="Updating",
-                             result=lambda: render(world.store.raw(resource_id)) if world.store.raw(resource_id) else None)
-        base = f"{world.base_url}{req.arm.scope}/providers/Microsoft.Network"
-        api = op_api(req)
-        return Reply(202, None, {"Location": f"{base}/privateDnsOperationResults/{op.id}?api-version={api}",
-                                 "Azure-AsyncOperation": f"{base}/privateDnsOperationStatuses/{op.id}?api-version={api}"},
-                     resource_id)
+        op = world.start_operation(resource_id, key,
+                                   result=lambda: render(world.store.raw(resource_id)) if world.store.raw(resource_id) else None)
+        return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
+                               **pace.retry_after(world.config)}, resource_id)
     return Reply(201 if created else 200, render(world.store.raw(resource_id)), {}, resource_id)
+
+
+def _dns_write_failure(world: World, req: Req, resource_id: str, error: dict[str, str], key: str) -> Reply:
+    """A zone/link PUT Azure accepts (202) and whose operation then ends Failed with `error`: nothing is written.
+
+    The answer carries no resource ID, so no write event is emitted for it (Azure's own event for a failed
+    operation is a ResourceWriteFailure, which nothing here consumes)."""
+    op = world.start_operation(resource_id, key, fail=error, busy=False)
+    return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
+                           **pace.retry_after(world.config)})
 
 
 # -- zones ---------------------------------------------------------------------------------------------
@@ -99,11 +138,14 @@ def zone_get(world: World, req: Req) -> Reply:
 def zone_put(world: World, req: Req) -> Reply:
     require_group(world, req)
     body = body_dict(req)
-    _check_location(body)
+    _check_location(body, ZONE_TYPE)
     existing = world.store.raw(req.arm.resource_id)
+    if world.config.dns_lro == "aao" and _create_only_fails(req, existing):
+        return _dns_write_failure(world, req, req.arm.resource_id, zone_exists(req.arm.name), "privateDnsZone/write")
     _preconditions(req, existing, f"{ZONE_TYPE}/{req.arm.name}")
     zone = store_zone(world, req.arm.resource_id, body)
-    return _dns_write_reply(world, req, zone["id"], existing is None, lambda z: render_zone(world, z))
+    return _dns_write_reply(world, req, zone["id"], existing is None, lambda z: render_zone(world, z),
+                            "privateDnsZone/write")
 
 
 def zone_delete(world: World, req: Req) -> Reply:
@@ -118,7 +160,7 @@ def zone_delete(world: World, req: Req) -> Reply:
 
 def zone_list(world: World, req: Req) -> Reply:
     require_group(world, req)
-    return paged(world, req, ZONE_TYPE, req.arm.scope, lambda z: render_zone(world, z))
+    return paged(world, req, ZONE_TYPE, req.arm.scope, lambda z: render_zone(world, z), top=True)
 
 
 # -- virtual network links -----------------------------------------------------------------------------
@@ -129,17 +171,36 @@ def render_link(world: World, link: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def store_link(world: World, zone: dict[str, Any], name: str, body: dict[str, Any]) -> dict[str, Any]:
-    props = body.get("properties") or {}
-    vnet_id = (props.get("virtualNetwork") or {}).get("id")
-    if not vnet_id:
+def _vnet_of_link(body: dict[str, Any]) -> str:
+    vnet_id = ((body.get("properties") or {}).get("virtualNetwork") or {}).get("id")
+    if not vnet_id:  # code and text unevidenced
         raise bad_request("properties.virtualNetwork.id is required.", "BadRequest")
-    link_id = f"{zone['id']}/virtualNetworkLinks/{name}"
+    return str(vnet_id)
+
+
+def link_conflict(world: World, zone: dict[str, Any], link_id: str, vnet_id: str) -> dict[str, str] | None:
+    """The error a link's operation fails with, if the VNet is already linked to this zone by another link
+    (Conflict) or to another zone of the same name (BadRequest, "overlapping namespaces"); see errors.py.
+    Overlaps of different names (a parent and a child domain) are not modelled."""
     for other in world.store.children(zone["id"], LINK_TYPE):
         if other["id"].lower() != link_id.lower() and \
                 other["properties"]["virtualNetwork"]["id"].lower() == vnet_id.lower():
-            raise bad_request(f"A virtual network cannot be linked to the same Private DNS zone more than once. "
-                              f"Virtual network {vnet_id} is already linked by {other['name']}.", "BadRequest")
+            return link_duplicate(zone["name"], other["properties"]["virtualNetwork"]["id"])
+    for zone_key in world.store.ids(type=ZONE_TYPE):
+        same_name = world.store.raw(zone_key)
+        if same_name is None or same_name["id"].lower() == zone["id"].lower() or \
+                same_name["name"].lower() != zone["name"].lower():
+            continue
+        if any(l["properties"]["virtualNetwork"]["id"].lower() == vnet_id.lower()
+               for l in world.store.children(same_name["id"], LINK_TYPE)):
+            return link_overlapping_namespace(zone["name"])
+    return None
+
+
+def store_link(world: World, zone: dict[str, Any], name: str, body: dict[str, Any]) -> dict[str, Any]:
+    props = body.get("properties") or {}
+    vnet_id = _vnet_of_link(body)
+    link_id = f"{zone['id']}/virtualNetworkLinks/{name}"
     existing = world.store.raw(link_id)
     link = {"id": existing["id"] if existing else link_id, "name": name, "type": LINK_TYPE, "location": "global",
             "etag": new_etag(),
@@ -163,11 +224,18 @@ def link_get(world: World, req: Req) -> Reply:
 def link_put(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
     body = body_dict(req)
-    _check_location(body)
-    existing = world.store.raw(f"{zone['id']}/virtualNetworkLinks/{req.arm.names[-1]}")
+    _check_location(body, LINK_TYPE)
+    link_id = f"{zone['id']}/virtualNetworkLinks/{req.arm.names[-1]}"
+    existing = world.store.raw(link_id)
+    key = "virtualNetworkLink/write"
+    if world.config.dns_lro == "aao" and _create_only_fails(req, existing):
+        return _dns_write_failure(world, req, link_id, link_exists(req.arm.names[-1], zone["name"]), key)
     _preconditions(req, existing, f"{LINK_TYPE}/{zone['name']}/{req.arm.names[-1]}")
+    conflict = link_conflict(world, zone, link_id, _vnet_of_link(body))
+    if conflict is not None:   # Azure accepts the PUT and fails its operation, whatever dns_lro says
+        return _dns_write_failure(world, req, link_id, conflict, key)
     link = store_link(world, zone, req.arm.names[-1], body)
-    return _dns_write_reply(world, req, link["id"], existing is None, lambda l: render_link(world, l))
+    return _dns_write_reply(world, req, link["id"], existing is None, lambda l: render_link(world, l), key)
 
 
 def link_delete(world: World, req: Req) -> Reply:
@@ -181,7 +249,7 @@ def link_delete(world: World, req: Req) -> Reply:
 
 def link_list(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
-    return children_list(world, req, zone, LINK_TYPE, lambda l: render_link(world, l), page=True)
+    return children_list(world, req, zone, LINK_TYPE, lambda l: render_link(world, l), page=True, top=True)
 
 
 # -- record sets (synchronous) -------------------------------------------------------------------------
@@ -237,17 +305,11 @@ def record_delete(world: World, req: Req) -> Reply:
 def record_list(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
     last = req.arm.types[-1].lower()
-    size = max(1, int(world.config.page_size))
-    offset = int(req.query.get("$skipToken") or req.query.get("$skiptoken") or 0)
-    # One record type, or every child but the zone's links (ALL / recordsets); a page reads the store's
-    # snapshot of the list, so paging through a zone of 100,000 records stays linear.
+    # One record type, or every child but the zone's links (ALL / recordsets), from the store's snapshot of
+    # the list (kept until the store changes), so paging through a zone of 100,000 records stays linear.
     type_ = f"{ZONE_TYPE}/{last}" if last in RECORD_TYPES else None
-    page, more = world.store.children_page(zone["id"], type_, offset, size,
-                                           exclude_type=None if type_ else LINK_TYPE)
-    body: dict[str, Any] = {"value": [copy.deepcopy(i) for i in page]}
-    if more:
-        body["nextLink"] = f"{world.base_url}{req.path}?api-version={op_api(req)}&$skipToken={offset + size}"
-    return Reply(200, body)
+    items = world.store.children(zone["id"], type_, exclude_type=None if type_ else LINK_TYPE)
+    return page_of(world, req, items, copy.deepcopy, top=True)
 
 
 
@@ -261,7 +323,7 @@ ROUTES = {
     ("microsoft.network/privatednszones/virtualnetworklinks", True): {"GET": link_list},
     ("microsoft.network/privatednszones/all", True): {"GET": record_list},
     ("microsoft.network/privatednszones/recordsets", True): {"GET": record_list},
-    ("microsoft.network/privatednsoperationstatuses", False): {"GET": operation_status},
+    ("microsoft.network/privatednsoperationstatuses", False): {"GET": private_dns_status},
     ("microsoft.network/privatednsoperationresults", False): {"GET": operation_result},
 }
 for _t in RECORD_TYPES:
