@@ -1,13 +1,13 @@
 # Everything is set up from nothing, idempotently; stamp files make re-runs fast.
 #   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
 #                loader for tests/app), .venv-infra (checkov and its Bicep parser, for tests/infra),
-#                localdev/node_modules (Azurite)
+#                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite)
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
 #   make lint    ruff and mypy only
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
 #                from PyPI, on first use: about 2 min and 730 MB; the tests about 3 min)
 #   make demo    the local stack demo
-#   make bench   benchmarks
+#   make bench   benchmarks (the large ones only with make bench-scale)
 #   make faults  the fault matrix as a table (its cells also run in make test)
 #   make clean   remove everything `make deps` and `make test-azcli` made, and .localdev/
 
@@ -26,18 +26,20 @@ PYTEST_ARGS ?=
 VENV := .venv
 VENV313 := .venv313
 VENV_INFRA := .venv-infra
+VENV_C7N := .venv-c7n
 VENV_AZCLI := .venv-azcli
 NODE_MODULES := localdev/node_modules
 
 DEV_STAMP := $(VENV)/.deps-stamp
 INDEXING_STAMP := $(VENV313)/.deps-stamp
 INFRA_STAMP := $(VENV_INFRA)/.deps-stamp
+C7N_STAMP := $(VENV_C7N)/.deps-stamp
 AZCLI_STAMP := $(VENV_AZCLI)/.deps-stamp
 NODE_STAMP := $(NODE_MODULES)/.deps-stamp
 
-.PHONY: deps test test-azcli deps-azcli demo bench clean
+.PHONY: deps test test-azcli deps-azcli demo bench bench-scale clean
 
-deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(NODE_STAMP)
+deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(C7N_STAMP) $(NODE_STAMP)
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +61,13 @@ $(INDEXING_STAMP): requirements.txt requirements-indexing.txt
 $(INFRA_STAMP): requirements-infra.txt
 	test -x $(VENV_INFRA)/bin/python || $(PYTHON) -m venv $(VENV_INFRA)
 	$(VENV_INFRA)/bin/python -m pip install -q -r requirements-infra.txt
+	touch $@
+
+# Cloud Custodian, for the benchmark that runs it beside the scan (bench/custodian.py) and the test of its
+# launcher (tests/integration/test_estate_scale.py).
+$(C7N_STAMP): requirements-c7n.txt
+	test -x $(VENV_C7N)/bin/python || $(PYTHON) -m venv $(VENV_C7N)
+	$(VENV_C7N)/bin/python -m pip install -q -r requirements-c7n.txt
 	touch $@
 
 # The Azure CLI pins its own dependency set too; only make test-azcli needs it, so make deps leaves it out.
@@ -96,8 +105,13 @@ demo: deps
 bench: deps
 	$(VENV)/bin/python -m bench
 
+# The large tables: scan and Custodian at 10,000 accounts, estates of 100,000 accounts over 1,000
+# subscriptions, the storm with 1/2/4/8 worker processes (tens of minutes, a few GiB).
+bench-scale: deps
+	$(VENV)/bin/python -m bench --scale
+
 clean:
-	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(VENV_AZCLI) $(NODE_MODULES) .localdev
+	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(VENV_C7N) $(VENV_AZCLI) $(NODE_MODULES) .localdev
 
 .PHONY: faults
 faults: deps

@@ -8,10 +8,19 @@
 4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
 5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
    (bench/pace.py).
+6. The scan next to Cloud Custodian, at 0 and 100 ms per request (bench/custodian.py).
+7. Seeding large estates into the emulator (bench/seeding.py).
+8. A storm of fixes worked off by several worker processes (bench/storm.py).
+
+`python -m bench` keeps 6-8 small (1,000 accounts; 10,000 seeded; a storm of 200 accounts on 1, 2 and 4
+workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at size:
+10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, a storm of 10,000
+accounts on 1, 2, 4 and 8 workers.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -23,8 +32,13 @@ from typing import Any
 
 from tabulate import tabulate
 
+from bench.custodian import SIZES as CUSTODIAN_SIZES
+from bench.custodian import print_custodian_table
 from bench.events import print_event_tables
 from bench.pace import print_pace_table
+from bench.seeding import SIZES as SEEDING_SIZES
+from bench.seeding import print_seeding_table
+from bench.storm import print_storm_table
 from bench.sweep import print_sweep_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
@@ -132,7 +146,15 @@ def cold_start(env: dict[str, str], account: str) -> list[list[Any]]:
     return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", action="store_true", help="the large tables (tens of minutes, a few GiB)")
+    parser.add_argument("--only", choices=("custodian", "seeding", "storm"), action="append",
+                        help="run only these of the scale tables (repeatable)")
+    args = parser.parse_args(argv)
+    if args.only:
+        return scale_tables(args.scale, set(args.only))
     with tempfile.TemporaryDirectory() as scratch, Azurite(Path(scratch) / "azurite") as azurite, \
             ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
         print("ARM requests per reconcile (emulator; LRO answered after 1 poll)\n")
@@ -154,6 +176,18 @@ def main() -> int:
         print_event_tables(emulator, azurite)
         print_sweep_table(emulator)
         print_pace_table(emulator, azurite)
+    return scale_tables(args.scale, {"custodian", "seeding", "storm"})
+
+
+def scale_tables(scale: bool, which: set[str]) -> int:
+    """Custodian side by side, seeding and the storm; each with an emulator of its own."""
+    with tempfile.TemporaryDirectory() as scratch, ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
+        if "custodian" in which:
+            print_custodian_table(emulator, CUSTODIAN_SIZES if scale else CUSTODIAN_SIZES[:1])
+        if "seeding" in which:
+            print_seeding_table(SEEDING_SIZES if scale else SEEDING_SIZES[:1])
+        if "storm" in which:
+            print_storm_table(emulator, *((10_000, (1, 2, 4, 8)) if scale else (200, (1, 2, 4))))
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Canonical casing for the types the emulator serves, keyed by lower-case type.
 CANONICAL_TYPES = {t.lower(): t for t in (
@@ -86,6 +87,9 @@ class ArmPath:
         return self.names[-1] if self.names else (self.resource_group or self.subscription)
 
 
+# Seeding and handlers parse the same ID several times in a row (type, scope, parent); ArmPath is frozen,
+# so a bounded cache of recent answers is safe and keeps seeding a large estate linear and quick.
+@lru_cache(maxsize=4096)
 def parse_path(path: str) -> ArmPath | None:
     """Parse /subscriptions/{s}[/resourceGroups/{rg}][/providers/{ns}/{type}/{name}...]; None if not ARM.
 

@@ -8,11 +8,14 @@ Private endpoints get their connections, IPs and DNS configs; zone groups write 
 from __future__ import annotations
 
 import copy
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import ids
 from .handlers import network, privatedns
-from .world import (ACCOUNT_TYPE, PEC_TYPE, World, account_etag, new_etag, pec_name)
+from .world import ACCOUNT_TYPE, PEC_TYPE, World, account_etag, new_etag, pec_name
 
 # Lower-case type -> order; unknown types go last and are stored as given.
 _ORDER = {t.lower(): i for i, t in enumerate((
@@ -31,9 +34,23 @@ _ORDER = {t.lower(): i for i, t in enumerate((
 ))}
 
 
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Seeded resources are plain dicts, lists and strings that live as long as the world: no cycles to
+    collect. With the collector on, each full collection while seeding scans every object seeded so far,
+    so seeding 100,000 accounts cost half again as much per account as 10,000 (twice the CPU in all)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def seed(world: World, scenario: dict[str, Any]) -> int:
     """Load a scenario into the world; returns the number of resources given."""
-    with world.lock:
+    with world.lock, _long_lived():
         for g in scenario.get("resourceGroups") or []:
             gid = g if isinstance(g, str) else g["id"]
             world.store.add_group(gid)

@@ -1,16 +1,22 @@
 """In-memory resource store with case-insensitive IDs and the indexes lists need.
 
 Resources are kept as Azure-shaped dicts (what a GET would return, minus derived fields such as an
-account's privateEndpointConnections). Indexes by type+scope and by parent keep lists and paging linear.
+account's privateEndpointConnections). Indexes by type+scope and by parent keep lists linear; paging
+through a list reads a snapshot of it that is kept until the store changes, so listing N resources a
+page at a time costs O(N) however small the pages (a zone with 100,000 records, a subscription with
+100,000 endpoints), not O(N) per page.
 """
 from __future__ import annotations
 
 import copy
 import threading
-from itertools import islice
-from typing import Any, Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from typing import Any
 
 from . import ids
+
+_SNAPSHOTS = 16  # lists kept for paging (a sweep pages through a few lists at a time)
 
 
 class ResourceStore:
@@ -20,6 +26,8 @@ class ResourceStore:
         self._by_scope: dict[tuple[str, str], dict[str, None]] = {}   # (type, scope) -> ids, insertion order
         self._children: dict[str, dict[str, None]] = {}              # parent id -> child ids
         self._groups: dict[str, str] = {}                            # lower rg id -> rg id as first seen
+        self._version = 0                                            # bumped by every put and delete
+        self._snapshots: OrderedDict[Hashable, tuple[int, list[dict[str, Any]]]] = OrderedDict()
 
     # -- public, thread-safe, copies in and out ------------------------------------------------------
     def get(self, resource_id: str) -> dict[str, Any] | None:
@@ -70,6 +78,7 @@ class ResourceStore:
             if parent:
                 self._children.setdefault(parent.lower(), {})[key] = None
         self._items[key] = resource
+        self._version += 1
         return resource
 
     def delete_raw(self, resource_id: str) -> bool:
@@ -77,6 +86,7 @@ class ResourceStore:
         item = self._items.pop(key, None)
         if item is None:
             return False
+        self._version += 1
         p = ids.parse_path(item["id"])
         assert p is not None
         tkey = p.type.lower()
@@ -90,12 +100,43 @@ class ResourceStore:
             self.delete_raw(child)
         return True
 
-    def children(self, parent_id: str, type: str | None = None) -> list[dict[str, Any]]:
-        out = [self._items[k] for k in self._children.get(parent_id.lower(), {})]
-        if type is not None:
-            t = type.lower()
-            out = [r for r in out if r["type"].lower() == t]
-        return out
+    def children(self, parent_id: str, type: str | None = None, *, exclude_type: str | None = None
+                 ) -> list[dict[str, Any]]:
+        """Nested resources of a parent in insertion order: of one type, or of every type but one."""
+        return list(self._children_snapshot(parent_id, type, exclude_type))
+
+    def children_page(self, parent_id: str, type: str | None, offset: int, size: int, *,
+                      exclude_type: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a parent's nested resources; returns (items, more)."""
+        items = self._children_snapshot(parent_id, type, exclude_type)
+        return items[offset:offset + size], offset + size < len(items)
+
+    def _children_snapshot(self, parent_id: str, type: str | None, exclude_type: str | None) -> list[dict[str, Any]]:
+        parent = parent_id.lower()
+        t, x = (type or "").lower(), (exclude_type or "").lower()
+
+        def build() -> list[dict[str, Any]]:
+            out = [self._items[k] for k in self._children.get(parent, {})]
+            if t:
+                out = [r for r in out if r["type"].lower() == t]
+            if x:
+                out = [r for r in out if r["type"].lower() != x]
+            return out
+
+        return self._snapshot(("children", parent, t, x), build)
+
+    def _snapshot(self, key: Hashable, build: Any) -> list[dict[str, Any]]:
+        """The list `build()` gives, kept until the store next changes (callers never mutate it)."""
+        cached = self._snapshots.get(key)
+        if cached is not None and cached[0] == self._version:
+            self._snapshots.move_to_end(key)
+            return cached[1]
+        items: list[dict[str, Any]] = build()
+        self._snapshots[key] = (self._version, items)
+        self._snapshots.move_to_end(key)
+        while len(self._snapshots) > _SNAPSHOTS:
+            self._snapshots.popitem(last=False)
+        return items
 
     def _scope_keys(self, type: str, scope: str | None) -> Iterator[str]:
         tkey = type.lower()
@@ -108,8 +149,9 @@ class ResourceStore:
 
     def page(self, type: str, scope: str, offset: int, size: int) -> tuple[list[dict[str, Any]], bool]:
         """One page of resources of a type in a scope; returns (items, more)."""
-        keys = list(islice(self._scope_keys(type, scope), offset, offset + size + 1))
-        return [self._items[k] for k in keys[:size]], len(keys) > size
+        items = self._snapshot(("scope", type.lower(), scope.rstrip("/").lower()),
+                               lambda: [self._items[k] for k in self._scope_keys(type, scope)])
+        return items[offset:offset + size], offset + size < len(items)
 
     # -- resource groups -----------------------------------------------------------------------------
     def add_group(self, group_id: str) -> None:
@@ -137,3 +179,5 @@ class ResourceStore:
             self._by_scope.clear()
             self._children.clear()
             self._groups.clear()
+            self._snapshots.clear()
+            self._version += 1

@@ -10,12 +10,14 @@ import ipaddress
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import pace
 from .authorization import Authorization
+from .errors import ArmError
 from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
@@ -195,7 +197,10 @@ class World:
                 used.add(host)
                 self.subnet_cursor[key] = offset
                 return host
-        raise ValueError(f"subnet {subnet['id']} is full")
+        # Azure refuses the endpoint with 400 SubnetIsFull (the body quoted in MicrosoftDocs/azure-docs#88211:
+        # "Subnet Subnet1 with address prefix 10.0.0.0/24 does not have enough capacity for 1 IP addresses.").
+        raise ArmError(400, "SubnetIsFull", f"Subnet {subnet.get('name') or subnet['id'].rsplit('/', 1)[-1]} with "
+                       f"address prefix {prefix} does not have enough capacity for 1 IP addresses.")
 
     def release_ip(self, subnet_id: str, ip: str) -> None:
         key = subnet_id.lower()

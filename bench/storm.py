@@ -1,0 +1,275 @@
+"""A storm of fixes worked off by several worker processes on one Azurite queue.
+
+N drifted accounts (public access on, ACL allowing, ACL missing, no private endpoint, a connection
+pending: every fix the worker makes) get one work item each on `remediation-work`, one in five a second
+copy with the same event (Event Grid delivers at least once). The worker runs as 1, 2, 4 or 8 OS
+processes (bench/storm_worker.py: `function_app` under localdev/functions_host.py's LocalHost), the way
+the Functions host scales out to instances that poll the same queue; account leases keep one writer per
+account. Every drift happened at the storm's start: that is each item's event time, so the app's own
+`eventToFixMs` (event to first write) measures how long each account stayed open.
+
+The items are fed to the queue so that it never runs dry but never holds more than `BACKLOG` of them:
+Azurite sorts a queue's visible messages on every receive and counts them on every count
+(LokiQueueMetadataStore.getMessages / getMessagesCount in Azurite 3.35), so a backlog of 12,000 makes
+Azurite, not the app, the bottleneck (measured: 875 of 1,324 CPU seconds at 10,000 accounts). Azure's
+queues do not slow down with depth, and the workers here always find work waiting.
+
+Per row: fixes per second (accounts remediated / time from the first item queued to the queue empty),
+drift→fix p50/p99, ARM writes, 429s, duplicate private endpoints and duplicate account PATCHes (both must
+be 0), accounts still open afterwards (must be 0), and the CPU the emulator spent (it runs in this
+process and shares the machine's cores with the workers and Azurite).
+
+Durations are instant: operations finish after one poll and the emulator answers at once (Azure's own
+durations, scaled, are a setting of the emulator not modelled on this branch).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localdev.arm_emulator import ArmEmulator
+from localdev.azurite import Azurite
+from localdev.estate_scale import ScaleEstate, seed_estate
+from remediation.storage import POISON_QUEUE, WORK_QUEUE
+from remediation.work import WorkItem
+
+REPO = Path(__file__).resolve().parents[1]
+FIXABLE = ("public-access", "acl-allow", "acl-missing", "no-endpoint", "pending")
+DUPLICATE_EVERY = 5
+ENQUEUERS = 8
+STORM_TIMEOUT = 3600.0
+# How often this process asks whether the queue is empty: Azurite counts a queue's messages on every ask,
+# so asking ten times a second adds work that grows with the backlog.
+DRAIN_POLL = 0.5
+BACKLOG = 400  # at most this many items waiting on the queue (see above); the feeder tops it up
+ACCOUNT_WRITE = "Microsoft.CognitiveServices/accounts/write"
+
+
+class BenchFailure(Exception):
+    """The storm was not worked off correctly."""
+
+
+@dataclass
+class StormResult:
+    workers: int
+    accounts: int
+    items: int
+    seconds: float
+    fixed: int
+    latencies_ms: list[int]
+    writes: int
+    throttled: int
+    duplicate_endpoints: int
+    duplicate_patches: int
+    still_open: int
+    poisoned: int
+    emulator_cpu_s: float
+    workers_cpu_s: float
+    azurite_cpu_s: float
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds a running process has used (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(values: list[int], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _items(estate: ScaleEstate) -> list[WorkItem]:
+    """One work item per drifted account, as the Event Grid trigger queues it; every fifth twice."""
+    items = []
+    for n, account in enumerate(sorted(estate.truth.drifted)):
+        event_id = str(uuid.uuid4())
+        event = {"id": event_id, "type": "Microsoft.Resources.ResourceWriteSuccess",
+                 "operationName": ACCOUNT_WRITE, "correlationId": event_id}
+        item = WorkItem(kind="account", resource_id=account, trigger="event", event=event,
+                        actor={"name": "Dana Admin", "upn": "dana@contoso.example"})
+        items += [item] * (2 if n % DUPLICATE_EVERY == 0 else 1)
+    return items
+
+
+def _enqueue(queue: Any, item: WorkItem, drifted_at: str) -> None:
+    stamped = WorkItem(**{**item.__dict__, "event": {**(item.event or {}), "time": drifted_at},
+                          "event_time": drifted_at})
+    queue.send_message(base64.b64encode(stamped.to_message().encode()).decode())
+
+
+def _feed(queue: Any, items: list[WorkItem], drifted_at: str, deadline: float) -> None:
+    """Put the items on the queue, keeping at most BACKLOG waiting, until all are on; then wait for it to empty."""
+    position = 0
+    with ThreadPoolExecutor(ENQUEUERS) as pool:
+        while True:
+            waiting = queue.get_queue_properties().approximate_message_count or 0
+            if position == len(items) and waiting == 0:
+                return
+            if time.monotonic() > deadline:
+                raise BenchFailure(f"the storm was not worked off within {STORM_TIMEOUT:.0f} s")
+            batch = items[position:position + max(0, BACKLOG - waiting)]
+            if batch:
+                list(pool.map(lambda item: _enqueue(queue, item, drifted_at), batch))
+                position += len(batch)
+            else:
+                time.sleep(DRAIN_POLL)
+
+
+def _account_state(emulator: ArmEmulator, estate: ScaleEstate) -> tuple[int, int]:
+    """(accounts still open, accounts served by more than one private endpoint)."""
+    still_open = 0
+    endpoints: Counter[str] = Counter()
+    with emulator.world.lock:
+        for pe_id in emulator.store.ids("Microsoft.Network/privateEndpoints"):
+            pe = emulator.store.raw(pe_id) or {}
+            props = pe.get("properties") or {}
+            for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+                for connection in props.get(key) or []:
+                    endpoints[connection["properties"]["privateLinkServiceId"].lower()] += 1
+        for account_id in estate.truth.drifted:
+            body = emulator.get(account_id) or {}
+            props = body.get("properties") or {}
+            approved = any(((c.get("properties") or {}).get("privateLinkServiceConnectionState") or {})
+                           .get("status") == "Approved" for c in props.get("privateEndpointConnections") or [])
+            locked = props.get("publicNetworkAccess") == "Disabled" and \
+                (props.get("networkAcls") or {}).get("defaultAction") == "Deny"
+            still_open += not (approved and locked)
+    duplicates = sum(1 for account in estate.truth.drifted if endpoints[account] > 1)
+    return still_open, duplicates
+
+
+def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path) -> StormResult:
+    emulator.reset()
+    estate = ScaleEstate(accounts=accounts, subscriptions=max(1, accounts // 1000), drift_every=1,
+                         decoy_every=0, drifts=FIXABLE)
+    seed_estate(emulator, estate)
+    items = _items(estate)
+    with Azurite(scratch / f"azurite-{workers}") as azurite:
+        from azure.storage.queue import QueueClient
+
+        env = {**os.environ, **emulator.env(), **estate.settings_env(),
+               "AzureWebJobsStorage": azurite.connection_string}
+        queue = QueueClient.from_connection_string(azurite.connection_string, WORK_QUEUE)
+        queue.create_queue()
+        stop = scratch / f"stop-{workers}"
+        assert azurite.process is not None
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        procs, ready = [], []
+        for i in range(workers):
+            ready.append(scratch / f"ready-{workers}-{i}")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "bench.storm_worker", "--audit", str(scratch / f"audit-{workers}-{i}.jsonl"),
+                 "--ready", str(ready[-1]), "--stop", str(stop)],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=(scratch / f"worker-{workers}-{i}.log").open("w"),
+                text=True))
+        try:
+            deadline = time.monotonic() + 60
+            while not all(r.exists() for r in ready):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise BenchFailure(f"workers did not start; see {scratch}/worker-{workers}-*.log")
+                time.sleep(0.05)
+            emulator.clear_requests()
+            azurite_before = _cpu_of(azurite.process.pid)
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+            started = time.perf_counter()
+            drifted_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            _feed(queue, items, drifted_at, time.monotonic() + STORM_TIMEOUT)
+            seconds = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            azurite_cpu = _cpu_of(azurite.process.pid) - azurite_before
+        finally:
+            stop.touch()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        poison = QueueClient.from_connection_string(azurite.connection_string, POISON_QUEUE)
+        try:
+            poisoned = poison.get_queue_properties().approximate_message_count or 0
+        except Exception:  # noqa: BLE001 - no poison queue: nothing was given up
+            poisoned = 0
+
+    records = [json.loads(line) for i in range(workers)
+               for line in (scratch / f"audit-{workers}-{i}.jsonl").read_text().splitlines() if line.strip()]
+    fixed = {r["resourceId"].lower() for r in records if r["outcome"] == "remediated"}
+    latencies = [r["eventToFixMs"] for r in records
+                 if r["outcome"] == "remediated" and r.get("eventToFixMs") is not None]
+    requests = emulator.requests
+    patches = Counter(r.path.lower() for r in requests if r.method == "PATCH" and r.kind == "write"
+                      and "/providers/microsoft.cognitiveservices/accounts/" in r.path.lower()
+                      and r.path.lower().count("/") == 8)
+    still_open, duplicate_endpoints = _account_state(emulator, estate)
+    return StormResult(
+        workers=workers, accounts=len(estate.truth.drifted), items=len(items), seconds=seconds, fixed=len(fixed),
+        latencies_ms=latencies, writes=sum(1 for r in requests if r.kind == "write"),
+        throttled=sum(1 for r in requests if r.status == 429), duplicate_endpoints=duplicate_endpoints,
+        duplicate_patches=sum(count - 1 for count in patches.values() if count > 1), still_open=still_open,
+        poisoned=poisoned,
+        emulator_cpu_s=(cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
+        # Workers' whole lives (start-up included), from the kernel's accounting of waited-for children.
+        workers_cpu_s=(children_after.ru_utime + children_after.ru_stime)
+        - (children_before.ru_utime + children_before.ru_stime),
+        azurite_cpu_s=azurite_cpu)
+
+
+def storm_rows(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, ...]) -> list[list[Any]]:
+    rows = []
+    for workers in worker_counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run_storm(emulator, accounts, workers, Path(tmp))
+        problems = [f"{label} {value}" for label, value in (
+            ("duplicate endpoints", result.duplicate_endpoints), ("duplicate PATCHes", result.duplicate_patches),
+            ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
+        if problems:
+            raise BenchFailure(f"storm with {workers} workers: " + ", ".join(problems))
+        cpu = result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s
+        rows.append([workers, f"{result.accounts:,}", f"{result.items:,}", f"{result.seconds:.1f}",
+                     f"{result.fixed / result.seconds:.1f}", f"{_percentile(result.latencies_ms, 0.5) / 1000:.1f}",
+                     f"{_percentile(result.latencies_ms, 0.99) / 1000:.1f}", result.writes, result.throttled,
+                     result.duplicate_endpoints, result.duplicate_patches, result.still_open,
+                     f"{result.workers_cpu_s:.0f} / {result.emulator_cpu_s:.0f} / {result.azurite_cpu_s:.0f}",
+                     f"{cpu / result.fixed * 1000:.0f}"])
+        print(f"  {workers} worker(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_storm_table(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, ...]) -> None:
+    from tabulate import tabulate
+
+    print(f"\nStorm: {accounts:,} accounts drifted at once (five kinds of fix), one work item each and one in "
+          f"{DUPLICATE_EVERY} twice, fed to one Azurite queue {BACKLOG} at a time and worked off by worker processes; "
+          "instant durations\n")
+    print(tabulate(storm_rows(emulator, accounts, worker_counts), tablefmt="github", disable_numparse=True,
+                   headers=["workers", "accounts", "items", "seconds", "fixes/s", "drift→fix p50 s",
+                            "p99 s", "ARM writes", "429s", "dup endpoints", "dup PATCHes", "still open",
+                            "CPU s: workers / emulator / Azurite", "CPU ms per fix"]))
+    print(f"\nEach worker runs one message at a time (the host's batchSize of 16 would run up to 24 per instance). "
+          f"The emulator, Azurite and the workers share {os.cpu_count()} cores: once they are busy, more workers "
+          "cannot fix faster here, and CPU per fix is the number that carries over to real instances.")
+
+
+if __name__ == "__main__":
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    counts = tuple(int(c) for c in sys.argv[2].split(",")) if len(sys.argv) > 2 else (1, 2, 4, 8)
+    with tempfile.TemporaryDirectory() as certs, ArmEmulator(cert_dir=Path(certs)) as emu:
+        print_storm_table(emu, size, counts)

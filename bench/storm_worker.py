@@ -1,0 +1,61 @@
+"""One queue worker instance for bench/storm.py: `import function_app`, then poll the work queue.
+
+    python -m bench.storm_worker --audit audit-3.jsonl --ready ready-3 --stop stop
+
+Settings come from the environment, as on a Functions instance. The app's own logger writes each audit
+record (`remediation.audit`); this process appends them to --audit as JSON lines. It polls with
+localdev/functions_host.py's LocalHost (one message at a time, deleted once the function returns, left
+to become visible again when it raises) until the --stop file exists and the queue is idle.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TextIO
+
+IDLE_POLL = 0.1  # seconds between polls of an empty queue (the host backs off to maxPollingInterval, 2 s)
+
+
+class AuditFile(logging.Handler):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.INFO:
+            self.stream.write(json.dumps(json.loads(record.getMessage()), separators=(",", ":")) + "\n")
+            self.stream.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--audit", type=Path, required=True)
+    parser.add_argument("--ready", type=Path, required=True)
+    parser.add_argument("--stop", type=Path, required=True)
+    args = parser.parse_args()
+
+    from localdev.functions_host import LocalHost
+
+    with args.audit.open("a") as audit:
+        logger = logging.getLogger("remediation.audit")
+        logger.setLevel(logging.INFO)
+        logger.addHandler(AuditFile(audit))
+        app = importlib.import_module("function_app")
+        host = LocalHost(app, os.environ["AzureWebJobsStorage"])
+        args.ready.touch()
+        while True:
+            if host.run_once() == 0:
+                if args.stop.exists():
+                    break
+                time.sleep(IDLE_POLL)
+    print(json.dumps({"processed": host.processed, "failures": host.failures}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
