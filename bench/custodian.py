@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator
 from localdev.estate_scale import ScaleEstate, seed_estate
 
@@ -49,6 +50,7 @@ class Run:
     peak_mib: float
     found: set[str]
     cpu_seconds: float
+    forbidden: int = 0
 
 
 def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
@@ -66,6 +68,10 @@ def _requests(emulator: ArmEmulator) -> int:
     return sum(1 for r in emulator.requests if r.kind in ("read", "write", "poll"))
 
 
+def _forbidden(emulator: ArmEmulator) -> int:
+    return forbidden(emulator.requests, emulator)
+
+
 def _peak(path: Path) -> float:
     return float(path.read_text().strip()) if path.exists() else float("nan")
 
@@ -77,6 +83,7 @@ def run_scan(emulator: ArmEmulator, estate: ScaleEstate, scratch: Path, first_ru
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMEDIATION_")}
     env.update({**emulator.env(), **settings})
     env.pop("AzureWebJobsStorage", None)  # the operator command needs no storage
+    grant(emulator, settings)  # what a deployment with these settings assigns; a first run: the accounts role only
     peak = scratch / "scan.peak"
     emulator.clear_requests()
     done, seconds, cpu = _timed([sys.executable, str(REPO / "bench" / "peak.py"), str(peak), "-m", "remediation",
@@ -84,7 +91,8 @@ def run_scan(emulator: ArmEmulator, estate: ScaleEstate, scratch: Path, first_ru
     if done.returncode not in (0, 1):  # 1: drift found
         raise BenchFailure(f"scan failed (exit {done.returncode}): {done.stderr[-2000:]}")
     found = {row["resourceId"].lower() for row in json.loads(done.stdout)["drifted"]}
-    return Run("scan, first run" if first_run else "scan", seconds, _requests(emulator), _peak(peak), found, cpu)
+    return Run("scan, first run" if first_run else "scan", seconds, _requests(emulator), _peak(peak), found, cpu,
+               _forbidden(emulator))
 
 
 def run_first_scan(emulator: ArmEmulator, estate: ScaleEstate, scratch: Path) -> Run:
@@ -102,12 +110,15 @@ def run_custodian(emulator: ArmEmulator, estate: ScaleEstate, scratch: Path) -> 
         command += ["--subscription", subscription]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env.update(emulator.env())
+    # Custodian signs in as the same managed identity; it lists accounts only, so it holds the app's accounts
+    # role at the same scopes (each subscription) and nothing else.
+    grant(emulator, estate.settings_env(), roles=("accounts",))
     emulator.clear_requests()
     done, seconds, cpu = _timed(command, scratch, env)
     if done.returncode:
         raise BenchFailure(f"custodian failed (exit {done.returncode}): {done.stderr[-2000:]}")
     found = {rid.lower() for rid in json.loads(result.read_text())["found"]}
-    return Run("Custodian", seconds, _requests(emulator), _peak(peak), found, cpu)
+    return Run("Custodian", seconds, _requests(emulator), _peak(peak), found, cpu, _forbidden(emulator))
 
 
 def comparison_rows(emulator: ArmEmulator, sizes: tuple[int, ...] = SIZES,
@@ -128,7 +139,7 @@ def comparison_rows(emulator: ArmEmulator, sizes: tuple[int, ...] = SIZES,
                         raise BenchFailure(f"{run.tool} at {size} accounts, {latency} ms: {missed} drifted "
                                            f"accounts missed, {extra} reported that did not drift")
                     rows.append([f"{size:,}", f"{latency}", run.tool, f"{run.seconds:.1f}", f"{run.cpu_seconds:.1f}",
-                                 run.requests,
+                                 run.requests, run.forbidden,
                                  f"{run.peak_mib:.0f}", f"{len(run.found & truth)}/{len(truth)}", extra])
     return rows
 
@@ -139,11 +150,14 @@ def print_custodian_table(emulator: ArmEmulator, sizes: tuple[int, ...] = SIZES)
     print("\nScan next to Cloud Custodian: two subscriptions, 10% of the OpenAI/AIServices accounts drifted seven "
           "ways, one decoy of another kind per 20 accounts; each tool a fresh process, as a person runs it\n")
     print(tabulate(comparison_rows(emulator, sizes), tablefmt="github", disable_numparse=True,
-                   headers=["accounts", "ms per request", "tool", "wall s", "CPU s", "ARM requests", "peak MiB",
+                   headers=["accounts", "ms per request", "tool", "wall s", "CPU s", "ARM requests", "403s", "peak MiB",
                             "found/drifted", "not drifted, reported"]))
     print("\nWall time includes interpreter start and imports. Custodian runs the subscriptions one after another "
-          "in one process (as c7n-org does per subscription). The configured scan and Custodian must find exactly the "
-          "drifted accounts (the run fails otherwise); \"scan, first run\" has only REMEDIATION_SCOPES set.")
+          "in one process (as c7n-org does per subscription). The configured scan and Custodian must find exactly "
+          "the drifted accounts (the run fails otherwise); \"scan, first run\" has only REMEDIATION_SCOPES set. "
+          "RBAC enforced, one identity for all three: the scan holds the roles infra/roles.json assigns for its "
+          "settings (accounts on each subscription, network on the hubs' resource groups, DNS on rg-dns; a first "
+          "run: the accounts role only), Custodian the accounts role on each subscription and nothing else.")
 
 
 if __name__ == "__main__":

@@ -23,12 +23,14 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 
+from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.model import WriteEvent
 from localdev.arm_events import EventRouter, to_event_grid
@@ -62,10 +64,12 @@ class BenchFailure(Exception):
 
 @contextmanager
 def fresh_app(emulator: ArmEmulator, azurite: Azurite, **overrides: str) -> Iterator[ModuleType]:
-    """`import function_app` afresh with the stack's settings in os.environ (restored afterwards)."""
+    """`import function_app` afresh with the stack's settings in os.environ (restored afterwards), its identity
+    holding exactly the roles a deployment with those settings assigns, enforced (bench/rights.py)."""
     saved = dict(os.environ)
     os.environ.update({**emulator.env(), **settings_env(**overrides), "AzureWebJobsStorage": azurite.connection_string,
                        "REMEDIATION_AUDIT_TABLE": f"audit{uuid.uuid4().hex[:12]}"})
+    grant(emulator, os.environ)
     sys.modules.pop("function_app", None)
     app = importlib.import_module("function_app")
     try:
@@ -113,7 +117,7 @@ class LogWatch(logging.Handler):
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for logger, level in zip(self._loggers, self._levels):
+        for logger, level in zip(self._loggers, self._levels, strict=True):
             logger.removeHandler(self)
             logger.setLevel(level)
 
@@ -204,7 +208,7 @@ def drift_to_first_write(emulator: ArmEmulator, azurite: Azurite) -> list[list[A
                            f"outcomes {sorted(set(outcomes))}")
     return [[f"{DRIFTS} drifts on {DRIFT_ACCOUNTS} accounts", len(latencies),
              f"{statistics.median(latencies):.0f}", f"{_percentile(latencies, 0.90):.0f}",
-             f"{_percentile(latencies, 0.99):.0f}", f"{max(latencies):.0f}"]]
+             f"{_percentile(latencies, 0.99):.0f}", f"{max(latencies):.0f}", forbidden(emulator.requests, emulator)]]
 
 
 # --- 2. event storm ---------------------------------------------------------------------------------
@@ -212,7 +216,7 @@ def drift_to_first_write(emulator: ArmEmulator, azurite: Azurite) -> list[list[A
 def _event(account: str, claims: dict[str, Any]) -> dict[str, Any]:
     return to_event_grid(WriteEvent(operation_name=ACCOUNT_WRITE, resource_id=account, method="PATCH", status=200,
                                     caller_claims=claims, correlation_id=str(uuid.uuid4()),
-                                    time=dt.datetime.now(dt.timezone.utc)))
+                                    time=dt.datetime.now(dt.UTC)))
 
 
 def _locked(resource: dict[str, Any] | None) -> bool:
@@ -290,6 +294,7 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
         outcomes = Counter(r["outcome"] for r in watch.records)
 
     kinds = [r.kind for r in emulator.requests if r.kind in ("read", "write", "poll")]
+    refused = forbidden(emulator.requests, emulator)
     unlocked = [a for a in accounts if not _locked(emulator.get(a))]
     served: dict[str, int] = {}
     for endpoint in emulator.resources("Microsoft.Network/privateEndpoints"):
@@ -302,7 +307,7 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
 
     deliver_s = delivered - started
     row = [len(events), len(accounts), kinds.count("read"), kinds.count("write"), kinds.count("poll"), len(kinds),
-           f"{len(kinds) / len(events):.2f}", f"{wall:.1f} ({deliver_s:.1f} + {wall - deliver_s:.1f})",
+           refused, f"{len(kinds) / len(events):.2f}", f"{wall:.1f} ({deliver_s:.1f} + {wall - deliver_s:.1f})",
            f"{STORM_ACCOUNTS - len(unlocked)}/{STORM_ACCOUNTS}", duplicate_endpoints,
            f"{reconciles} ({', '.join(f'{n} {o}' for o, n in outcomes.most_common())})", ignored_own]
     if unlocked or duplicate_endpoints:
@@ -314,8 +319,8 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
     return [row]
 
 
-DRIFT_HEADERS = ["case", "fixes", "median ms", "p90 ms", "p99 ms", "max ms"]
-STORM_HEADERS = ["events", "accounts", "reads", "writes", "LRO polls + final GETs", "ARM total", "ARM / event",
+DRIFT_HEADERS = ["case", "fixes", "median ms", "p90 ms", "p99 ms", "max ms", "403s"]
+STORM_HEADERS = ["events", "accounts", "reads", "writes", "LRO polls + final GETs", "ARM total", "403s", "ARM / event",
                  "wall s (deliver + drain)", "locked at end", "duplicate endpoints", "reconciles",
                  "own writes ignored"]
 

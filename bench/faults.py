@@ -24,10 +24,12 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
+from bench.rights import forbidden
 from localdev.arm_emulator import ArmEmulator, Fault
 from localdev.azurite import Azurite, free_port
 from localdev.estate import OPENAI_ZONE, Estate, account_id
@@ -122,6 +124,7 @@ class CellResult:
     resent: list[str] = field(default_factory=list)  # re-sent after an outcome the app could not know
     out_of_scope: list[str] = field(default_factory=list)
     lost: int = 0  # reconciles that ran to the end without an audit record in the table
+    forbidden: int = 0  # the app's requests answered 403 (it holds exactly the rights a deployment grants)
     reconciles: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -133,12 +136,12 @@ class CellResult:
     def row(self) -> list[Any]:
         c = self.cell
         return [c.fault, c.step, "forever" if c.times is None else c.times, "yes" if self.converged else "no",
-                " → ".join(self.outcomes), self.arm_requests, len(self.duplicates), len(self.resent),
+                " → ".join(self.outcomes), self.arm_requests, self.forbidden, len(self.duplicates), len(self.resent),
                 len(self.out_of_scope),
                 self.lost, f"{self.seconds:.1f}"]
 
 
-HEADERS = ["fault", "step", "times", "converged", "outcomes", "ARM requests", "duplicates",
+HEADERS = ["fault", "step", "times", "converged", "outcomes", "ARM requests", "403s", "duplicates",
            "re-sent after an unknown outcome", "writes out of scope", "lost records", "s"]
 
 
@@ -263,7 +266,9 @@ def run_cell(stack: Any, cell: Cell, own_azurite: Azurite | None = None) -> Cell
     Azurite (`own_azurite`, started on fixed ports), which they stop and restart."""
     result = CellResult(cell)
     started = time.monotonic()
+    enforced = stack.emulator.config.enforce_rbac  # the reset turns it off; the stack seeds the app's grants
     stack.emulator.reset()
+    stack.emulator.config.enforce_rbac = enforced
     # Azure finishes an operation whether or not its client still polls it; the emulator finishes an
     # unpolled one (a client that gave up after a failed poll, a killed process) after lro_max_age_s.
     stack.emulator.config.lro_max_age_s = LRO_MAX_AGE
@@ -304,6 +309,7 @@ def _retry_loop(stack: Any, result: CellResult, remediator: Any,
 
 def _finish(stack: Any, result: CellResult, tries: list[tuple[int, int, dict[str, Any]]], killed: int = 0) -> None:
     result.arm_requests = len(_app_requests(stack))
+    result.forbidden = forbidden(stack.emulator.requests, stack.emulator)
     _judge(stack, result, tries)
     records = [r for r in _history(stack) if r.get("mode") == "enforce"]
     result.lost = max(0, result.reconciles - len(records))
@@ -369,13 +375,12 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     Event Grid delivers it again after Azurite is back; the queue worker runs the item (up to 5 tries)."""
     from azure.storage.queue import QueueClient
 
+    import remediation.storage
     from localdev.arm_events import EventRouter
     from remediation.events import WATCHED_OPERATIONS
     from remediation.intake import EventIntake
     from remediation.storage import WORK_QUEUE
     from remediation.worker import Worker
-
-    import remediation.storage
 
     # The queue SDK's own retry waits 15 s, 45 s... before it gives up on a stopped Azurite; one try
     # here, so a delivery fails at once (Event Grid's redelivery is the retry this cell is about).
@@ -447,6 +452,7 @@ def _run_kill_cell(stack: Any, result: CellResult) -> None:
     """A reconcile in another process, killed (SIGKILL) once its first write is in the emulator's log;
     then the retried work item reconciles in this process."""
     env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO)}
+    stack.grant_app_rights(stack.env())  # the other process runs as the app's identity too
     # Hold the next network write so the kill lands between the first write and the second.
     stack.emulator.add_fault(Fault(method="PUT", path=r"/Microsoft\.Network/", kind="write", status=None,
                                    delay_s=3.0, times=None))
@@ -485,8 +491,9 @@ class _Standalone:
         self.azurite = Azurite(root / "azurite")
         self.own = fixed_azurite(root / "azurite-own")
 
-    def __enter__(self) -> "_Standalone":
+    def __enter__(self) -> _Standalone:
         self.emulator.start()
+        self.emulator.config.enforce_rbac = True  # each cell keeps it; stack.remediator() seeds the app's grants
         self.azurite.start()
         self.own.start()
         return self

@@ -16,9 +16,10 @@ import time
 import uuid
 from typing import Any
 
+from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator, EmulatorConfig
 from localdev.azurite import Azurite
-from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, ZONES_BY_KIND, Estate, account_id, rg_id, settings_env
+from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, ZONES_BY_KIND, Estate, account_id, settings_env
 from remediation.ids import parse_account_id
 from remediation.model import Trigger
 from remediation.service import Remediator
@@ -49,7 +50,9 @@ def reconcile_until_final(emulator: ArmEmulator, azurite: Azurite, settings_over
     env = {**emulator.env(), **settings_env(**settings_overrides), "AzureWebJobsStorage": azurite.connection_string,
            "REMEDIATION_AUDIT_TABLE": f"pace{uuid.uuid4().hex[:12]}"}
     os.environ.update(emulator.env())
-    remediator = Remediator(Settings.from_env(env))
+    grant(emulator, env)
+    emulator.clear_requests()
+    remediator = Remediator.from_settings(Settings.from_env(env))
     outcomes: list[str] = []
     started = time.perf_counter()
     try:
@@ -79,7 +82,7 @@ def pace_rows(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
             refused = sum(1 for r in requests if r.kind == "write" and r.status in (400, 409))
             rows.append([name, pace_name, " → ".join(outcomes), f"{wall:.2f}",
                          f"{wall / scale:.0f}" if config else "-", kinds.count("poll"), kinds.count("read"),
-                         kinds.count("write"), len(requests), refused])
+                         kinds.count("write"), len(requests), refused, forbidden(requests, emulator)])
     return rows
 
 
@@ -96,6 +99,8 @@ def throttled_sweep_row(emulator: ArmEmulator, size: int = 10_000) -> list[Any]:
     emulator.seed(built.scenario())
     emulator.clear_requests()
     env = {**emulator.env(), **settings_env(REMEDIATION_SCOPES=f"/subscriptions/{SUBSCRIPTION}")}
+    grant(emulator, env)
+    emulator.clear_requests()
     os.environ.update(emulator.env())
     settings = Settings.from_env(env, require_storage=False)
     clients = ArmClients(settings)
@@ -109,7 +114,10 @@ def throttled_sweep_row(emulator: ArmEmulator, size: int = 10_000) -> list[Any]:
     requests = [r for r in emulator.requests if r.kind in ("read", "write", "poll")]
     throttled = sum(1 for r in requests if r.status == 429)
     app = emulator.app_identity.object_id
-    return [f"{size:,}", len(flagged), len(requests), throttled, f"{wall:.1f}",
+    refused = forbidden(requests, emulator)
+    if refused:
+        raise RuntimeError(f"the sweep was refused {refused} requests (403)")
+    return [f"{size:,}", len(flagged), len(requests), throttled, refused, f"{wall:.1f}",
             emulator.throttler.remaining(SUBSCRIPTION, app, "GET")]
 
 
@@ -120,11 +128,11 @@ def print_pace_table(emulator: ArmEmulator, azurite: Azurite) -> None:
           "until its outcome is final\n")
     print(tabulate(pace_rows(emulator, azurite),
                    headers=["case", "pace", "outcomes", "wall s", "Azure-equivalent s", "polls", "reads", "writes",
-                            "ARM requests", "writes refused (busy)"], tablefmt="github"))
+                            "ARM requests", "writes refused (busy)", "403s"], tablefmt="github"))
     print("\nA sweep of one subscription against Resource Manager's token buckets (reads 250, refilling 25/s per "
           "principal; localdev/arm_emulator/throttling.py)\n")
     print(tabulate([throttled_sweep_row(emulator)],
-                   headers=["accounts", "queued", "ARM requests", "429s", "wall s", "reads left at the end"],
+                   headers=["accounts", "queued", "ARM requests", "429s", "403s", "wall s", "reads left at the end"],
                    tablefmt="github"))
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator
 from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, SUBSCRIPTION, Estate, settings_env
 
@@ -95,16 +96,19 @@ def sweep_rows(emulator: ArmEmulator, naive_up_to: int = 10_000) -> list[list[An
         started = time.perf_counter()
         emulator.seed(estate(size))
         seeded = time.perf_counter() - started
+        grant(emulator, env)
         for name, code in (("sweep", SWEEP), ("naive", NAIVE)):
             if name == "naive" and size > naive_up_to:
-                rows.append([size, name, "-", "-", "-", "-", "-", f"skipped above {naive_up_to:,} (time)"])
+                rows.append([size, name, "-", "-", "-", "-", "-", "-", f"skipped above {naive_up_to:,} (time)"])
                 continue
             emulator.clear_requests()
             result = _probe(code, env)
             requests = sum(1 for r in emulator.requests if r.kind in ("read", "write", "poll"))
+            refused = forbidden(emulator.requests, emulator)
             assert result["accounts"] == size, result
             assert result["flagged"] == size // 10, f"{name} flagged {result['flagged']} of {size // 10} drifted"
-            rows.append([size, name, requests, f"{requests / size:.3f}", result["flagged"],
+            assert refused == 0, f"{name} at {size:,} accounts: {refused} requests refused (403)"
+            rows.append([size, name, requests, f"{requests / size:.3f}", refused, result["flagged"],
                          f"{result['seconds']:.1f}", f"{result['peak_mib']:.1f}", f"estate seeded in {seeded:.1f} s"])
     return rows
 
@@ -114,7 +118,8 @@ def print_sweep_table(emulator: ArmEmulator) -> None:
 
     print("\nSweep: every account in two subscriptions, ten resource groups, 10% drifted; the sweep screens from "
           "list requests, the naive way reads each account, its endpoint, zone group and zone links\n")
-    print(tabulate(sweep_rows(emulator), headers=["accounts", "way", "ARM requests", "per account", "flagged",
+    print(tabulate(sweep_rows(emulator), headers=["accounts", "way", "ARM requests", "per account", "403s", "flagged",
                                                  "seconds", "peak MiB", "note"], tablefmt="github"))
-    print("\nTarget: at most 1.2 ARM requests per account, memory flat from 1,000 to 10,000 accounts. Peak memory "
-          "is the process's own high-water mark (VmHWM), SDKs included.")
+    print("\nTarget: at most 1.2 ARM requests per account, memory flat from 1,000 to 10,000 accounts, no 403 (the run "
+          "fails on one). Peak memory is the process's own high-water mark (VmHWM), SDKs included. RBAC enforced: the "
+          "app holds the accounts role on both subscriptions, network on rg-network, DNS on rg-dns (infra/roles.json).")
