@@ -39,6 +39,8 @@ from bench.pace import print_pace_table
 from bench.rights import forbidden, grant
 from bench.seeding import SIZES as SEEDING_SIZES
 from bench.seeding import print_seeding_table
+from bench.storm import DEFAULT_RUNS as STORM_DEFAULT_RUNS
+from bench.storm import SCALE_RUNS as STORM_SCALE_RUNS
 from bench.storm import print_storm_table
 from bench.sweep import print_sweep_table
 from localdev.arm_emulator import ArmEmulator
@@ -195,7 +197,7 @@ def scale_tables(scale: bool, which: set[str]) -> int:
         if "seeding" in which:
             print_seeding_table(SEEDING_SIZES if scale else SEEDING_SIZES[:1])
         if "storm" in which:
-            print_storm_table(emulator, *((10_000, (1, 2, 4, 8)) if scale else (200, (1, 2, 4))))
+            print_storm_table(emulator, STORM_SCALE_RUNS if scale else STORM_DEFAULT_RUNS)
     return 0
 
 

@@ -19,8 +19,13 @@ drift→fix p50/p99, ARM writes, 429s, duplicate private endpoints and duplicate
 be 0), accounts still open afterwards (must be 0), and the CPU the emulator spent (it runs in this
 process and shares the machine's cores with the workers and Azurite).
 
-Durations are instant: operations finish after one poll and the emulator answers at once (Azure's own
-durations, scaled, are a setting of the emulator not modelled on this branch).
+Two paces: instant (operations finish after one poll, the emulator answers at once: the app's own CPU per
+fix) and Azure's pace scaled (`EmulatorConfig.azure_pace(scale)`: each operation takes Azure's duration
+times `scale`, localdev/arm_emulator/pace.py; the app's poll interval and ready timeout scaled by the same
+factor from their production defaults, as tests/integration/test_pace.py does). Throttling is on in both
+(Resource Manager's token buckets per subscription and principal, unscaled). RBAC is enforced: the workers'
+identity holds exactly the roles infra/roles.json assigns for the estate's settings, and the 403s it got
+are counted.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localdev.arm_emulator import ArmEmulator
+from bench.rights import forbidden, grant
+from localdev.arm_emulator import ArmEmulator, EmulatorConfig
 from localdev.azurite import Azurite
 from localdev.estate_scale import ScaleEstate, seed_estate
 from remediation.storage import POISON_QUEUE, WORK_QUEUE
@@ -57,6 +63,8 @@ STORM_TIMEOUT = 3600.0
 DRAIN_POLL = 0.5
 BACKLOG = 400  # at most this many items waiting on the queue (see above); the feeder tops it up
 ACCOUNT_WRITE = "Microsoft.CognitiveServices/accounts/write"
+POLL_INTERVAL_S, READY_TIMEOUT_S = 5.0, 60.0   # the app's production defaults (remediation/settings.py)
+AZURE_SCALE = 0.02                             # Azure's pace at 1:50
 
 
 class BenchFailure(Exception):
@@ -73,6 +81,7 @@ class StormResult:
     latencies_ms: list[int]
     writes: int
     throttled: int
+    forbidden: int
     duplicate_endpoints: int
     duplicate_patches: int
     still_open: int
@@ -155,17 +164,30 @@ def _account_state(emulator: ArmEmulator, estate: ScaleEstate) -> tuple[int, int
     return still_open, duplicates
 
 
-def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path) -> StormResult:
+def paced(emulator: ArmEmulator, scale: float | None) -> dict[str, str]:
+    """Put the emulator at Azure's pace times `scale` (None: instant), throttling on; the app settings that go
+    with it (poll interval and ready timeout scaled from the production defaults; the estate's own otherwise)."""
+    emulator.config.update({"throttling": True})
+    if scale is None:
+        return {}
+    emulator.config.update(EmulatorConfig.azure_pace(scale))
+    return {"REMEDIATION_POLL_INTERVAL_SECONDS": str(POLL_INTERVAL_S * scale),
+            "REMEDIATION_READY_TIMEOUT_SECONDS": str(READY_TIMEOUT_S * scale)}
+
+
+def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path,
+              scale: float | None = None) -> StormResult:
     emulator.reset()
     estate = ScaleEstate(accounts=accounts, subscriptions=max(1, accounts // 1000), drift_every=1,
                          decoy_every=0, drifts=FIXABLE)
     seed_estate(emulator, estate)
+    settings = estate.settings_env(**paced(emulator, scale))
+    grant(emulator, settings)
     items = _items(estate)
     with Azurite(scratch / f"azurite-{workers}") as azurite:
         from azure.storage.queue import QueueClient
 
-        env = {**os.environ, **emulator.env(), **estate.settings_env(),
-               "AzureWebJobsStorage": azurite.connection_string}
+        env = {**os.environ, **emulator.env(), **settings, "AzureWebJobsStorage": azurite.connection_string}
         queue = QueueClient.from_connection_string(azurite.connection_string, WORK_QUEUE)
         queue.create_queue()
         stop = scratch / f"stop-{workers}"
@@ -222,7 +244,8 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path)
     return StormResult(
         workers=workers, accounts=len(estate.truth.drifted), items=len(items), seconds=seconds, fixed=len(fixed),
         latencies_ms=latencies, writes=sum(1 for r in requests if r.kind == "write"),
-        throttled=sum(1 for r in requests if r.status == 429), duplicate_endpoints=duplicate_endpoints,
+        throttled=sum(1 for r in requests if r.status == 429), forbidden=forbidden(requests, emulator),
+        duplicate_endpoints=duplicate_endpoints,
         duplicate_patches=sum(count - 1 for count in patches.values() if count > 1), still_open=still_open,
         poisoned=poisoned,
         emulator_cpu_s=(cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
@@ -232,44 +255,66 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path)
         azurite_cpu_s=azurite_cpu)
 
 
-def storm_rows(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, ...]) -> list[list[Any]]:
+def storm_rows(emulator: ArmEmulator, runs: tuple[tuple[float | None, int, tuple[int, ...]], ...]) -> list[list[Any]]:
+    """One row per (pace, accounts, worker count): `runs` holds (scale or None for instant, accounts, counts)."""
     rows = []
-    for workers in worker_counts:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run_storm(emulator, accounts, workers, Path(tmp))
-        problems = [f"{label} {value}" for label, value in (
-            ("duplicate endpoints", result.duplicate_endpoints), ("duplicate PATCHes", result.duplicate_patches),
-            ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
-        if problems:
-            raise BenchFailure(f"storm with {workers} workers: " + ", ".join(problems))
-        cpu = result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s
-        rows.append([workers, f"{result.accounts:,}", f"{result.items:,}", f"{result.seconds:.1f}",
-                     f"{result.fixed / result.seconds:.1f}", f"{_percentile(result.latencies_ms, 0.5) / 1000:.1f}",
-                     f"{_percentile(result.latencies_ms, 0.99) / 1000:.1f}", result.writes, result.throttled,
-                     result.duplicate_endpoints, result.duplicate_patches, result.still_open,
-                     f"{result.workers_cpu_s:.0f} / {result.emulator_cpu_s:.0f} / {result.azurite_cpu_s:.0f}",
-                     f"{cpu / result.fixed * 1000:.0f}"])
-        print(f"  {workers} worker(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
+    for scale, accounts, worker_counts in runs:
+        for workers in worker_counts:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run_storm(emulator, accounts, workers, Path(tmp), scale)
+            problems = [f"{label} {value}" for label, value in (
+                ("duplicate endpoints", result.duplicate_endpoints), ("duplicate PATCHes", result.duplicate_patches),
+                ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
+            if problems:
+                raise BenchFailure(f"storm with {workers} workers: " + ", ".join(problems))
+            rows.append(_row(result, scale))
+            print(f"  {workers} worker(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
     return rows
 
 
-def print_storm_table(emulator: ArmEmulator, accounts: int, worker_counts: tuple[int, ...]) -> None:
+def _row(result: StormResult, scale: float | None) -> list[Any]:
+    cpu = result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s
+    return ["instant" if scale is None else f"Azure's, 1:{1 / scale:.0f}", result.workers, f"{result.accounts:,}",
+            f"{result.items:,}", f"{result.seconds:.1f}", f"{result.fixed / result.seconds:.1f}",
+            f"{_percentile(result.latencies_ms, 0.5) / 1000:.1f}",
+            f"{_percentile(result.latencies_ms, 0.99) / 1000:.1f}", result.writes, result.throttled, result.forbidden,
+            result.duplicate_endpoints, result.duplicate_patches, result.still_open,
+            f"{result.workers_cpu_s:.0f} / {result.emulator_cpu_s:.0f} / {result.azurite_cpu_s:.0f}",
+            f"{cpu / result.fixed * 1000:.0f}"]
+
+
+HEADERS = ["pace", "workers", "accounts", "items", "seconds", "fixes/s", "drift→fix p50 s", "p99 s", "ARM writes",
+           "429s", "403s", "dup endpoints", "dup PATCHes", "still open", "CPU s: workers / emulator / Azurite",
+           "CPU ms per fix"]
+
+
+# What `python -m bench` runs (small) and what `--scale` runs: (scale or None for instant, accounts, workers).
+DEFAULT_RUNS: tuple[tuple[float | None, int, tuple[int, ...]], ...] = (
+    (None, 200, (1, 2, 4)), (AZURE_SCALE, 50, (1, 2, 4)))
+SCALE_RUNS: tuple[tuple[float | None, int, tuple[int, ...]], ...] = (
+    (None, 10_000, (1, 2, 4, 8)), (AZURE_SCALE, 10_000, (1, 2, 4, 8)))
+
+
+def print_storm_table(emulator: ArmEmulator,
+                      runs: tuple[tuple[float | None, int, tuple[int, ...]], ...] = DEFAULT_RUNS) -> None:
     from tabulate import tabulate
 
-    print(f"\nStorm: {accounts:,} accounts drifted at once (five kinds of fix), one work item each and one in "
+    print("\nStorm: every account of the estate drifted at once (five kinds of fix), one work item each and one in "
           f"{DUPLICATE_EVERY} twice, fed to one Azurite queue {BACKLOG} at a time and worked off by worker processes; "
-          "instant durations\n")
-    print(tabulate(storm_rows(emulator, accounts, worker_counts), tablefmt="github", disable_numparse=True,
-                   headers=["workers", "accounts", "items", "seconds", "fixes/s", "drift→fix p50 s",
-                            "p99 s", "ARM writes", "429s", "dup endpoints", "dup PATCHes", "still open",
-                            "CPU s: workers / emulator / Azurite", "CPU ms per fix"]))
+          "instant and at Azure's pace (scaled), throttling on, RBAC enforced\n")
+    print(tabulate(storm_rows(emulator, runs), tablefmt="github", disable_numparse=True, headers=HEADERS))
     print(f"\nEach worker runs one message at a time (the host's batchSize of 16 would run up to 24 per instance). "
           f"The emulator, Azurite and the workers share {os.cpu_count()} cores: once they are busy, more workers "
-          "cannot fix faster here, and CPU per fix is the number that carries over to real instances.")
-
+          "cannot fix faster here, and CPU per fix is the number that carries over to real instances. At Azure's "
+          "pace every operation takes its Azure duration times the scale, and so do the app's poll interval (5 s) "
+          "and ready timeout (60 s); the token buckets refill at Azure's rate, unscaled. Drift→fix is the app's "
+          "eventToFixMs (the drift to the app's first write) as measured here, not scaled back. The workers hold "
+          "exactly the roles infra/roles.json assigns for the estate's settings; 403s must be 0.")
 
 if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     counts = tuple(int(c) for c in sys.argv[2].split(",")) if len(sys.argv) > 2 else (1, 2, 4, 8)
+    paces = {"instant": (None,), "azure": (AZURE_SCALE,)}.get(sys.argv[3] if len(sys.argv) > 3 else "",
+                                                              (None, AZURE_SCALE))
     with tempfile.TemporaryDirectory() as certs, ArmEmulator(cert_dir=Path(certs)) as emu:
-        print_storm_table(emu, size, counts)
+        print_storm_table(emu, tuple((scale, size, counts) for scale in paces))
