@@ -5,17 +5,23 @@
 2. Cold start: `import function_app` in a fresh interpreter (what the host does at start-up), with the
    SDKs lazy as shipped and eager, and a compliant request and event served from cold.
 3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
-4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py).
+4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py), and at scale: accounts over
+   many subscriptions at 100 ms per request, throttled, at several concurrencies (bench/sweep_scale.py).
 5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
    (bench/pace.py).
 6. The scan next to Cloud Custodian, at 0 and 100 ms per request (bench/custodian.py).
 7. Seeding large estates into the emulator (bench/seeding.py).
-8. A storm of fixes worked off by several worker processes (bench/storm.py).
+8. A storm of fixes worked off by several worker processes, instant and at Azure's pace (bench/storm.py).
 
-`python -m bench` keeps 6-8 small (1,000 accounts; 10,000 seeded; a storm of 200 accounts on 1, 2 and 4
-workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at size:
-10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, a storm of 10,000
-accounts on 1, 2, 4 and 8 workers.
+Every table runs the app with RBAC enforced, its identity holding exactly the roles infra/roles.json assigns
+for the settings that table uses (bench/rights.py), and counts the 403s it got.
+
+`python -m bench` keeps the large ones small (the sweep of 10,000 accounts over 10 subscriptions at concurrency
+8; 1,000 accounts beside Custodian; 10,000 seeded; storms of 200 accounts instant and 50 at Azure's pace on 1,
+2 and 4 workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at
+size: the sweep of 10,000 / 100,000 accounts over 10 / 1,000 subscriptions at concurrency 1, 8 and 32,
+10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, storms of 10,000 accounts
+on 1, 2, 4 and 8 workers. `--only sweep|custodian|seeding|storm` (repeatable) runs only those of them.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ from bench.storm import DEFAULT_RUNS as STORM_DEFAULT_RUNS
 from bench.storm import SCALE_RUNS as STORM_SCALE_RUNS
 from bench.storm import print_storm_table
 from bench.sweep import print_sweep_table
+from bench.sweep_scale import DEFAULT_RUNS as SWEEP_DEFAULT_RUNS
+from bench.sweep_scale import SCALE_RUNS as SWEEP_SCALE_RUNS
+from bench.sweep_scale import print_sweep_scale_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", action="store_true", help="the large tables (tens of minutes, a few GiB)")
-    parser.add_argument("--only", choices=("custodian", "seeding", "storm"), action="append",
+    parser.add_argument("--only", choices=SCALE_TABLES, action="append",
                         help="run only these of the scale tables (repeatable)")
     args = parser.parse_args(argv)
     if args.only:
@@ -186,12 +195,17 @@ def main(argv: list[str] | None = None) -> int:
         print_event_tables(emulator, azurite)
         print_sweep_table(emulator)
         print_pace_table(emulator, azurite)
-    return scale_tables(args.scale, {"custodian", "seeding", "storm"})
+    return scale_tables(args.scale, set(SCALE_TABLES))
+
+
+SCALE_TABLES = ("sweep", "custodian", "seeding", "storm")
 
 
 def scale_tables(scale: bool, which: set[str]) -> int:
-    """Custodian side by side, seeding and the storm; each with an emulator of its own."""
+    """The sweep at scale, Custodian side by side, seeding and the storm; on an emulator of their own."""
     with tempfile.TemporaryDirectory() as scratch, ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
+        if "sweep" in which:
+            print_sweep_scale_table(emulator, SWEEP_SCALE_RUNS if scale else SWEEP_DEFAULT_RUNS)
         if "custodian" in which:
             print_custodian_table(emulator, CUSTODIAN_SIZES if scale else CUSTODIAN_SIZES[:1])
         if "seeding" in which:
