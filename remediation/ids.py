@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from functools import cached_property
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 CONNECTION_TYPE = "Microsoft.CognitiveServices/accounts/privateEndpointConnections"
@@ -61,6 +62,10 @@ class ResourceId:
     names: tuple[str, ...] = ()
 
     def __str__(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:  # built once: IDs are compared and hashed by it all the time (the sweep, millions)
         text = f"/subscriptions/{self.subscription_id}"
         if self.resource_group is not None:
             text += f"/resourceGroups/{self.resource_group}"
@@ -70,10 +75,10 @@ class ResourceId:
                 text += f"/{type_name}/{name}"
         return text
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Case-insensitive identity: use this for every comparison, set and dict key."""
-        return fold(str(self))
+        return fold(self._text)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ResourceId) and self.key == other.key

@@ -100,8 +100,14 @@ ACCOUNT_FINDINGS = frozenset({
 
 
 def account_findings(desired: DesiredState, account: Account) -> set[FindingCode]:
-    """The findings of ACCOUNT_FINDINGS that this account's properties show."""
-    return {f.code for f in plan(desired, Observation(account)).findings if f.code in ACCOUNT_FINDINGS}
+    """The findings of ACCOUNT_FINDINGS that this account's properties show: what `plan` finds on the account
+    alone, without planning its endpoints (the sweep asks this of every account it lists)."""
+    out = _Builder()
+    if not account.ready:
+        return {FindingCode.ACCOUNT_NOT_READY}
+    _plan_network(desired, account, out)
+    codes = {f.code for f in out.findings}
+    return codes | ({FindingCode.CUSTOM_SUBDOMAIN_MISSING} if not account.custom_subdomain else set())
 
 
 # --- how the account's names resolve from the app's network (reported only) ----------------------

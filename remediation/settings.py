@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any, TypeVar
 
 from .clouds import arm_endpoint, eventgrid_topic, storage_account_name, storage_connection
@@ -105,7 +106,7 @@ class Settings:
         """The token scope that matches the Resource Manager endpoint (sovereign clouds, emulator)."""
         return self.arm_endpoint + "/.default"
 
-    @property
+    @cached_property
     def allowed_subnets(self) -> frozenset[ResourceId]:
         """Subnets whose approved private endpoints count as serving an account."""
         return frozenset((*self.pe_subnets.subnets, *self.pe_allowed_subnet_ids))

@@ -30,7 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,7 @@ from .audit import AuditRecord
 from .clients import COGNITIVE_API_VERSION, NETWORK_API_VERSION, PRIVATE_DNS_API_VERSION, ArmClients, describe
 from .desired import (
     NOT_EXEMPT,
+    DesiredState,
     Exemption,
     desired_state,
     exemption,
@@ -100,6 +101,7 @@ class SweepSummary:
 
 
 _DNS_PAGE = 1000
+_READ_AHEAD = 2000  # accounts a stream holds while the inventory is still being listed
 
 
 class Sweeper:
@@ -107,6 +109,14 @@ class Sweeper:
         self.clients = clients
         self.settings = settings
         self._lock = threading.Lock()  # the inventory and `each` are shared by the sweep's threads
+        self._desired_states: dict[tuple[str, str], DesiredState] = {}
+
+    def _desired(self, kind: str, location: str) -> DesiredState:
+        """The desired state per kind and location, built once (the screen asks for it per account)."""
+        key = (kind.lower(), location)
+        if key not in self._desired_states:
+            self._desired_states[key] = desired_state(self.settings, kind, location)
+        return self._desired_states[key]
 
     def inventory(self, pool: ThreadPoolExecutor) -> tuple[Inventory, int]:
         """The endpoints of the allowed subnets and the zones' links and A records, listed in bulk and side by
@@ -189,7 +199,7 @@ class Sweeper:
 
     def _screen(self, account: Account, inventory: Inventory) -> Screened:
         """The findings one account shows in list data: a little eager, since a reconcile decides."""
-        desired = desired_state(self.settings, account.kind, account.location)
+        desired = self._desired(account.kind, account.location)
         codes = account_findings(desired, account)
         unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
         if not account.ready or not account.custom_subdomain:
@@ -252,35 +262,56 @@ class Sweeper:
         """Screen every scope and enqueue what needs work, REMEDIATION_SWEEP_CONCURRENCY streams at a time;
         `each` sees every screened account as it streams past (one at a time; nothing is collected here, so
         memory stays flat however large the estate). One summary per scope, in the order of the scopes."""
-        with ThreadPoolExecutor(self.settings.sweep_concurrency, thread_name_prefix="sweep") as pool:
-            inventory, inventory_requests = self.inventory(pool)
-            summaries = list(pool.map(lambda scope: self._sweep_scope(scope, inventory, enqueue, each),
-                                      self.settings.scopes))
+        # Pools of their own, so an account stream waiting for the inventory never holds a thread its lists
+        # need, and the inventory's own thread never waits on a list queued behind it.
+        concurrency = self.settings.sweep_concurrency
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="sweep-lists") as lists, \
+                ThreadPoolExecutor(1, thread_name_prefix="sweep-inventory") as inventory, \
+                ThreadPoolExecutor(concurrency, thread_name_prefix="sweep-scopes") as streams:
+            listed = inventory.submit(self.inventory, lists)
+            summaries = list(streams.map(lambda scope: self._sweep_scope(scope, listed, enqueue, each),
+                                         self.settings.scopes))
+            _, inventory_requests = listed.result()
         if summaries:  # the shared inventory is counted with the first scope
             summaries[0].arm_requests += inventory_requests
         return summaries
 
-    def _sweep_scope(self, scope: ResourceId, inventory: Inventory, enqueue: Callable[[Account], None] | None,
+    def _sweep_scope(self, scope: ResourceId, listed: Future[tuple[Inventory, int]],
+                     enqueue: Callable[[Account], None] | None,
                      each: Callable[[Screened], None] | None) -> SweepSummary:
-        """One scope's accounts, page by page, in this thread."""
+        """One scope's accounts, page by page, in this thread. While the endpoint and zone lists are still
+        coming, the stream reads ahead up to _READ_AHEAD accounts, then waits for them (memory stays bounded
+        by streams × _READ_AHEAD, not by the estate)."""
         started, requests = time.monotonic(), self.clients.thread_request_count
         summary = SweepSummary(str(scope))
+        ahead: list[Account] = []
         for account in self.accounts(scope):
-            screened = self.screen(account, inventory)
-            summary.accounts += 1
-            if screened.exemption.exempt:
-                summary.exempt += 1
-            else:
-                summary.by_finding.update(code.value for code in screened.findings)
-            if screened.needs_work and enqueue is not None:
-                enqueue(account)
-                summary.queued += 1
-            if each is not None:
-                with self._lock:
-                    each(screened)
+            if not listed.done() and len(ahead) < _READ_AHEAD:
+                ahead.append(account)
+                continue
+            for early in (*ahead, account):
+                self._screen_into(summary, early, listed.result()[0], enqueue, each)
+            ahead.clear()
+        for early in ahead:
+            self._screen_into(summary, early, listed.result()[0], enqueue, each)
         summary.arm_requests = self.clients.thread_request_count - requests
         summary.duration_ms = int((time.monotonic() - started) * 1000)
         return summary
+
+    def _screen_into(self, summary: SweepSummary, account: Account, inventory: Inventory,
+                     enqueue: Callable[[Account], None] | None, each: Callable[[Screened], None] | None) -> None:
+        screened = self.screen(account, inventory)
+        summary.accounts += 1
+        if screened.exemption.exempt:
+            summary.exempt += 1
+        else:
+            summary.by_finding.update(code.value for code in screened.findings)
+        if screened.needs_work and enqueue is not None:
+            enqueue(account)
+            summary.queued += 1
+        if each is not None:
+            with self._lock:
+                each(screened)
 
 
 def _link_names_taken(zones: tuple[str, ...], vnets: list[ResourceId | None], inventory: Inventory) -> bool:
