@@ -137,6 +137,13 @@ def _drift(session: requests.Session, emulator: ArmEmulator, token: str, account
         raise BenchFailure(f"the person's PATCH was refused: {error}") from None
 
 
+def _throttled(emulator: ArmEmulator) -> int:
+    """The app's requests Resource Manager's token buckets refused (429; azure-core waits Retry-After, whole
+    seconds, and sends them again)."""
+    app = emulator.app_identity.object_id
+    return sum(1 for r in emulator.requests if r.status == 429 and (r.caller or {}).get("oid") == app)
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -208,7 +215,8 @@ def drift_to_first_write(emulator: ArmEmulator, azurite: Azurite) -> list[list[A
                            f"outcomes {sorted(set(outcomes))}")
     return [[f"{DRIFTS} drifts on {DRIFT_ACCOUNTS} accounts", len(latencies),
              f"{statistics.median(latencies):.0f}", f"{_percentile(latencies, 0.90):.0f}",
-             f"{_percentile(latencies, 0.99):.0f}", f"{max(latencies):.0f}", forbidden(emulator.requests, emulator)]]
+             f"{_percentile(latencies, 0.99):.0f}", f"{max(latencies):.0f}", _throttled(emulator),
+             forbidden(emulator.requests, emulator)]]
 
 
 # --- 2. event storm ---------------------------------------------------------------------------------
@@ -294,7 +302,7 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
         outcomes = Counter(r["outcome"] for r in watch.records)
 
     kinds = [r.kind for r in emulator.requests if r.kind in ("read", "write", "poll")]
-    refused = forbidden(emulator.requests, emulator)
+    refused, throttled = forbidden(emulator.requests, emulator), _throttled(emulator)
     unlocked = [a for a in accounts if not _locked(emulator.get(a))]
     served: dict[str, int] = {}
     for endpoint in emulator.resources("Microsoft.Network/privateEndpoints"):
@@ -307,7 +315,8 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
 
     deliver_s = delivered - started
     row = [len(events), len(accounts), kinds.count("read"), kinds.count("write"), kinds.count("poll"), len(kinds),
-           refused, f"{len(kinds) / len(events):.2f}", f"{wall:.1f} ({deliver_s:.1f} + {wall - deliver_s:.1f})",
+           throttled, refused, f"{len(kinds) / len(events):.2f}",
+           f"{wall:.1f} ({deliver_s:.1f} + {wall - deliver_s:.1f})",
            f"{STORM_ACCOUNTS - len(unlocked)}/{STORM_ACCOUNTS}", duplicate_endpoints,
            f"{reconciles} ({', '.join(f'{n} {o}' for o, n in outcomes.most_common())})", ignored_own]
     if unlocked or duplicate_endpoints:
@@ -319,8 +328,9 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
     return [row]
 
 
-DRIFT_HEADERS = ["case", "fixes", "median ms", "p90 ms", "p99 ms", "max ms", "403s"]
-STORM_HEADERS = ["events", "accounts", "reads", "writes", "LRO polls + final GETs", "ARM total", "403s", "ARM / event",
+DRIFT_HEADERS = ["case", "fixes", "median ms", "p90 ms", "p99 ms", "max ms", "429s", "403s"]
+STORM_HEADERS = ["events", "accounts", "reads", "writes", "LRO polls + final GETs", "ARM total", "429s", "403s",
+                 "ARM / event",
                  "wall s (deliver + drain)", "locked at end", "duplicate endpoints", "reconciles",
                  "own writes ignored"]
 
@@ -337,7 +347,9 @@ def print_event_tables(emulator: ArmEmulator, azurite: Azurite) -> None:
           f"host.json: up to 2 s more once the queue has been idle; the in-process poller waits "
           f"{HOST_POLL * 1000:.0f} ms). One warm-up drift is not counted; "
           f"REMEDIATION_MAX_FIXES_PER_HOUR={DRIFTS} so the circuit breaker lets the repeated drifts through. "
-          "Target: under a second on the local stack.")
+          "Target: under a second on the local stack. Throttling on (reads 250 per subscription and principal, "
+          "refilling 25/s): a reconcile's reads (polls included) at this rate empty the app's read bucket, and "
+          "each 429 adds its Retry-After (at least 1 s) to that drift.")
 
     print(f"\nEvent storm ({STORM_ACCOUNTS} accounts, half drifted, half without a private endpoint; a person's "
           f"write per account, {STORM_DUPLICATES} duplicates of each, the rest own writes; shuffled; "

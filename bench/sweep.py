@@ -87,7 +87,7 @@ def _probe(code: str, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def sweep_rows(emulator: ArmEmulator, naive_up_to: int = 10_000) -> list[list[Any]]:
+def sweep_rows(emulator: ArmEmulator, naive_up_to: int = 1_000) -> list[list[Any]]:
     rows = []
     env = {**os.environ, **emulator.env(), **settings_env(REMEDIATION_SCOPES=SCOPES)}
     env.pop("AzureWebJobsStorage", None)
@@ -99,16 +99,17 @@ def sweep_rows(emulator: ArmEmulator, naive_up_to: int = 10_000) -> list[list[An
         grant(emulator, env)
         for name, code in (("sweep", SWEEP), ("naive", NAIVE)):
             if name == "naive" and size > naive_up_to:
-                rows.append([size, name, "-", "-", "-", "-", "-", "-", f"skipped above {naive_up_to:,} (time)"])
+                rows.append([size, name, "-", "-", "-", "-", "-", "-", "-", f"skipped above {naive_up_to:,} (time)"])
                 continue
             emulator.clear_requests()
             result = _probe(code, env)
             requests = sum(1 for r in emulator.requests if r.kind in ("read", "write", "poll"))
             refused = forbidden(emulator.requests, emulator)
+            throttled = sum(1 for r in emulator.requests if r.status == 429)
             assert result["accounts"] == size, result
             assert result["flagged"] == size // 10, f"{name} flagged {result['flagged']} of {size // 10} drifted"
             assert refused == 0, f"{name} at {size:,} accounts: {refused} requests refused (403)"
-            rows.append([size, name, requests, f"{requests / size:.3f}", refused, result["flagged"],
+            rows.append([size, name, requests, f"{requests / size:.3f}", throttled, refused, result["flagged"],
                          f"{result['seconds']:.1f}", f"{result['peak_mib']:.1f}", f"estate seeded in {seeded:.1f} s"])
     return rows
 
@@ -118,8 +119,11 @@ def print_sweep_table(emulator: ArmEmulator) -> None:
 
     print("\nSweep: every account in two subscriptions, ten resource groups, 10% drifted; the sweep screens from "
           "list requests, the naive way reads each account, its endpoint, zone group and zone links\n")
-    print(tabulate(sweep_rows(emulator), headers=["accounts", "way", "ARM requests", "per account", "403s", "flagged",
-                                                 "seconds", "peak MiB", "note"], tablefmt="github"))
-    print("\nTarget: at most 1.2 ARM requests per account, memory flat from 1,000 to 10,000 accounts, no 403 (the run "
+    print(tabulate(sweep_rows(emulator), headers=["accounts", "way", "ARM requests", "per account", "429s", "403s",
+                                                 "flagged", "seconds", "peak MiB", "note"], tablefmt="github"))
+    print("\nThrottling on (reads 250 per subscription and principal, refilling 25/s): the naive way's five reads "
+          "per account are bound by it (about 3 minutes at 1,000 accounts, half an hour at 10,000, so it runs at "
+          "1,000 only); the sweep's lists are not.")
+    print("Target: at most 1.2 ARM requests per account, memory flat from 1,000 to 10,000 accounts, no 403 (the run "
           "fails on one). Peak memory is the process's own high-water mark (VmHWM), SDKs included. RBAC enforced: the "
           "app holds the accounts role on both subscriptions, network on rg-network, DNS on rg-dns (infra/roles.json).")
