@@ -80,6 +80,12 @@ CASES = [
 ]
 
 
+def load_note() -> str:
+    """The machine's load when a table finished: the tables share its cores with whatever else runs."""
+    one, five, fifteen = os.getloadavg()
+    return f"\n(load average {one:.2f} / {five:.2f} / {fifteen:.2f} over 1 / 5 / 15 min, {os.cpu_count()} cores)"
+
+
 def request_counts(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
     rows = []
     for name, estate, least_reads, least_writes in CASES:
@@ -178,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                        headers=["case", "outcome", "reads", "writes", "LRO polls + final GETs", "total", "403s",
                                 "least (r + w)", "= least"],
                        tablefmt="github"))
+        print(load_note())
 
         emulator.reset()
         emulator.seed(Estate().network((OPENAI_ZONE,)).locked("aoai").scenario())
@@ -191,10 +198,14 @@ def main(argv: list[str] | None = None) -> int:
                        tablefmt="github"))
         print("\nTargets: import function_app ≤ 350 ms / 35 MiB; a compliant event served from cold "
               "≤ 800 ms / 60 MiB without azure.mgmt.network.")
+        print(load_note())
 
         print_event_tables(emulator, azurite)
+        print(load_note())
         print_sweep_table(emulator)
+        print(load_note())
         print_pace_table(emulator, azurite)
+        print(load_note())
     return scale_tables(args.scale, set(SCALE_TABLES))
 
 
@@ -206,12 +217,16 @@ def scale_tables(scale: bool, which: set[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch, ArmEmulator(cert_dir=Path(scratch) / "certs") as emulator:
         if "sweep" in which:
             print_sweep_scale_table(emulator, SWEEP_SCALE_RUNS if scale else SWEEP_DEFAULT_RUNS)
+            print(load_note())
         if "custodian" in which:
             print_custodian_table(emulator, CUSTODIAN_SIZES if scale else CUSTODIAN_SIZES[:1])
+            print(load_note())
         if "seeding" in which:
             print_seeding_table(SEEDING_SIZES if scale else SEEDING_SIZES[:1])
+            print(load_note())
         if "storm" in which:
             print_storm_table(emulator, STORM_SCALE_RUNS if scale else STORM_DEFAULT_RUNS)
+            print(load_note())
     return 0
 
 
