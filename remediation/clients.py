@@ -14,6 +14,7 @@ by the applier, and classified here as `ErrorKind.BUSY`.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -176,9 +177,17 @@ class ArmClients:
         except ResourceNotFoundError:
             return None
 
-    def list_json(self, collection_path: str, api_version: str, top: int | None = None) -> Iterator[dict[str, Any]]:
+    def list_json(self, collection_path: str, api_version: str, top: int | None = None,
+                  read_ahead: bool = False) -> Iterator[dict[str, Any]]:
         """Every item of an ARM list, following `nextLink` page by page (never the same link twice); `top`
-        asks for pages that large, where the API documents `$top`."""
+        asks for pages that large, where the API documents `$top`. With `read_ahead` the next page is
+        fetched while the caller works through this one (a long list costs its pages' latency, not
+        latency plus the caller's work)."""
+        pages = self._pages(collection_path, api_version, top)
+        for page in (self._read_ahead(pages) if read_ahead else pages):
+            yield from (item for item in page if isinstance(item, dict))
+
+    def _pages(self, collection_path: str, api_version: str, top: int | None) -> Iterator[list[Any]]:
         from azure.core.exceptions import HttpResponseError
 
         url: str | None = self._url(collection_path, api_version) + (f"&$top={top}" if top else "")
@@ -190,9 +199,47 @@ class ArmClients:
             page = self._send(url)
             if not isinstance(page, dict):
                 raise HttpResponseError(message=f"list of {collection_path} returned no JSON object")
-            items = page.get("value") or []
-            yield from (item for item in items if isinstance(item, dict))
+            yield page.get("value") or []
             url = page.get("nextLink")
+
+    def _read_ahead(self, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
+        """The pages, fetched one ahead in a thread of their own; its requests are counted as this thread's.
+        A reader that stops early stops the fetching too."""
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        stopped = threading.Event()
+
+        def hand_over(kind: str, value: Any) -> None:
+            while not stopped.is_set():
+                try:
+                    return ready.put((kind, value), timeout=0.1)
+                except queue.Full:
+                    continue
+
+        def fetch() -> None:
+            before = self.thread_request_count
+            try:
+                for page in pages:
+                    if stopped.is_set():
+                        return
+                    hand_over("page", page)
+            except BaseException as error:  # noqa: BLE001 - handed to the reader, who raises it
+                hand_over("error", error)
+            finally:
+                hand_over("requests", self.thread_request_count - before)
+
+        threading.Thread(target=fetch, name="arm-read-ahead", daemon=True).start()
+        failure: BaseException | None = None
+        try:
+            while (handed := ready.get())[0] != "requests":
+                if handed[0] == "error":
+                    failure = handed[1]
+                else:
+                    yield handed[1]
+            self._per_thread.requests = self.thread_request_count + handed[1]
+        finally:
+            stopped.set()
+        if failure is not None:
+            raise failure
 
     def _url(self, path: str, api_version: str) -> str:
         return f"{self.settings.arm_endpoint}{path}?api-version={api_version}"

@@ -183,7 +183,8 @@ class Sweeper:
 
     def accounts(self, scope: ResourceId) -> Iterator[Account]:
         """Every managed account in the scope, streamed page by page."""
-        for body in self.clients.list_json(f"{scope}/providers/{ACCOUNT_TYPE}", COGNITIVE_API_VERSION):
+        for body in self.clients.list_json(f"{scope}/providers/{ACCOUNT_TYPE}", COGNITIVE_API_VERSION,
+                                           read_ahead=True):
             try:
                 account = Account.from_arm(body)
             except Exception:  # noqa: BLE001 - an unreadable entry is skipped, not the whole sweep

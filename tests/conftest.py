@@ -12,10 +12,13 @@ person holds Owner on its subscriptions. The emulator enforces them, as Resource
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterator
 
 import pytest
@@ -104,6 +107,15 @@ class Stack:
         except ValueError:
             pass  # settings main.bicep could not deploy grant nothing (the app refuses them at start-up too)
 
+    def load_app(self, **settings: str) -> ModuleType:
+        """`import function_app` afresh with these settings, as the host does at start-up."""
+        self.apply_env(**settings)
+        sys.modules.pop("function_app", None)
+        module = importlib.import_module("function_app")
+        if module.SETTINGS is not None:
+            self.remediators.append(module.parts().remediator)
+        return module
+
     def remediator(self, **overrides: str) -> Remediator:
         remediator = Remediator.from_settings(Settings.from_env(self.apply_env(**overrides)))
         self.remediators.append(remediator)
@@ -164,3 +176,18 @@ def stack(arm_emulator: ArmEmulator, azurite: Azurite, monkeypatch: pytest.Monke
     for remediator in the_stack.remediators:
         remediator.clients.close()
     assert_writes_in_scope(the_stack)
+
+
+@pytest.fixture
+def emulator_on_443(tmp_path: Path) -> Iterator[ArmEmulator]:
+    """An emulator on https's default port, where `https://127.0.0.1` and `https://127.0.0.1:443` are the same
+    place; skipped where this process may not bind port 443."""
+    emulator = ArmEmulator(cert_dir=tmp_path / "certs", port=443)
+    try:
+        emulator.start()
+    except OSError as error:
+        pytest.skip(f"cannot listen on port 443 here: {error}")
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -6,9 +6,7 @@ sets the environment and then imports a fresh copy of the module.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from types import ModuleType
 
 import azure.functions as func
@@ -23,12 +21,7 @@ AOAI = account_id("aoai-prod")
 
 
 def load_app(stack: Stack, **settings: str) -> ModuleType:
-    stack.apply_env(**settings)
-    sys.modules.pop("function_app", None)
-    module = importlib.import_module("function_app")
-    if module.SETTINGS is not None:
-        stack.remediators.append(module.parts().remediator)
-    return module
+    return stack.load_app(**settings)
 
 
 def post(app: ModuleType, body: bytes | dict) -> func.HttpResponse:

@@ -6,7 +6,6 @@ import json
 import ssl
 import time
 
-import pytest
 
 from emu_helpers import ACCOUNT, DNS_RG, RG, ZONE, Raw, base_scenario
 from localdev.arm_emulator import ArmEmulator
@@ -85,19 +84,6 @@ def test_latency_applies_to_resource_manager_requests_only(emu):
     assert time.monotonic() - started < 0.15
 
 
-@pytest.fixture
-def emu443(tmp_path):
-    """An emulator on https's default port, where `https://127.0.0.1` and `https://127.0.0.1:443` are the
-    same place; skipped where this process may not bind port 443."""
-    emulator = ArmEmulator(cert_dir=tmp_path / "certs", port=443)
-    try:
-        emulator.start()
-    except OSError as error:
-        pytest.skip(f"cannot listen on port 443 here: {error}")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def _get(emu: ArmEmulator, url: str) -> tuple[int, dict]:
@@ -114,30 +100,30 @@ def _get(emu: ArmEmulator, url: str) -> tuple[int, dict]:
         conn.close()
 
 
-def test_next_link_with_the_default_port_spelled_out_is_served(emu443):
-    emu443.seed(base_scenario())
-    emu443.seed({"resources": [{"id": f"{ACCOUNTS}/extra{i}", "kind": "OpenAI", "location": "eastus",
+def test_next_link_with_the_default_port_spelled_out_is_served(emulator_on_443):
+    emulator_on_443.seed(base_scenario())
+    emulator_on_443.seed({"resources": [{"id": f"{ACCOUNTS}/extra{i}", "kind": "OpenAI", "location": "eastus",
                                 "sku": {"name": "S0"}, "properties": {}} for i in range(2)]})
-    emu443.config.page_size = 2
-    assert emu443.url == "https://127.0.0.1"
-    status, first = _get(emu443, f"{emu443.url}{ACCOUNTS}?api-version=2025-09-01")
-    assert status == 200 and first["nextLink"].startswith(f"{emu443.url}/")   # plain form by default
-    emu443.config.explicit_port_links = True
-    status, first = _get(emu443, f"{emu443.url}{ACCOUNTS}?api-version=2025-09-01")
+    emulator_on_443.config.page_size = 2
+    assert emulator_on_443.url == "https://127.0.0.1"
+    status, first = _get(emulator_on_443, f"{emulator_on_443.url}{ACCOUNTS}?api-version=2025-09-01")
+    assert status == 200 and first["nextLink"].startswith(f"{emulator_on_443.url}/")   # plain form by default
+    emulator_on_443.config.explicit_port_links = True
+    status, first = _get(emulator_on_443, f"{emulator_on_443.url}{ACCOUNTS}?api-version=2025-09-01")
     assert status == 200 and first["nextLink"].startswith("https://127.0.0.1:443/subscriptions/")
-    status, second = _get(emu443, first["nextLink"])   # the explicit-port spelling reaches the same emulator
+    status, second = _get(emulator_on_443, first["nextLink"])   # the explicit-port spelling reaches the same emulator
     assert status == 200 and len(second["value"]) == 1
     assert {a["name"] for a in first["value"] + second["value"]} == {"aoai-prod", "extra0", "extra1"}
 
 
-def test_private_dns_operation_urls_spell_out_the_port_as_azure_does(emu443):
-    emu443.seed(base_scenario())
-    emu443.config.update({"dns_lro": "aao", "explicit_port_links": True})
-    raw = Raw(emu443)
+def test_private_dns_operation_urls_spell_out_the_port_as_azure_does(emulator_on_443):
+    emulator_on_443.seed(base_scenario())
+    emulator_on_443.config.update({"dns_lro": "aao", "explicit_port_links": True})
+    raw = Raw(emulator_on_443)
     status, headers, _ = raw("PUT", f"{DNS_RG}/providers/Microsoft.Network/privateDnsZones/a.example",
                              {"location": "global"}, api_version="2024-06-01")
     assert status == 202
     assert headers["azure-asyncoperation"].startswith("https://127.0.0.1:443/subscriptions/")
     assert headers["location"].startswith("https://127.0.0.1/subscriptions/")
-    status, op = _get(emu443, headers["azure-asyncoperation"])
+    status, op = _get(emulator_on_443, headers["azure-asyncoperation"])
     assert status in (200, 202) and op["status"] in ("InProgress", "Succeeded")

@@ -230,12 +230,7 @@ def test_the_local_ca_key_is_created_private_not_chmod_ed_afterwards(tmp_path: P
 # --- Defect 8: HTTP ------------------------------------------------------------------------------
 
 def _fresh_app(stack: Stack, **settings: str) -> ModuleType:
-    stack.apply_env(**settings)
-    sys.modules.pop("function_app", None)
-    module = importlib.import_module("function_app")
-    if module.SETTINGS is not None:
-        stack.remediators.append(module.parts().remediator)
-    return module
+    return stack.load_app(**settings)
 
 
 def test_a_repeated_key_is_refused_not_read_as_its_last_value(stack: Stack) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 
 from localdev.arm_emulator import EmulatorConfig
 from localdev.estate import DNS_RG_ID, SUBNET_ID, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
@@ -206,23 +205,9 @@ def test_zone_made_by_someone_else_meanwhile_counts_as_there(stack: Stack) -> No
 
 # --- nextLink with the default port spelled out -------------------------------------------------------------
 
-@pytest.fixture
-def emulator443(tmp_path: Any) -> Any:
-    """An emulator on https's default port; skipped where this process may not bind port 443."""
-    from localdev.arm_emulator import ArmEmulator
-
-    emulator = ArmEmulator(cert_dir=tmp_path / "certs", port=443)
-    try:
-        emulator.start()
-    except OSError as error:
-        pytest.skip(f"cannot listen on port 443 here: {error}")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
-def test_scan_follows_a_next_link_that_spells_out_the_default_port(emulator443: Any) -> None:
+def test_scan_follows_a_next_link_that_spells_out_the_default_port(emulator_on_443: Any) -> None:
     """Azure has been seen writing nextLink as https://management.azure.com:443/…: same scheme, host and
     port as the configured https://management.azure.com, so the scan must follow it."""
     import json
@@ -235,9 +220,9 @@ def test_scan_follows_a_next_link_that_spells_out_the_default_port(emulator443: 
     estate = Estate().network(("privatelink.openai.azure.com",))
     for n in range(3):
         estate.locked(f"aoai-{n}", public_network_access="Enabled")
-    emulator443.seed(estate.scenario())
-    emulator443.config.update({"page_size": 1, "explicit_port_links": True})
-    env = {**os.environ, **emulator443.env(), "REMEDIATION_SCOPES": f"/subscriptions/{SUBSCRIPTION}",
+    emulator_on_443.seed(estate.scenario())
+    emulator_on_443.config.update({"page_size": 1, "explicit_port_links": True})
+    env = {**os.environ, **emulator_on_443.env(), "REMEDIATION_SCOPES": f"/subscriptions/{SUBSCRIPTION}",
            "REMEDIATION_PE_SUBNET_ID": SUBNET_ID, "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID": DNS_RG_ID}
     assert env["REMEDIATION_ARM_ENDPOINT"] == "https://127.0.0.1"
     done = subprocess.run([sys.executable, "-m", "remediation", "scan", "--json"], env=env, capture_output=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -239,3 +240,32 @@ def test_a_first_run_with_only_scopes_flags_exactly_the_drifted_accounts(stack: 
     text = io.StringIO()
     cli(["scan"], text)
     assert "Endpoint checks are off: no subnet is configured" in text.getvalue()
+
+
+def test_a_list_read_ahead_yields_every_item_counts_its_requests_here_and_stops_when_the_reader_does(
+        stack: Stack) -> None:
+    import threading
+
+    from remediation.clients import COGNITIVE_API_VERSION
+
+    estate = Estate().network((OPENAI_ZONE,))
+    for n in range(9):
+        estate.account(f"aoai-{n}")
+    stack.seed(estate)
+    stack.emulator.config.page_size = 2
+    clients = stack.remediator().clients
+    path = f"{rg_id('rg-ai')}/providers/Microsoft.CognitiveServices/accounts"
+
+    before = clients.thread_request_count
+    names = [a["name"] for a in clients.list_json(path, COGNITIVE_API_VERSION, read_ahead=True)]
+    assert names == [a["name"] for a in clients.list_json(path, COGNITIVE_API_VERSION)]
+    assert len(names) == 9
+    assert clients.thread_request_count - before == 5 + 5  # five pages each way, all counted in this thread
+
+    reader = clients.list_json(path, COGNITIVE_API_VERSION, read_ahead=True)
+    next(reader)
+    reader.close()  # the reader stops after one item: the fetching stops too
+    deadline = time.monotonic() + 5
+    while any(t.name == "arm-read-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "arm-read-ahead" for t in threading.enumerate())
