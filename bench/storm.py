@@ -4,9 +4,10 @@ N drifted accounts (public access on, ACL allowing, ACL missing, no private endp
 pending: every fix the worker makes) get one work item each on `remediation-work`, one in five a second
 copy with the same event (Event Grid delivers at least once). The worker runs as 1, 2, 4 or 8 OS
 processes (bench/storm_worker.py: `function_app` under localdev/functions_host.py's LocalHost), the way
-the Functions host scales out to instances that poll the same queue; account leases keep one writer per
-account. Every drift happened at the storm's start: that is each item's event time, so the app's own
-`eventToFixMs` (event to first write) measures how long each account stayed open.
+the Functions host scales out to instances that poll the same queue, each running up to batchSize +
+newBatchThreshold messages at once on PYTHON_THREADPOOL_THREAD_COUNT threads, as the deployment sets them;
+account leases keep one writer per account. Every drift happened at the storm's start: that is each
+item's event time, so the app's own `eventToFixMs` (event to first write) measures how long each account stayed open.
 
 The items are fed to the queue so that it never runs dry but never holds more than `BACKLOG` of them:
 Azurite sorts a queue's visible messages on every receive and counts them on every count
@@ -51,6 +52,7 @@ from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator, EmulatorConfig
 from localdev.azurite import Azurite
 from localdev.estate_scale import ScaleEstate, seed_estate
+from localdev.functions_host import BATCH_SIZE, NEW_BATCH_THRESHOLD
 from remediation.storage import POISON_QUEUE, WORK_QUEUE
 from remediation.work import WorkItem
 
@@ -58,7 +60,10 @@ REPO = Path(__file__).resolve().parents[1]
 FIXABLE = ("public-access", "acl-allow", "acl-missing", "no-endpoint", "pending")
 DUPLICATE_EVERY = 5
 ENQUEUERS = 8
-STORM_TIMEOUT = 4 * 3600.0  # one worker at Azure's pace (1:50) works 10,000 accounts off in about 2.5 h
+STORM_TIMEOUT = 3600.0
+# Threads per worker process: one for each message the queue trigger runs at once (infra/modules/app.bicep's
+# PYTHON_THREADPOOL_THREAD_COUNT, which tests/infra/test_app_settings.py ties to host.json).
+THREADS = BATCH_SIZE + NEW_BATCH_THRESHOLD
 # How often this process asks whether the queue is empty: Azurite counts a queue's messages on every ask,
 # so asking ten times a second adds work that grows with the backlog.
 DRAIN_POLL = 0.5
@@ -207,7 +212,7 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path,
             ready.append(scratch / f"ready-{workers}-{i}")
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "bench.storm_worker", "--audit", str(scratch / f"audit-{workers}-{i}.jsonl"),
-                 "--ready", str(ready[-1]), "--stop", str(stop)],
+                 "--ready", str(ready[-1]), "--stop", str(stop), "--threads", str(THREADS)],
                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=(scratch / f"worker-{workers}-{i}.log").open("w"),
                 text=True))
         try:
@@ -312,8 +317,9 @@ def print_storm_table(emulator: ArmEmulator,
           f"{DUPLICATE_EVERY} twice, fed to one Azurite queue {BACKLOG} at a time and worked off by worker processes; "
           "instant and at Azure's pace (scaled), throttling on, RBAC enforced\n")
     print(tabulate(storm_rows(emulator, runs), tablefmt="github", disable_numparse=True, headers=HEADERS))
-    print(f"\nEach worker runs one message at a time (the host's batchSize of 16 would run up to 24 per instance). "
-          f"The emulator, Azurite and the workers share {os.cpu_count()} cores: once they are busy, more workers "
+    print(f"\nEach worker process runs as one host instance: up to {THREADS} messages at once (batchSize + "
+          f"newBatchThreshold), each on its own thread (PYTHON_THREADPOOL_THREAD_COUNT). The emulator, Azurite "
+          f"and the workers share {os.cpu_count()} cores: once they are busy, more workers "
           "cannot fix faster here, and CPU per fix is the number that carries over to real instances. At Azure's "
           "pace every operation takes its Azure duration times the scale, and so do the app's poll interval (5 s) "
           "and ready timeout (60 s), and the token buckets refill on the same clock (sizes as Azure's, refill per "

@@ -1,11 +1,13 @@
 """One queue worker instance for bench/storm.py: `import function_app`, then poll the work queue.
 
-    python -m bench.storm_worker --audit audit-3.jsonl --ready ready-3 --stop stop
+    python -m bench.storm_worker --audit audit-3.jsonl --ready ready-3 --stop stop [--threads 24]
 
 Settings come from the environment, as on a Functions instance. The app's own logger writes each audit
-record (`remediation.audit`); this process appends them to --audit as JSON lines. It polls with
-localdev/functions_host.py's LocalHost (one message at a time, deleted once the function returns, left
-to become visible again when it raises) until the --stop file exists and the queue is idle.
+record (`remediation.audit`); this process appends them to --audit as JSON lines. It runs the queue with
+localdev/functions_host.py's LocalHost.serve, as one host instance does (batchSize messages fetched whenever
+no more than newBatchThreshold run, each on a pool of --threads threads, PYTHON_THREADPOOL_THREAD_COUNT in
+the deployment; deleted once the function returns, made visible again when it raises) until the --stop file
+exists and the queue is idle.
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import importlib
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import TextIO
 
@@ -37,6 +38,7 @@ def main() -> int:
     parser.add_argument("--audit", type=Path, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--stop", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "24")))
     args = parser.parse_args()
 
     from localdev.functions_host import LocalHost
@@ -48,11 +50,7 @@ def main() -> int:
         app = importlib.import_module("function_app")
         host = LocalHost(app, os.environ["AzureWebJobsStorage"])
         args.ready.touch()
-        while True:
-            if host.run_once() == 0:
-                if args.stop.exists():
-                    break
-                time.sleep(IDLE_POLL)
+        host.serve(args.threads, done=args.stop.exists, poll=IDLE_POLL)
     print(json.dumps({"processed": host.processed, "failures": host.failures}), flush=True)
     return 0
 

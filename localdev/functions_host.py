@@ -13,14 +13,16 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import azure.functions as func
+from azure.core.exceptions import ResourceExistsError
 from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.queue import QueueMessage  # what the worker builds, dequeue count included
-from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from remediation.storage import WORK_QUEUE
@@ -34,9 +36,15 @@ def _seconds(timespan: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-# What the real host reads from host.json: how long a message whose function raised stays invisible.
+# What the real host reads from host.json: how long a message whose function raised stays invisible, and
+# how many messages one instance fetches (batchSize) and when it fetches more (newBatchThreshold).
 HOST_JSON = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text())
 VISIBILITY_TIMEOUT = _seconds(HOST_JSON["extensions"]["queues"]["visibilityTimeout"])
+BATCH_SIZE: int = HOST_JSON["extensions"]["queues"]["batchSize"]
+NEW_BATCH_THRESHOLD: int = HOST_JSON["extensions"]["queues"]["newBatchThreshold"]
+# The queue listener hides a message it received for ten minutes and renews that while the function runs
+# (azure-webjobs-sdk QueueListener: `_visibilityTimeout = TimeSpan.FromMinutes(10)`).
+LISTENER_HOLD = 600
 
 
 def decode_event(event: dict[str, Any]) -> Any:
@@ -54,6 +62,7 @@ class LocalHost:
             pass
         self.processed = 0
         self.failures = 0
+        self._count_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -78,6 +87,45 @@ class LocalHost:
             ran += 1
             self.processed += 1
         return ran
+
+    def serve(self, threads: int, done: Callable[[], bool], poll: float = 0.1) -> None:
+        """Run the queue the way one host instance does, until the queue is idle and `done()` says stop.
+
+        The host's queue listener fetches `batchSize` messages whenever no more than `newBatchThreshold` of
+        its messages are running (host.json; Microsoft.Azure.WebJobs.Extensions.Storage QueueListener), so up
+        to batchSize + newBatchThreshold run at once; a sync Python function runs on the worker's thread pool
+        of PYTHON_THREADPOOL_THREAD_COUNT threads (`threads` here). A received message stays hidden for ten
+        minutes while it runs (the listener's own visibility timeout); one whose function raised is made
+        visible again after host.json's visibilityTimeout, when the next delivery counts one more dequeue.
+        """
+        running: set[Future[None]] = set()
+        with ThreadPoolExecutor(threads, thread_name_prefix="python-worker") as pool:
+            while True:
+                running = {job for job in running if not job.done()}
+                if len(running) > NEW_BATCH_THRESHOLD:
+                    wait(running, return_when=FIRST_COMPLETED)
+                    continue
+                batch = list(self.queue.receive_messages(max_messages=BATCH_SIZE, visibility_timeout=LISTENER_HOLD))
+                running |= {pool.submit(self._invoke, message) for message in batch}
+                if not batch:
+                    if not running and done():
+                        return
+                    time.sleep(poll)
+
+    def _invoke(self, message: Any) -> None:
+        item = QueueMessage(id=message.id, body=base64.b64decode(message.content),
+                            dequeue_count=message.dequeue_count, pop_receipt=message.pop_receipt)
+        try:
+            self.app.process_work_item(item)
+        except Exception as error:  # noqa: BLE001 - the host makes it visible again to retry
+            log.info("work item %s failed (%s); it becomes visible again", message.id, type(error).__name__)
+            self.queue.update_message(message, visibility_timeout=VISIBILITY_TIMEOUT)
+            with self._count_lock:
+                self.failures += 1
+        else:
+            self.queue.delete_message(message)
+        with self._count_lock:
+            self.processed += 1
 
     def drain(self, timeout: float = 30, poll: float = 0.05) -> bool:
         """Run work until the queue is empty, delayed messages included; False on timeout."""

@@ -156,6 +156,10 @@ var hostSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
   AZURE_CLIENT_ID: identity.properties.clientId
+  // The queue trigger hands an instance up to batchSize + newBatchThreshold messages at once (host.json); a sync
+  // Python function runs on the worker's thread pool, by default min(32, cores + 4) threads. A reconcile mostly
+  // waits on Resource Manager (a network PATCH about 30 s), so every message handed over gets a thread.
+  PYTHON_THREADPOOL_THREAD_COUNT: '24'
 }
 
 var allSettings = union(remediationSettings, hostSettings)

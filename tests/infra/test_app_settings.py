@@ -14,6 +14,7 @@ HOST_SETTINGS = {
     "AzureWebJobsStorage__clientId",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "PYTHON_THREADPOOL_THREAD_COUNT",
 }
 
 
@@ -84,3 +85,11 @@ def test_azd_parameters_pass_each_setting_with_the_same_default() -> None:
         assert match, f"{name}: {value!r} is not ${{{name}}} or ${{{name}=default}}"
         if parameters[name].get("default") is not None:
             assert (match.group(1) or "") == str(parameters[name]["default"]), name
+
+
+def test_the_python_worker_has_a_thread_for_every_message_the_queue_trigger_hands_an_instance() -> None:
+    # azure-functions-python-worker: unset, sync functions share ThreadPoolExecutor(max_workers=None), which is
+    # min(32, cores + 4): five threads on one core, while the host runs batchSize + newBatchThreshold at once.
+    queues = json.loads((INFRA.parent / "host.json").read_text())["extensions"]["queues"]
+    host = tree("infra/modules/app.bicep")["variables"]["hostSettings"]["value"]
+    assert int(host["PYTHON_THREADPOOL_THREAD_COUNT"]) == queues["batchSize"] + queues["newBatchThreshold"]
