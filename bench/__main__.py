@@ -21,7 +21,8 @@ for the settings that table uses (bench/rights.py), and counts the 403s it got.
 2 and 4 workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at
 size: the sweep of 10,000 / 100,000 accounts over 10 / 1,000 subscriptions at concurrency 1, 8 and 32,
 10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, storms of 10,000 accounts
-on 1, 2, 4 and 8 workers. `--only sweep|custodian|seeding|storm` (repeatable) runs only those of them.
+on 1, 2, 4 and 8 workers, and one worker with 1 to 48 threads. `--only sweep|custodian|seeding|storm`
+(repeatable) runs only those of them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bench.seeding import SIZES as SEEDING_SIZES
 from bench.seeding import print_seeding_table
 from bench.storm import DEFAULT_RUNS as STORM_DEFAULT_RUNS
 from bench.storm import SCALE_RUNS as STORM_SCALE_RUNS
-from bench.storm import print_storm_table
+from bench.storm import print_storm_table, print_threads_table
 from bench.sweep import print_sweep_table
 from bench.sweep_scale import DEFAULT_RUNS as SWEEP_DEFAULT_RUNS
 from bench.sweep_scale import SCALE_RUNS as SWEEP_SCALE_RUNS
@@ -227,6 +228,9 @@ def scale_tables(scale: bool, which: set[str]) -> int:
         if "storm" in which:
             print_storm_table(emulator, STORM_SCALE_RUNS if scale else STORM_DEFAULT_RUNS)
             print(load_note())
+            if scale:
+                print_threads_table(emulator)
+                print(load_note())
     return 0
 
 

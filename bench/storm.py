@@ -190,7 +190,7 @@ def paced(emulator: ArmEmulator, scale: float | None) -> dict[str, str]:
 
 
 def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path,
-              scale: float | None = None) -> StormResult:
+              scale: float | None = None, threads: int = THREADS) -> StormResult:
     emulator.reset()
     estate = ScaleEstate(accounts=accounts, subscriptions=max(1, accounts // 1000), drift_every=1,
                          decoy_every=0, drifts=FIXABLE)
@@ -212,7 +212,7 @@ def run_storm(emulator: ArmEmulator, accounts: int, workers: int, scratch: Path,
             ready.append(scratch / f"ready-{workers}-{i}")
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "bench.storm_worker", "--audit", str(scratch / f"audit-{workers}-{i}.jsonl"),
-                 "--ready", str(ready[-1]), "--stop", str(stop), "--threads", str(THREADS)],
+                 "--ready", str(ready[-1]), "--stop", str(stop), "--threads", str(threads)],
                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=(scratch / f"worker-{workers}-{i}.log").open("w"),
                 text=True))
         try:
@@ -275,15 +275,52 @@ def storm_rows(emulator: ArmEmulator, runs: tuple[tuple[float | None, int, tuple
     for scale, accounts, worker_counts in runs:
         for workers in worker_counts:
             with tempfile.TemporaryDirectory() as tmp:
-                result = run_storm(emulator, accounts, workers, Path(tmp), scale)
-            problems = [f"{label} {value}" for label, value in (
-                ("duplicate endpoints", result.duplicate_endpoints), ("duplicate PATCHes", result.duplicate_patches),
-                ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
-            if problems:
-                raise BenchFailure(f"storm with {workers} workers: " + ", ".join(problems))
+                result = _checked(run_storm(emulator, accounts, workers, Path(tmp), scale))
             rows.append(_row(result, scale))
             print(f"  {workers} worker(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
     return rows
+
+
+def _checked(result: StormResult) -> StormResult:
+    problems = [f"{label} {value}" for label, value in (
+        ("duplicate endpoints", result.duplicate_endpoints), ("duplicate PATCHes", result.duplicate_patches),
+        ("accounts still open", result.still_open), ("poisoned items", result.poisoned)) if value]
+    if problems:
+        raise BenchFailure(f"storm with {result.workers} workers: " + ", ".join(problems))
+    return result
+
+
+# Threads per instance: one worker process at Azure's pace, the same storm with 1 to 48 threads.
+THREAD_COUNTS = (1, 8, 24, 48)
+THREAD_ACCOUNTS = 200
+
+
+def thread_rows(emulator: ArmEmulator) -> list[list[Any]]:
+    rows = []
+    for threads in THREAD_COUNTS:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = _checked(run_storm(emulator, THREAD_ACCOUNTS, 1, Path(tmp), AZURE_SCALE, threads))
+        cpu = result.workers_cpu_s + result.emulator_cpu_s + result.azurite_cpu_s
+        rows.append([threads, f"{result.accounts:,}", f"{result.seconds:.1f}", f"{result.fixed / result.seconds:.1f}",
+                     f"{result.fixed / result.seconds * AZURE_SCALE:.2f}",
+                     f"{_percentile(result.latencies_ms, 0.5) / 1000:.1f}",
+                     f"{_percentile(result.latencies_ms, 0.99) / 1000:.1f}", result.throttled, result.forbidden,
+                     f"{cpu / result.fixed * 1000:.0f}"])
+        print(f"  {threads} thread(s) done: {' | '.join(map(str, rows[-1]))}", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_threads_table(emulator: ArmEmulator) -> None:
+    from tabulate import tabulate
+
+    print(f"\nThreads per instance: the storm of {THREAD_ACCOUNTS} accounts at Azure's pace (1:{1 / AZURE_SCALE:.0f}) "
+          "worked off by one worker process with 1 to 48 threads (PYTHON_THREADPOOL_THREAD_COUNT; the queue "
+          f"trigger hands it up to {THREADS} messages at once)\n")
+    print(tabulate(thread_rows(emulator), tablefmt="github", disable_numparse=True,
+                   headers=["threads", "accounts", "seconds", "fixes/s", "fixes/s at Azure's durations",
+                            "drift→fix p50 s", "p99 s", "429s", "403s", "CPU ms per fix"]))
+    print("\nFixes per second at Azure's durations: the measured rate times the scale, what one instance would fix "
+          "if its CPU kept up (the CPU per fix says how much it needs).")
 
 
 def _row(result: StormResult, scale: float | None) -> list[Any]:
@@ -327,7 +364,10 @@ def print_storm_table(emulator: ArmEmulator,
           "eventToFixMs (the drift to the app's first write) as measured here, not scaled back. The workers hold "
           "exactly the roles infra/roles.json assigns for the estate's settings; 403s must be 0.")
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:] == ["threads"]:
+    with tempfile.TemporaryDirectory() as certs, ArmEmulator(cert_dir=Path(certs)) as emu:
+        print_threads_table(emu)
+elif __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     counts = tuple(int(c) for c in sys.argv[2].split(",")) if len(sys.argv) > 2 else (1, 2, 4, 8)
     paces = {"instant": (None,), "azure": (AZURE_SCALE,)}.get(sys.argv[3] if len(sys.argv) > 3 else "",

@@ -141,12 +141,14 @@ class Sweeper:
         serving = self.settings.allowed_subnets
         vnets: dict[str, ResourceId | None] = {}
         ips: dict[str, tuple[int, ...]] = {}
+        vnet_of_subnet: dict[ResourceId, ResourceId | None] = {}  # one VNet object per subnet, not per endpoint
         path = f"{group}/providers/Microsoft.Network/privateEndpoints"
         for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
             subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
             endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
             if subnet in serving and endpoint_id is not None:
-                vnets[endpoint_id.key] = vnet_of(subnet)
+                assert subnet is not None
+                vnets[endpoint_id.key] = vnet_of_subnet.setdefault(subnet, vnet_of(subnet))
                 if addresses := _endpoint_ips(endpoint):
                     ips[endpoint_id.key] = addresses
         with self._lock:
