@@ -146,11 +146,13 @@ class Sweeper:
         for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
             subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
             endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
-            if subnet in serving and endpoint_id is not None:
-                assert subnet is not None
-                vnets[endpoint_id.key] = vnet_of_subnet.setdefault(subnet, vnet_of(subnet))
-                if addresses := _endpoint_ips(endpoint):
-                    ips[endpoint_id.key] = addresses
+            if subnet is None or subnet not in serving or endpoint_id is None:
+                continue
+            if subnet not in vnet_of_subnet:
+                vnet_of_subnet[subnet] = vnet_of(subnet)
+            vnets[endpoint_id.key] = vnet_of_subnet[subnet]
+            if addresses := _endpoint_ips(endpoint):
+                ips[endpoint_id.key] = addresses
         with self._lock:
             inventory.endpoint_vnets.update(vnets)
             inventory.endpoint_ips.update(ips)
