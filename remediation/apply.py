@@ -320,13 +320,30 @@ class Applier:
         return False
 
     def _run(self, action: Action, out: ApplyResult) -> ActionResult:
-        """One action, written (or found no longer needed); never raises."""
-        current = [action]
-        try:
-            resource = self._with_busy_retry(current)
-        except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
-            return self._failed(current[0], error, out)
-        return ActionResult(current[0], ActionStatus.SUCCEEDED, None, resource)
+        """One action, written (or found no longer needed); never raises. Busy (409,
+        AccountProvisioningStateInvalid) means 'retry later', bounded by ready_timeout; the action is rebuilt
+        before each send that follows a wait, and its result names the action as last sent."""
+        deadline = self.clock() + self.ready_timeout
+        while True:
+            try:
+                rebuilt = self._rebuilt(action)
+                if rebuilt is None:
+                    emptied = Action(action.kind, action.target, {"properties": {}})
+                    return ActionResult(emptied, ActionStatus.SUCCEEDED, None, _UNCHANGED)
+                action = rebuilt
+                try:
+                    resource = ACTIONS[action.kind].execute(self.clients, action)
+                finally:
+                    self._stale = True  # sent (or tried): whatever follows reads again
+                return ActionResult(action, ActionStatus.SUCCEEDED, None, resource)
+            except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
+                if classify(error) is not ErrorKind.BUSY or self.clock() >= deadline:
+                    return self._failed(action, error, out)
+            try:
+                self.sleep(max(self.poll_interval, 0.05))
+                self._settle(deadline)
+            except Exception as error:  # noqa: BLE001 - recorded like a failed write
+                return self._failed(action, error, out)
 
     def _failed(self, action: Action, error: BaseException, out: ApplyResult) -> ActionResult:
         kind = error.kind if isinstance(error, (NotWritten, ChangedSinceRead)) else classify(error)
@@ -343,26 +360,6 @@ class Applier:
         if missing:
             return f"not attempted: depends on {', '.join(missing)}, which was not written"
         return refusal(self.scope, action)
-
-    def _with_busy_retry(self, current: list[Action]) -> Any:
-        """Busy (409, AccountProvisioningStateInvalid) means 'retry later', bounded by ready_timeout; the
-        action is rebuilt before each send that follows a wait. `current[0]` is the action as last sent."""
-        deadline = self.clock() + self.ready_timeout
-        while True:
-            rebuilt = self._rebuilt(current[0])
-            if rebuilt is None:
-                current[0] = Action(current[0].kind, current[0].target, {"properties": {}})
-                return _UNCHANGED
-            current[0] = rebuilt
-            try:
-                return ACTIONS[rebuilt.kind].execute(self.clients, rebuilt)
-            except Exception as error:
-                if classify(error) is not ErrorKind.BUSY or self.clock() >= deadline:
-                    raise
-                self.sleep(max(self.poll_interval, 0.05))
-                self._settle(deadline)
-            finally:
-                self._stale = True  # sent (or tried): whatever follows reads again
 
     def _rebuilt(self, action: Action) -> Action | None:
         refresh = ACTIONS[action.kind].refresh

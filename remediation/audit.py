@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .actors import ACTOR_FIELDS
 from .bounds import bounded
 from .ids import ResourceId
 from .model import Mode, Outcome, Trigger
@@ -31,7 +32,6 @@ _MAX_UNWRITTEN = 1000
 
 # Fields copied into `actor` and `event`; everything else (claim sets, authorization evidence, request
 # URLs) stays out of logs and records, whatever a caller passes in.
-ACTOR_FIELDS = ("name", "upn", "appId", "objectId", "ipAddress")
 EVENT_FIELDS = ("id", "type", "time", "operationName", "correlationId")
 
 
@@ -233,9 +233,15 @@ def published_type(record: dict[str, Any]) -> str | None:
     if record["outcome"] == "contested":  # the alert once per episode; the episode's later fixes as fixes
         if (record.get("contest") or {}).get("firstOfEpisode"):
             return _PUBLISHED["contested"]
-        wrote = any(a.get("status") == "succeeded" for a in record.get("actions") or [] if isinstance(a, dict))
-        return _PUBLISHED["remediated"] if wrote else None
+        return _PUBLISHED["remediated"] if wrote(record) else None
     return _PUBLISHED.get(record["outcome"])
+
+
+def wrote(record: Mapping[str, Any]) -> bool:
+    """Whether any of the record's actions was written (a record read back from the table is not trusted)."""
+    actions = record.get("actions")
+    return isinstance(actions, list) and any(isinstance(a, Mapping) and a.get("status") == "succeeded"
+                                             for a in actions)
 
 
 class EventGridSink:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .audit import AuditTable, iso, utc_now
+from .audit import AuditTable, iso, utc_now, wrote
 from .ids import ResourceId
 from .model import Outcome
 from .verdict import backoff
@@ -78,6 +78,4 @@ def _wrote(record: Mapping[str, Any]) -> bool:
     """A fix: a reconcile that remediated the account, or a contested one that still closed it."""
     if record.get("outcome") == Outcome.REMEDIATED.value:
         return True
-    actions = record.get("actions")
-    return record.get("outcome") == Outcome.CONTESTED.value and isinstance(actions, list) and any(
-        isinstance(a, Mapping) and a.get("status") == "succeeded" for a in actions)
+    return record.get("outcome") == Outcome.CONTESTED.value and wrote(record)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from .desired import desired_state
@@ -73,8 +72,7 @@ class EventIntake:
     def _posted(self, target: Target, item: WorkItem) -> WorkItem:
         """The item, its event waiting for its account's next reconcile when the account is known without a
         Resource Manager read: an account event, or an endpoint the serving index maps (a zone's: the worker)."""
-        event = item.folded_event()
-        if self.mailbox is None or event is None:
+        if self.mailbox is None or item.folded_event() is None:
             return item
         account: ResourceId | None = target.resource_id if target.kind is TargetKind.ACCOUNT else None
         if target.kind is TargetKind.PRIVATE_ENDPOINT and self.index is not None:
@@ -84,7 +82,7 @@ class EventIntake:
                 log.warning("serving index unreadable for %s: %s", target.resource_id, type(error).__name__)
         if account is None or not within_any(account, self.settings.scopes):
             return item
-        return replace(item, posted=str(account)) if self.mailbox.post(account, event) else item
+        return self.mailbox.posted(account, item)
 
     def _compliant_per_notification(self, account_id: ResourceId, resource: Mapping[str, Any]) -> bool:
         """A Resource Notification about an account carries the account's properties: when they show it locked

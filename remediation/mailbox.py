@@ -15,12 +15,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .actors import FoldedEvent, oldest_first
 from .events import parse_event_time
 from .ids import ResourceId
 from .storage import Storage, table_key
+from .work import WorkItem
 
 log = logging.getLogger("remediation.events")
 
@@ -51,6 +53,14 @@ class AccountEvents:
             log.warning("could not note event %s for %s: %s", event.event_id, account_id, type(error).__name__)
             return False
         return True
+
+    def posted(self, account_id: ResourceId, item: WorkItem) -> WorkItem:
+        """The item, marked as posted to the account once its event waits there (as it was when it carries no
+        event or the post failed)."""
+        event = item.folded_event()
+        if event is None or not self.post(account_id, event):
+            return item
+        return replace(item, posted=str(account_id))
 
     def pending(self, account_id: ResourceId) -> list[FoldedEvent] | None:
         """The account's waiting events, oldest first (at most MAX_PENDING); None when they cannot be read."""

@@ -22,7 +22,7 @@ from .desired import (
     zone_link_name,
 )
 from .findings import FindingCode
-from .ids import CONNECTION_TYPE, ResourceId
+from .ids import CONNECTION_TYPE, ResourceId, fold
 from .model import Account, ActionKind, Observation, PrivateEndpoint, RecordSet, ZoneGroup, vnet_of
 from .settings import PublicAccessMode
 
@@ -102,9 +102,9 @@ ACCOUNT_FINDINGS = frozenset({
 def account_findings(desired: DesiredState, account: Account) -> set[FindingCode]:
     """The findings of ACCOUNT_FINDINGS that this account's properties show: what `plan` finds on the account
     alone, without planning its endpoints (the sweep asks this of every account it lists)."""
-    out = _Builder()
     if not account.ready:
         return {FindingCode.ACCOUNT_NOT_READY}
+    out = _Builder()
     _plan_network(desired, account, out)
     codes = {f.code for f in out.findings}
     return codes | ({FindingCode.CUSTOM_SUBDOMAIN_MISSING} if not account.custom_subdomain else set())
@@ -319,7 +319,7 @@ def zone_group_refreshed(desired: DesiredState, action: Action, fresh: ZoneGroup
     The first body was built from an earlier read; sent unchanged it would drop a config someone added
     since, or put back one they removed that the kind does not need."""
     configs = action.body.get("properties", {}).get("privateDnsZoneConfigs", [])
-    needed = {name.lower() for name in desired.dns_zones}
+    needed = {fold(name) for name in desired.dns_zones}
     missing = [config for config in configs if _config_zone(config) in needed
                and (fresh is None or fresh.zone_for(_config_zone(config)) is None)]
     if not missing:
@@ -331,7 +331,7 @@ def zone_group_refreshed(desired: DesiredState, action: Action, fresh: ZoneGroup
 
 def _config_zone(config: Any) -> str:
     zone = config.get("properties", {}).get("privateDnsZoneId") if isinstance(config, Mapping) else None
-    return str(zone).rstrip("/").rsplit("/", 1)[-1].lower()
+    return fold(str(zone).rstrip("/").rsplit("/", 1)[-1])  # compared as ZoneGroup.zone_for compares
 
 
 def _zone_exists(observed: Observation, zone_id: ResourceId | None) -> bool:

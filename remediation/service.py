@@ -20,7 +20,7 @@ from .apply import ActionResult, Applier, ApplyResult, planned
 from .audit import Auditor, AuditRecord, AuditTable, EventGridSink, LogSink, iso, utc_now
 from .breaker import CircuitBreaker, Contest
 from .clients import ArmClients, classify, describe
-from .desired import NOT_EXEMPT, DesiredState, Exemption, desired_state, exemption
+from .desired import DesiredState, Exemption, desired_state, exemption
 from .findings import FindingCode
 from .ids import ResourceId, fold, within_any
 from .model import Account, ActionKind, ActionStatus, ErrorKind, Mode, Observation, Outcome, Trigger
@@ -171,7 +171,7 @@ class Remediator:
                         account.kind)
 
     def _plan_and_apply(self, account: Account, desired: DesiredState, observation: Observation, mode: Mode,
-                        event_time: datetime | None, exempt: Exemption = NOT_EXEMPT) -> _Run:
+                        event_time: datetime | None, exempt: Exemption) -> _Run:
         fix = plan(desired, observation)
         self._remember(account.id, observation, desired, ())
         seen = _Run(Verdict(Outcome.COMPLIANT), account.kind, [_finding_json(f) for f in fix.findings],

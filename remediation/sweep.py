@@ -17,8 +17,8 @@ The independent streams run side by side, at most REMEDIATION_SWEEP_CONCURRENCY 
 endpoint lists and the zone lists, then one stream of accounts per scope (a thousand subscriptions are a
 thousand streams, each with its own throttling buckets), screened and queued as they stream past. Resource
 Manager answers in tens to hundreds of milliseconds, so the sweep's wall time is its longest chain of pages,
-not the sum of its requests. Only compact sets (endpoint → VNet and IPs, zone → record names and addresses)
-are kept, so memory stays flat however large the estate.
+not the sum of its requests. The accounts stream past; only compact sets (endpoint → VNet and IPs, zone →
+record names and addresses) are kept, so memory grows with those, a fraction of a KiB per account.
 Screening is deliberately a little eager: an account it flags gets a full reconcile, which decides.
 """
 
@@ -265,8 +265,8 @@ class Sweeper:
     def run(self, enqueue: Callable[[Account], None] | None,
             each: Callable[[Screened], None] | None = None) -> list[SweepSummary]:
         """Screen every scope and enqueue what needs work, REMEDIATION_SWEEP_CONCURRENCY streams at a time;
-        `each` sees every screened account as it streams past (one at a time; nothing is collected here, so
-        memory stays flat however large the estate). One summary per scope, in the order of the scopes."""
+        `each` sees every screened account as it streams past (one at a time; no account is collected here).
+        One summary per scope, in the order of the scopes."""
         # Pools of their own, so an account stream waiting for the inventory never holds a thread its lists
         # need, and the inventory's own thread never waits on a list queued behind it.
         concurrency = self.settings.sweep_concurrency

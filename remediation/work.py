@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .actors import FoldedEvent
+from .ids import ResourceId, parse_resource_id, try_parse_resource_id
 from .model import Trigger
 from .storage import POISON_QUEUE, WORK_QUEUE, Storage
 from .verdict import MAX_ATTEMPTS
@@ -38,6 +39,10 @@ class WorkItem:
         if not isinstance(event.get("id"), str):
             return None
         return FoldedEvent(event["id"], event.get("time"), event.get("operationName"), self.resource_id, self.actor)
+
+    def posted_for(self, account_id: ResourceId) -> bool:
+        """Whether this item's event already waits in that account's events."""
+        return self.posted is not None and parse_resource_id(self.posted) == account_id
 
     def with_attempt(self, attempt: int) -> WorkItem:
         return replace(self, attempt=attempt)
@@ -82,8 +87,8 @@ class WorkItem:
                 raise ValueError(f"{name} must be an object of strings")
         if self.event_time is not None and not isinstance(self.event_time, str):
             raise ValueError("event_time must be a string")
-        if self.posted is not None and not isinstance(self.posted, str):
-            raise ValueError("posted must be a string")
+        if self.posted is not None and try_parse_resource_id(self.posted) is None:
+            raise ValueError("posted must be a resource ID")
 
 
 class WorkQueue:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from typing import Any
 
 from .actors import FoldedEvent, oldest_first
 from .clients import describe
 from .events import TargetKind, parse_event_time
-from .ids import ResourceId, parse_resource_id
+from .ids import ResourceId
 from .leases import AccountLocks
 from .mailbox import AccountEvents
 from .model import Outcome, Trigger
@@ -125,10 +124,9 @@ class Worker:
 
     def _post(self, account_id: ResourceId, item: WorkItem) -> WorkItem:
         """The item, its event now waiting in the account's events (unless it was already)."""
-        event = item.folded_event()
-        if event is None or self.mailbox is None or (item.posted and parse_resource_id(item.posted) == account_id):
+        if self.mailbox is None or item.posted_for(account_id):
             return item
-        return replace(item, posted=str(account_id)) if self.mailbox.post(account_id, event) else item
+        return self.mailbox.posted(account_id, item)
 
     def _dispose(self, item: WorkItem, retry: WorkItem, decision: Disposition,
                  record: dict[str, Any] | None = None) -> None:
@@ -167,6 +165,6 @@ def _covered(item: WorkItem, account_id: ResourceId, waiting: list[FoldedEvent] 
     """The item's event was posted for this account and is no longer waiting: a reconcile that read the account
     after it took it off, once its record named it and its outcome was settled."""
     event = item.folded_event()
-    if event is None or waiting is None or not item.posted or parse_resource_id(item.posted) != account_id:
+    if event is None or waiting is None or not item.posted_for(account_id):
         return False
     return all(e.event_id != event.event_id for e in waiting)

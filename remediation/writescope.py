@@ -19,6 +19,7 @@ from .ids import (
     DNS_ZONE_TYPE,
     ZONE_GROUP_TYPE,
     ResourceId,
+    fold,
     parse_resource_id,
 )
 from .plan import Action
@@ -72,7 +73,7 @@ def link_in_dns_group(scope: WriteScope, action: Action) -> bool:
 def own_record_in_dns_group(scope: WriteScope, action: Action) -> bool:
     """Only the A record named after this account's custom subdomain: every other record is someone else's."""
     return (_in_dns_group(scope, action.target, DNS_RECORD_TYPE) and scope.dns_record_name is not None
-            and action.target.name.lower() == scope.dns_record_name.lower())
+            and fold(action.target.name) == fold(scope.dns_record_name))
 
 
 def _in_dns_group(scope: WriteScope, target: ResourceId, resource_type: str) -> bool:

@@ -31,6 +31,8 @@ def test_round_trip() -> None:
     ({"attempt": 10**100}, "attempt must be a whole number"),
     ({"deleted": "yes"}, "deleted must be true or false"),
     ({"event_time": 5}, "event_time must be a string"),
+    ({"posted": 5}, "posted must be a resource ID"),
+    ({"posted": "../accounts/a"}, "posted must be a resource ID"),
     ({"kind": None}, "the message has no kind and resource_id"),
 ])
 def test_hostile_fields_are_refused(fields: dict, message: str) -> None:
