@@ -94,6 +94,7 @@ test: deps lint
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check remediation function_app.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # pyproject.toml leaves tests/azcli out of the default run; naming the folder runs it.
 test-azcli: $(DEV_STAMP) $(AZCLI_STAMP)

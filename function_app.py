@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 
-from remediation import __version__, api
-from remediation.ids import within_any
-from remediation.inline import InlineReconciler
-from remediation.intake import EventIntake
-from remediation.model import Trigger
-from remediation.service import Remediator
-from remediation.settings import Settings, SettingsError
-from remediation.storage import WORK_QUEUE
-from remediation.sweep import run_sweep
-from remediation.verdict import Failure
-from remediation.work import WorkQueue
-from remediation.worker import Worker
+from remediation import __version__
+from remediation.core.ids import within_any
+from remediation.core.model import Trigger
+from remediation.core.settings import Settings, SettingsError
+from remediation.core.verdict import Failure
+from remediation.runtime import http_api as api
+from remediation.runtime.sweep import run_sweep
+from remediation.runtime.wiring import App, Stored, build
+from remediation.store.storage import WORK_QUEUE
 
 log = logging.getLogger("remediation")
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -35,43 +31,34 @@ except SettingsError as settings_error:
     log.error("%s", settings_error)
 
 
-@dataclass
-class Parts:
-    """What the functions share, built on first use (SDK clients are built on first use too)."""
-
-    settings: Settings
-    remediator: Remediator
-    intake: EventIntake
-    worker: Worker
-    queue: WorkQueue
-    inline: InlineReconciler  # POST /api/remediate: the worker's lease, waited for
+_app: App | None = None
 
 
-_parts: Parts | None = None
-
-
-def parts() -> Parts:
-    """The shared parts; raises the settings error (the host logs it and retries the event or message)."""
-    global _parts
+def parts() -> App:
+    """The app's parts, built on first use; raises the settings error (the host logs it and retries the event
+    or message)."""
+    global _app
     if SETTINGS is None:
         assert SETTINGS_ERROR is not None
         raise SETTINGS_ERROR
-    if _parts is None:
-        remediator = Remediator.from_settings(SETTINGS)
-        assert remediator.storage is not None  # the app's settings require AzureWebJobsStorage
-        worker = Worker.from_remediator(remediator)
-        _parts = Parts(SETTINGS, remediator, EventIntake.from_remediator(remediator), worker,
-                       WorkQueue(remediator.storage),
-                       InlineReconciler(remediator, worker.locks, wait_seconds=SETTINGS.ready_timeout_seconds))
-    return _parts
+    if _app is None:
+        _app = build(SETTINGS)
+    return _app
+
+
+def stored() -> Stored:
+    """The parts that live in AzureWebJobsStorage, which the app's settings require."""
+    app = parts()
+    assert app.stored is not None, "AzureWebJobsStorage is required"
+    return app.stored
 
 
 def close() -> None:
     """Close the shared clients (tests and benchmarks that load the app more than once)."""
-    global _parts
-    if _parts is not None:
-        _parts.remediator.clients.close()
-        _parts = None
+    global _app
+    if _app is not None:
+        _app.close()
+        _app = None
 
 
 def _event_dict(event: Any) -> dict[str, Any]:
@@ -103,21 +90,21 @@ def _settings_unavailable() -> func.HttpResponse | None:
 @app.event_grid_trigger(arg_name="event")
 def on_resource_event(event: func.EventGridEvent) -> None:
     """Azure Resource Manager events (Event Grid or CloudEvents schema): triage, then queue the work."""
-    parts().intake.accept(_event_dict(event))
+    stored().intake.accept(_event_dict(event))
 
 
 @app.function_name("process_work_item")
 @app.queue_trigger(arg_name="message", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
 def process_work_item(message: func.QueueMessage) -> None:
     """One work item from `remediation-work`: map it to its account(s) and reconcile."""
-    parts().worker.process_message(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
+    stored().worker.process_message(message.get_body().decode("utf-8", errors="replace"), message.dequeue_count or 1)
 
 
 @app.function_name("sweep")
 @app.timer_trigger(arg_name="timer", schedule="%REMEDIATION_SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
     """Every account in scope, screened with list requests; work queued only for the drifted ones."""
-    run_sweep(parts().remediator, parts().queue)
+    run_sweep(parts().remediator, stored().queue)
 
 
 @app.route(route="remediate", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -129,7 +116,7 @@ def remediate(req: func.HttpRequest) -> func.HttpResponse:
         request = api.parse_remediate(req.get_body())
     except api.ApiError as error:
         return _error(error)
-    result = parts().inline.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
+    result = stored().direct.reconcile(request.resource_id, Trigger.HTTP, dry_run=request.dry_run)
     if result is None:
         return _json(api.RECONCILE_RUNNING.body(), 409, {"Retry-After": "5"})
     headers = {"Remediation-Audit-Error": "; ".join(result.audit_errors)[:1000]} if result.audit_errors else None
@@ -157,7 +144,7 @@ def remediations(req: func.HttpRequest) -> func.HttpResponse:
     if not within_any(account_id, parts().settings.scopes):
         return _error(api.OUT_OF_SCOPE)
     try:
-        records = parts().remediator.history(account_id, top)
+        records = parts().history(account_id, top)
     except Exception as error:  # noqa: BLE001 - the table is down: a 503 that says so, not a stack trace
         log.error("audit history read failed: %s", type(error).__name__)
         return _error(api.ApiError(503, "AuditStoreUnavailable", "the audit table cannot be read right now"))

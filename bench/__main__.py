@@ -56,10 +56,10 @@ from bench.sweep_scale import print_sweep_scale_table
 from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
-from remediation.service import Remediator
-from remediation.settings import Settings
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
+from remediation.core.settings import Settings
+from remediation.runtime.wiring import build
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 7
@@ -95,7 +95,7 @@ def request_counts(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
         os.environ.update(emulator.env())
         env = {**emulator.env(), **settings_env(), "AzureWebJobsStorage": azurite.connection_string}
         grant(emulator, env)
-        remediator = Remediator.from_settings(Settings.from_env(env))
+        remediator = build(Settings.from_env(env)).remediator
         emulator.clear_requests()
         record = remediator.reconcile(parse_account_id(account_id("aoai")), Trigger.HTTP).record
         requests = [r for r in emulator.requests if r.kind in ("read", "write", "poll")]
@@ -126,7 +126,7 @@ COLD = {
         from azure.functions.eventgrid import EventGridEventInConverter
         from azure.functions.queue import QueueMessage
         from azure.storage.queue import QueueClient
-        from remediation.storage import WORK_QUEUE
+        from remediation.store.storage import WORK_QUEUE
         event = {"id": "e1", "topic": "/subscriptions/x", "subject": sys.argv[1], "dataVersion": "2",
                  "eventType": "Microsoft.Resources.ResourceWriteSuccess", "eventTime": "2026-11-26T10:00:00Z",
                  "data": {"operationName": "Microsoft.CognitiveServices/accounts/write", "status": "Succeeded",

@@ -38,7 +38,7 @@ from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
 from localdev.functions_host import LocalHost
 from localdev.person import write_as
-from remediation.events import WATCHED_OPERATIONS
+from remediation.core.triage import WATCHED_OPERATIONS
 
 DRIFT_ACCOUNTS = 20
 DRIFTS = 200
@@ -264,7 +264,7 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
 
     with fresh_app(emulator, azurite) as app, LogWatch() as watch:
         host = LocalHost(app, azurite.connection_string)
-        app.parts().intake.own()  # the app learns its identity at start-up, not inside the measured storm
+        app.stored().intake.own()  # the app learns its identity at start-up, not inside the measured storm
         emulator.clear_requests()
         errors: list[BaseException] = []
 

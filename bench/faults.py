@@ -9,7 +9,7 @@ duplicated, lost or written out of scope.
     .venv/bin/python -m bench.faults      (or `make faults`) prints the matrix as a table
 
 tests/faults runs the same cells with the session emulator and Azurite, and asserts on them.
-The "slow" cells lower the SDK clients' read timeout (remediation.clients._TIMEOUTS) to SLOW_READ_TIMEOUT
+The "slow" cells lower the SDK clients' read timeout (remediation.arm.clients._TIMEOUTS) to SLOW_READ_TIMEOUT
 so an answer delayed past it costs under a second.
 """
 
@@ -33,9 +33,9 @@ from bench.rights import forbidden
 from localdev.arm_emulator import ArmEmulator, Fault
 from localdev.azurite import Azurite, free_port
 from localdev.estate import OPENAI_ZONE, Estate, account_id
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
-from remediation.verdict import MAX_DEQUEUE
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
+from remediation.core.retry import MAX_DEQUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 AOAI = account_id("aoai-prod")
@@ -256,7 +256,7 @@ def _locked(stack: Any) -> bool:
 
 
 def _history(stack: Any) -> list[dict[str, Any]]:
-    return stack.remediator().history(AOAI_ID, 50)
+    return stack.app().history(AOAI_ID, 50)
 
 
 # --- running cells -------------------------------------------------------------------------------------
@@ -329,9 +329,9 @@ def _run_arm_cell(stack: Any, result: CellResult) -> None:
         stack.emulator.add_fault(_fault(cell))
         undo = stack.emulator.clear_faults
     if cell.fault == "slow answer":
-        import remediation.clients
+        import remediation.arm.clients
 
-        stack.monkeypatch.setitem(remediation.clients._TIMEOUTS, "read_timeout", SLOW_READ_TIMEOUT)
+        stack.monkeypatch.setitem(remediation.arm.clients._TIMEOUTS, "read_timeout", SLOW_READ_TIMEOUT)
     try:
         remediator = stack.remediator()
         tries = _retry_loop(stack, result, remediator)
@@ -346,8 +346,9 @@ def _run_audit_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     """Azurite stops when the first ARM write is accepted and starts again (same ports, same location)
     after that reconcile has ended."""
     stack.azurite = azurite
-    remediator = stack.remediator()
-    remediator.history(AOAI_ID, 1)  # the table exists before the run
+    app = stack.app()
+    remediator = app.remediator
+    app.history(AOAI_ID, 1)  # the table exists before the run
     stopped: list[bool] = []
 
     def stop_on_first_write(event: Any) -> None:
@@ -375,19 +376,18 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     Event Grid delivers it again after Azurite is back; the queue worker runs the item (up to 5 tries)."""
     from azure.storage.queue import QueueClient
 
-    import remediation.storage
-    from localdev.arm_events import EventRouter
-    from remediation.events import WATCHED_OPERATIONS
-    from remediation.intake import EventIntake
-    from remediation.storage import WORK_QUEUE
-    from remediation.worker import Worker
-
     # The queue SDK's own retry waits 15 s, 45 s... before it gives up on a stopped Azurite; one try
     # here, so a delivery fails at once (Event Grid's redelivery is the retry this cell is about).
-    stack.monkeypatch.setattr(remediation.storage, "_RETRY", {"retry_total": 0})
+    import remediation.store.storage
+    from localdev.arm_events import EventRouter
+    from remediation.core.triage import WATCHED_OPERATIONS
+    from remediation.store.storage import WORK_QUEUE
+
+    stack.monkeypatch.setattr(remediation.store.storage, "_RETRY", {"retry_total": 0})
     stack.azurite = azurite
-    remediator = stack.remediator()
-    intake, worker = EventIntake.from_remediator(remediator), Worker.from_remediator(remediator)
+    app = stack.app()
+    assert app.stored is not None
+    intake, worker = app.stored.intake, app.stored.worker
     queue = QueueClient.from_connection_string(azurite.connection_string, WORK_QUEUE)
     try:
         queue.create_queue()
@@ -421,14 +421,14 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
             break
         message = messages[0]
         start = len(stack.emulator.requests)
-        done = remediator.history(AOAI_ID, 50)
+        done = app.history(AOAI_ID, 50)
         try:
             worker.process_message(base64.b64decode(message.content).decode(), message.dequeue_count or 1)
         except Exception:  # noqa: BLE001 - the host leaves it on the queue
             pass
         else:
             queue.delete_message(message)
-        after = remediator.history(AOAI_ID, 50)
+        after = app.history(AOAI_ID, 50)
         record = after[0] if len(after) > len(done) else {}
         tries.append((start, len(stack.emulator.requests), record))
         if record:
@@ -440,11 +440,11 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
 
 
 KILL_SCRIPT = textwrap.dedent("""
-    from remediation.ids import parse_account_id
-    from remediation.model import Trigger
-    from remediation.service import Remediator
-    from remediation.settings import Settings
-    Remediator.from_settings(Settings.from_env()).reconcile(parse_account_id({account!r}), Trigger.EVENT)
+    from remediation.core.ids import parse_account_id
+    from remediation.core.model import Trigger
+    from remediation.core.settings import Settings
+    from remediation.runtime.wiring import build
+    build(Settings.from_env()).remediator.reconcile(parse_account_id({account!r}), Trigger.EVENT)
 """)
 
 
@@ -524,8 +524,8 @@ def run_matrix(cells: list[Cell] | None = None) -> Iterator[CellResult]:
             try:
                 yield run_cell(stack, cell, local.own)
             finally:
-                for remediator in stack.remediators:
-                    remediator.clients.close()
+                for app in stack.apps:
+                    app.close()
                 monkeypatch.undo()
 
 

@@ -20,10 +20,10 @@ from bench.rights import forbidden, grant
 from localdev.arm_emulator import ArmEmulator, EmulatorConfig
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, ZONES_BY_KIND, Estate, account_id, settings_env
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
-from remediation.service import Remediator
-from remediation.settings import Settings
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
+from remediation.core.settings import Settings
+from remediation.runtime.wiring import build
 
 SCALE = 0.02
 POLL_INTERVAL_S, READY_TIMEOUT_S = 5.0, 60.0   # the app's production defaults
@@ -52,7 +52,7 @@ def reconcile_until_final(emulator: ArmEmulator, azurite: Azurite, settings_over
     os.environ.update(emulator.env())
     grant(emulator, env)
     emulator.clear_requests()
-    remediator = Remediator.from_settings(Settings.from_env(env))
+    remediator = build(Settings.from_env(env)).remediator
     outcomes: list[str] = []
     started = time.perf_counter()
     try:
@@ -88,8 +88,8 @@ def pace_rows(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
 
 def throttled_sweep_row(emulator: ArmEmulator, size: int = 10_000) -> list[Any]:
     """A sweep of `size` accounts in one subscription with the token buckets on (their defaults)."""
-    from remediation.clients import ArmClients
-    from remediation.sweep import Sweeper
+    from remediation.arm.clients import ArmClients
+    from remediation.runtime.sweep import Sweeper
 
     emulator.reset()
     built = Estate().network((OPENAI_ZONE,))

@@ -53,8 +53,8 @@ from localdev.arm_emulator import ArmEmulator, EmulatorConfig
 from localdev.azurite import Azurite
 from localdev.estate_scale import ScaleEstate, seed_estate
 from localdev.functions_host import BATCH_SIZE, NEW_BATCH_THRESHOLD
-from remediation.storage import POISON_QUEUE, WORK_QUEUE
-from remediation.work import WorkItem
+from remediation.store.queue import WorkItem
+from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 
 REPO = Path(__file__).resolve().parents[1]
 FIXABLE = ("public-access", "acl-allow", "acl-missing", "no-endpoint", "pending")

@@ -36,9 +36,9 @@ _PEAK = textwrap.dedent("""\
 
 SWEEP = _PEAK + textwrap.dedent("""\
     import json, time
-    from remediation.clients import ArmClients
-    from remediation.settings import Settings
-    from remediation.sweep import Sweeper
+    from remediation.arm.clients import ArmClients
+    from remediation.core.settings import Settings
+    from remediation.runtime.sweep import Sweeper
     settings = Settings.from_env(require_storage=False)
     started, queued = time.perf_counter(), []
     summaries = Sweeper(ArmClients(settings), settings).run(enqueue=lambda account: queued.append(1))
@@ -49,13 +49,13 @@ SWEEP = _PEAK + textwrap.dedent("""\
 # The naive way: list the accounts, then read each one and observe its endpoint and DNS.
 NAIVE = _PEAK + textwrap.dedent("""\
     import json, time
-    from remediation.clients import ArmClients
-    from remediation.desired import desired_state
-    from remediation.ids import parse_resource_id
-    from remediation.observe import observe, read_account
-    from remediation.plan import plan
-    from remediation.settings import Settings
-    from remediation.clients import COGNITIVE_API_VERSION
+    from remediation.arm.clients import ArmClients
+    from remediation.core.desired import desired_state
+    from remediation.core.ids import parse_resource_id
+    from remediation.arm.observe import observe, read_account
+    from remediation.core.plan import plan
+    from remediation.core.settings import Settings
+    from remediation.arm.clients import COGNITIVE_API_VERSION
     settings = Settings.from_env(require_storage=False)
     clients = ArmClients(settings)
     started, seen, flagged = time.perf_counter(), 0, 0

@@ -16,9 +16,9 @@ from typing import Any
 
 
 def main() -> int:
-    from remediation.clients import ArmClients
-    from remediation.settings import Settings
-    from remediation.sweep import Sweeper
+    from remediation.arm.clients import ArmClients
+    from remediation.core.settings import Settings
+    from remediation.runtime.sweep import Sweeper
 
     found = Path(sys.argv[1])
     settings = Settings.from_env(require_storage=False)

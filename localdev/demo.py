@@ -24,16 +24,16 @@ import azure.functions as func
 from tabulate import tabulate
 
 from localdev.arm_emulator import ArmEmulator
-from localdev.dns_server import DnsServer
-from localdev.lookup import lookup, show
-from localdev.rights import enforce as enforce_rights
 from localdev.arm_events import EventRouter
 from localdev.azurite import Azurite
+from localdev.dns_server import DnsServer
 from localdev.estate import OPENAI_ZONE, VNET_ID, Estate, account_id, rg_id, settings_env, zone_id
 from localdev.functions_host import LocalHost
+from localdev.lookup import lookup, show
 from localdev.person import DANA, write_as
-from remediation.events import WATCHED_OPERATIONS
-from remediation.ids import parse_account_id
+from localdev.rights import enforce as enforce_rights
+from remediation.core.ids import parse_account_id
+from remediation.core.triage import WATCHED_OPERATIONS
 
 STATE_DIR = Path(".localdev")
 EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # within REMEDIATION_EXEMPT_MAX_DAYS
@@ -193,7 +193,7 @@ def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
 
     rows = []
     for name in ("aoai-prod", "aoai-chat"):
-        for record in reversed(app.parts().remediator.history(parse_account_id(account_id(name)), 5)):
+        for record in reversed(app.parts().history(parse_account_id(account_id(name)), 5)):
             rows.append([name, record["time"][11:23], record["trigger"], (record["actor"] or {}).get("upn", "-"),
                          _counted([f["code"] for f in record["findings"]]), record["outcome"]])
     print("Audit history (GET /api/remediations)\n")

@@ -25,7 +25,7 @@ from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.queue import QueueMessage  # what the worker builds, dequeue count included
 from azure.storage.queue import QueueClient
 
-from remediation.storage import WORK_QUEUE
+from remediation.store.storage import WORK_QUEUE
 
 log = logging.getLogger("localdev.functions_host")
 

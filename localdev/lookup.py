@@ -22,15 +22,7 @@ from localdev.arm_emulator.world import LINK_TYPE, ZONE_TYPE
 from localdev.dns_server import DnsServer, ResolverMode
 from localdev.estate import OPENAI_ZONE, VNET_ID, Estate, account_id, zone_id
 from localdev.person import DANA, write_as
-from remediation.resolution import (
-    Answer,
-    Verdict,
-    ZoneLink,
-    judge,
-    parse_resolver,
-    public_names,
-    resolve,
-)
+from remediation.arm.resolution import Answer, ResolutionVerdict, ZoneLink, judge, parse_resolver, public_names, resolve
 
 STATE_DIR = Path(".localdev")
 DNS_API = "2024-06-01"
@@ -70,12 +62,12 @@ def zone_links(emulator: ArmEmulator, vnet_id: str | None) -> dict[str, ZoneLink
     return out
 
 
-def lookup(emulator: ArmEmulator, dns: DnsServer, account: str, *, timeout: float = 1.0) -> Verdict:
+def lookup(emulator: ArmEmulator, dns: DnsServer, account: str, *, timeout: float = 1.0) -> ResolutionVerdict:
     """Resolve the account's public names through `dns` and judge them against its serving endpoints."""
     rendered = emulator.get(account) or {}
     subdomain = (rendered.get("properties") or {}).get("customSubDomainName")
     if not subdomain:
-        return Verdict()
+        return ResolutionVerdict()
     answers = resolve(public_names(rendered.get("kind"), subdomain), parse_resolver(dns.address),
                       timeout=timeout, lifetime=2 * timeout)
     # The server plays one VNet's resolver, so whether each zone is linked to that VNet is known here.
@@ -87,7 +79,7 @@ def chain(answer: Answer) -> str:
     return "\n".join(f"→ {step}" for step in steps)
 
 
-def rows(verdict: Verdict) -> list[list[str]]:
+def rows(verdict: ResolutionVerdict) -> list[list[str]]:
     out = []
     for name in verdict.names:
         private = "yes" if name.private else "no: " + ", ".join(c.value for c in name.causes)
@@ -95,13 +87,13 @@ def rows(verdict: Verdict) -> list[list[str]]:
     return out
 
 
-def table(verdict: Verdict) -> str:
+def table(verdict: ResolutionVerdict) -> str:
     if not verdict.names:
         return "(the account has no custom subdomain: no name to look up)"
     return tabulate(rows(verdict), headers=["name", "answer", "private?"], tablefmt="simple")
 
 
-def show(title: str, emulator: ArmEmulator, dns: DnsServer, account: str) -> Verdict:
+def show(title: str, emulator: ArmEmulator, dns: DnsServer, account: str) -> ResolutionVerdict:
     verdict = lookup(emulator, dns, account)
     print(f"\n{title}\n")
     print(table(verdict))

@@ -28,9 +28,10 @@ from localdev.azurite import Azurite
 from localdev.estate import DNS_RG_ID, SUBNET_ID, Estate, settings_env
 from localdev.person import write_as
 from localdev.rights import seed as grant_app_rights
-from remediation.ids import parse_resource_id
-from remediation.service import Remediator
-from remediation.settings import Settings
+from remediation.core.ids import parse_resource_id
+from remediation.core.settings import Settings
+from remediation.engine.reconcile import Remediator
+from remediation.runtime.wiring import App, build
 
 REPO = Path(__file__).resolve().parents[1]
 # The ARM emulator authorizes every request as Resource Manager does (localdev/arm_emulator/authorization.py).
@@ -80,7 +81,7 @@ class Stack:
     azurite: Azurite
     monkeypatch: pytest.MonkeyPatch
     table: str = field(default_factory=lambda: f"audit{uuid.uuid4().hex[:12]}")
-    remediators: list[Remediator] = field(default_factory=list)
+    apps: list[App] = field(default_factory=list)
 
     def seed(self, estate: Estate) -> None:
         self.emulator.seed(estate.scenario())
@@ -113,13 +114,17 @@ class Stack:
         sys.modules.pop("function_app", None)
         module = importlib.import_module("function_app")
         if module.SETTINGS is not None:
-            self.remediators.append(module.parts().remediator)
+            self.apps.append(module.parts())
         return module
 
+    def app(self, **overrides: str) -> App:
+        """The app's parts, built by its composition root with these settings."""
+        app = build(Settings.from_env(self.apply_env(**overrides)))
+        self.apps.append(app)
+        return app
+
     def remediator(self, **overrides: str) -> Remediator:
-        remediator = Remediator.from_settings(Settings.from_env(self.apply_env(**overrides)))
-        self.remediators.append(remediator)
-        return remediator
+        return self.app(**overrides).remediator
 
     def arm(self, kind: str | None = None) -> list[Any]:
         """ARM requests the app made (token and admin calls excluded), optionally of one kind."""
@@ -143,7 +148,7 @@ def assert_writes_in_scope(stack: Stack) -> None:
     """Every app write is of a type the app writes, inside the part of the estate allowed for that type."""
     network_rg = parse_resource_id(SUBNET_ID).resource_group_id
     dns_rg = parse_resource_id(DNS_RG_ID)
-    scopes = [s for r in stack.remediators or [Remediator.from_settings(Settings.from_env(stack.env()))] for s in r.settings.scopes]
+    scopes = [s for a in stack.apps for s in a.settings.scopes] or list(Settings.from_env(stack.env()).scopes)
     allowed = {
         "Microsoft.CognitiveServices/accounts": scopes,
         "Microsoft.CognitiveServices/accounts/privateEndpointConnections": scopes,
@@ -173,8 +178,8 @@ def stack(arm_emulator: ArmEmulator, azurite: Azurite, monkeypatch: pytest.Monke
     monkeypatch.setattr(arm_emulator, "clear_requests", collect_then_clear)
     yield the_stack
     collect_app_actions(arm_emulator)
-    for remediator in the_stack.remediators:
-        remediator.clients.close()
+    for app in the_stack.apps:
+        app.close()
     assert_writes_in_scope(the_stack)
 
 

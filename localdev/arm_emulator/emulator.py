@@ -9,14 +9,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import handlers, ids, seed as seeding
+from ..tls_server import ServerThread, server_context
+from . import handlers, ids
+from . import seed as seeding
 from .authorization import OWNER, Authorization
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
 from .handlers import network, privatedns
 from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
-from ..tls_server import ServerThread, server_context
 from .store import ResourceStore
 from .throttling import Throttler
 from .tokens import AppIdentity, TokenIssuer

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..tls_server import TLSRequestHandler, TLSServer
 from . import handlers, ids, pace, rbac
 from .errors import ArmError
-from .lro import add_retry_after
 from .handlers.base import Reply, Req
+from .lro import add_retry_after
 from .model import RequestRecord, WriteEvent, utcnow
 from .throttling import operation_type
 from .tokens import TokenError
-from ..tls_server import TLSRequestHandler, TLSServer
 
 if TYPE_CHECKING:
     from .emulator import ArmEmulator

@@ -14,7 +14,7 @@ import pytest
 
 from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, Estate, account_id
-from remediation.ids import parse_account_id
+from remediation.core.ids import parse_account_id
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -110,7 +110,7 @@ def test_missing_account_gets_404_and_is_recorded_as_skipped(stack: Stack) -> No
     stack.seed(Estate().network())
     app = load_app(stack)
     assert error_of(post(app, {"resourceId": account_id("aoai-gone")})) == (404, "AccountNotFound")
-    (record,) = app.parts().remediator.history(parse_account_id(account_id("aoai-gone")), 5)
+    (record,) = app.parts().history(parse_account_id(account_id("aoai-gone")), 5)
     assert (record["outcome"], record["error"], record["trigger"]) == ("skipped", "the account does not exist", "http")
     assert stack.writes() == []
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from remediation.storage import WORK_QUEUE
+from remediation.store.storage import WORK_QUEUE
 
 REPO = Path(__file__).resolve().parents[2]
 INDEXER = Path(__file__).resolve().with_name("index_with_runtime.py")

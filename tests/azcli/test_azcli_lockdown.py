@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from azcli_helpers import Remediation, seed
 
 from localdev.arm_emulator import ArmEmulator

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-
 from emu_helpers import _FOREIGN_ENV, Clients
+
 from localdev.arm_emulator import ArmEmulator
 
 

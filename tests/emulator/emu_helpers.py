@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 from localdev.arm_emulator import ArmEmulator
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from emu_helpers import ACCOUNT, RG, Raw, base_scenario
+
 from localdev.arm_emulator import ArmEmulator
 
 REPO = Path(__file__).resolve().parents[2]

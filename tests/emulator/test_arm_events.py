@@ -12,12 +12,19 @@ from typing import Any, Iterator
 
 import pytest
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
-
 from emu_helpers import ACCOUNT, RG, SUB, Raw, base_scenario
+
 from localdev.arm_emulator import ArmEmulator, WriteEvent
 from localdev.arm_emulator.model import utcnow
-from localdev.arm_events import (DELETE_SUCCESS, WRITE_SUCCESS, DeliveryError, EventRouter, http_deliverer,
-                                 to_cloud_event, to_event_grid)
+from localdev.arm_events import (
+    DELETE_SUCCESS,
+    WRITE_SUCCESS,
+    DeliveryError,
+    EventRouter,
+    http_deliverer,
+    to_cloud_event,
+    to_event_grid,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "fixtures" / "events"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-
 from emu_helpers import ACCOUNT, DNS_RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 PE_NAME = "pe-aoai-prod"
@@ -52,8 +51,11 @@ def test_private_dns_outside_global_is_location_not_available(emu, what):
 
 
 def test_put_of_a_connection_that_does_not_exist_is_405(emu, clients):
-    from azure.mgmt.cognitiveservices.models import (PrivateEndpointConnection, PrivateEndpointConnectionProperties,
-                                                     PrivateLinkServiceConnectionState)
+    from azure.mgmt.cognitiveservices.models import (
+        PrivateEndpointConnection,
+        PrivateEndpointConnectionProperties,
+        PrivateLinkServiceConnectionState,
+    )
     emu.seed(base_scenario())
     with pytest.raises(HttpResponseError) as err:
         clients.cog.private_endpoint_connections.begin_create_or_update(

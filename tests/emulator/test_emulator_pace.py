@@ -6,8 +6,8 @@ import time
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties
-
 from emu_helpers import ACCOUNT, SUBNET, Raw, base_scenario
+
 from localdev.arm_emulator import EmulatorConfig
 from localdev.arm_emulator.pace import DURATIONS
 
@@ -130,8 +130,11 @@ def test_private_dns_writes_answer_202_and_take_their_duration(emu, clients):
 
 
 def test_connection_approval_answers_200_after_its_duration(emu, clients):
-    from azure.mgmt.cognitiveservices.models import (PrivateEndpointConnection, PrivateEndpointConnectionProperties,
-                                                     PrivateLinkServiceConnectionState)
+    from azure.mgmt.cognitiveservices.models import (
+        PrivateEndpointConnection,
+        PrivateEndpointConnectionProperties,
+        PrivateLinkServiceConnectionState,
+    )
     emu.seed(base_scenario())
     body = pe_body()
     body["properties"]["manualPrivateLinkServiceConnections"] = body["properties"].pop("privateLinkServiceConnections")

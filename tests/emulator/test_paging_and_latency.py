@@ -6,8 +6,8 @@ import json
 import ssl
 import time
 
-
 from emu_helpers import ACCOUNT, DNS_RG, RG, ZONE, Raw, base_scenario
+
 from localdev.arm_emulator import ArmEmulator
 
 ACCOUNTS = f"{RG}/providers/Microsoft.CognitiveServices/accounts"
@@ -78,7 +78,7 @@ def test_latency_applies_to_resource_manager_requests_only(emu):
     assert time.monotonic() - started >= 0.15
     started = time.monotonic()
     assert raw("GET", "/_emulator/config", api_version=None)[0] == 200
-    token = raw("GET", f"/msi/token?resource=https://management.azure.com&api-version=2019-08-01", api_version=None,
+    token = raw("GET", "/msi/token?resource=https://management.azure.com&api-version=2019-08-01", api_version=None,
                 headers={"X-IDENTITY-HEADER": emu.identity_header})
     assert token[0] == 200
     assert time.monotonic() - started < 0.15

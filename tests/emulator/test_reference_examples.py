@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
 from emu_helpers import REFERENCE_ARM, Raw
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from emu_helpers import ACCOUNT, SUB, SUBNET, Raw, base_scenario
+
 from localdev.arm_emulator import providers
 from localdev.arm_emulator.ids import parse_path
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
-
 from emu_helpers import ACCOUNT, RG, SUB, Raw, arm_requests, base_scenario
+
 from localdev.arm_emulator import Fault
 
 LOCKDOWN = Account(properties=AccountProperties(public_network_access="Disabled",

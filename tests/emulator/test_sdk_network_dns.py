@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
-
 from emu_helpers import ACCOUNT, DNS_RG, SUBNET, VNET, ZONE, Raw, base_scenario
 
 PE_NAME = "pe-aoai-prod"
@@ -77,8 +76,11 @@ def test_pe_bad_references(emu, clients):
 
 
 def test_manual_connection_pending_then_approved(emu, clients):
-    from azure.mgmt.cognitiveservices.models import PrivateEndpointConnection, PrivateEndpointConnectionProperties, \
-        PrivateLinkServiceConnectionState
+    from azure.mgmt.cognitiveservices.models import (
+        PrivateEndpointConnection,
+        PrivateEndpointConnectionProperties,
+        PrivateLinkServiceConnectionState,
+    )
     emu.seed(base_scenario())
     pe = create_pe(clients, pe_body("manual"))
     assert pe.properties.manual_private_link_service_connections[0].properties.private_link_service_connection_state.status == "Pending"
@@ -98,8 +100,11 @@ def test_manual_connection_pending_then_approved(emu, clients):
 
 
 def test_connection_put_while_account_busy(emu, clients):
-    from azure.mgmt.cognitiveservices.models import PrivateEndpointConnection, PrivateEndpointConnectionProperties, \
-        PrivateLinkServiceConnectionState
+    from azure.mgmt.cognitiveservices.models import (
+        PrivateEndpointConnection,
+        PrivateEndpointConnectionProperties,
+        PrivateLinkServiceConnectionState,
+    )
     emu.seed(base_scenario())
     create_pe(clients, pe_body("manual"))
     name = emu.get(ACCOUNT)["properties"]["privateEndpointConnections"][0]["name"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from emu_helpers import ACCOUNT, RG, SUB, Raw, base_scenario
+
 from localdev.arm_emulator import EmulatorConfig
 from localdev.arm_emulator.errors import ArmError
 from localdev.arm_emulator.throttling import Throttler

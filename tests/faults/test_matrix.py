@@ -11,8 +11,9 @@ import pytest
 
 from bench.faults import CELLS, Cell, CellResult, run_cell
 from localdev.azurite import Azurite
-from remediation.verdict import MAX_DEQUEUE
+from remediation.core.retry import MAX_DEQUEUE
 from tests.conftest import Stack
+
 
 def _run(stack: Stack, cell: Cell, own_azurite: Azurite, results: dict[str, CellResult]) -> CellResult:
     if cell.id not in results:

@@ -67,36 +67,39 @@ from typing import Any, Iterator
 
 import azure.functions as func
 import pytest
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from azure.data.tables import TableClient
-from azure.storage.queue import QueueClient
 
 from localdev.arm_emulator import Fault
 from localdev.arm_emulator.authorization import OWNER
 from localdev.arm_emulator.certs import ensure_certs
 from localdev.arm_emulator.tokens import user_object_id
 from localdev.azurite import ACCOUNT_KEY
-from localdev.eventgrid_topic import LocalTopic
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id
-from remediation import api, audit
-from remediation.__main__ import main as cli_main
-from remediation.apply import refusal
-from remediation.audit import AuditRecord, AuditTable
-from remediation.clients import ArmClients
-from remediation.desired import desired_state, private_endpoint_id
-from remediation.events import Ignored, IgnoreReason, triage
-from remediation.findings import FindingCode
-from remediation.ids import parse_account_id, parse_resource_id
-from remediation.intake import QUEUED, EventIntake
-from remediation.model import Account, ActionKind, Mode, Observation, Outcome, PrivateEndpoint, Trigger
-from remediation.plan import Action, plan
-from remediation.settings import Settings, SettingsError
-from remediation.storage import WORK_QUEUE, Storage, table_key
-from remediation.sweep import Sweeper
-from remediation.work import WorkItem
-from remediation.writescope import WriteScope
+from localdev.eventgrid_topic import LocalTopic
+from remediation.arm.apply import refusal
+from remediation.arm.clients import ArmClients
+from remediation.core.desired import desired_state
+from remediation.core.findings import FindingCode
+from remediation.core.ids import parse_account_id, parse_resource_id
+from remediation.core.model import Account, ActionKind, Mode, Observation, Outcome, PrivateEndpoint, Trigger
+from remediation.core.naming import private_endpoint_id
+from remediation.core.plan import Action, plan
+from remediation.core.record import AuditRecord
+from remediation.core.settings import Settings, SettingsError
+from remediation.core.triage import Ignored, IgnoreReason, triage
+from remediation.core.write_scope import WriteScope
+from remediation.runtime import http_api as api
+from remediation.runtime.cli import main as cli_main
+from remediation.runtime.intake import QUEUED
+from remediation.runtime.sweep import Sweeper
+from remediation.store import audit
+from remediation.store.audit import AuditTable
+from remediation.store.queue import WorkItem
+from remediation.store.storage import WORK_QUEUE, Storage, table_key
 from tests.conftest import Stack
 from tests.integration.test_event_loop import Live
 
@@ -268,8 +271,9 @@ def test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unrea
     """The shortcut judges an account's own properties; an endpoint's notification naming any `kind` outside
     REMEDIATION_KINDS was taken for 'not ours' and dropped without a read."""
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
-    remediator = stack.remediator()
-    intake = EventIntake.from_remediator(remediator)
+    app = stack.app()
+    assert app.stored is not None
+    intake = app.stored.intake
     endpoint = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
     notification = {
         "id": "notification-1", "topic": "/subscriptions/00000000-0000-0000-0000-000000000001",
@@ -282,7 +286,7 @@ def test_a_private_endpoint_notification_with_a_kind_is_queued_not_dropped_unrea
     }
 
     assert intake.accept(notification) == QUEUED
-    queue = remediator.storage.queue(WORK_QUEUE)  # type: ignore[union-attr]
+    queue = app.stored.storage.queue(WORK_QUEUE)
     mine = [(m, item) for m in queue.receive_messages(max_messages=32)
             if (item := _work_item(m.content)) is not None and item.resource_id == endpoint]
     assert [item.kind for _, item in mine] == ["private-endpoint"]
@@ -592,26 +596,27 @@ def test_an_account_with_a_thousand_leftover_connections_is_recorded_and_does_no
     next(r for r in estate.resources if r["id"] == big)["properties"]["privateEndpointConnections"] = \
         _leftover_connections(big, LEFTOVERS)
     stack.seed(estate)
-    remediator = stack.remediator()
+    app = stack.app()
+    remediator = app.remediator
 
     first = remediator.reconcile(parse_account_id(big), Trigger.EVENT)
     second = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT)
 
     assert first.audit_errors == [] and second.audit_errors == []
-    [stored] = remediator.history(parse_account_id(big), 5)
+    [stored] = app.history(parse_account_id(big), 5)
     assert stored["outcome"] == "remediated"
     connections = stored["before"]["privateEndpointConnections"]
     assert 0 < len(connections) <= 50
     assert stored["before"]["privateEndpointConnectionsOmitted"] == LEFTOVERS - len(connections)
     assert len(json.dumps(stored)) < 256 * 1024
-    assert [r["outcome"] for r in remediator.history(parse_account_id(AOAI), 5)] == ["remediated"]
+    assert [r["outcome"] for r in app.history(parse_account_id(AOAI), 5)] == ["remediated"]
 
 
 def test_a_record_the_table_refuses_for_good_is_dropped_with_one_error_and_later_records_are_written(
         stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
-    remediator = stack.remediator()
-    table = remediator.table
-    assert table is not None
+    app = stack.app()
+    assert app.stored is not None
+    table = app.stored.table
     now = datetime.now(UTC)
     huge = AuditRecord(AOAI, Trigger.EVENT, Mode.ENFORCE, Outcome.FAILED, time=now - timedelta(seconds=1)).to_json()
     huge["before"] = {"padding": ["p" * 1000] * 1200}  # as a sink sees a record nobody bounded: over 1 MiB
@@ -621,7 +626,7 @@ def test_a_record_the_table_refuses_for_good_is_dropped_with_one_error_and_later
         table.write(huge)  # refused for good: dropped, not raised, not kept
         table.write(small)
 
-    assert [r["id"] for r in remediator.history(parse_account_id(AOAI), 5)] == [small["id"]]
+    assert [r["id"] for r in app.history(parse_account_id(AOAI), 5)] == [small["id"]]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and huge["id"] in errors[0]
 
@@ -686,7 +691,7 @@ def test_an_http_call_and_a_queue_item_never_both_remediate_one_drift(stack: Sta
     # the account still open and fixes it again.
     stack.emulator.add_fault(Fault(method="PATCH", path=r"/accounts/aoai-prod$", status=None, delay_s=1.0, times=2))
     item = json.dumps({"kind": "account", "resource_id": AOAI, "trigger": "event"})
-    queued = threading.Thread(target=app.parts().worker.process_message, args=(item,))
+    queued = threading.Thread(target=app.stored().worker.process_message, args=(item,))
 
     queued.start()
     time.sleep(0.3)
@@ -695,7 +700,7 @@ def test_an_http_call_and_a_queue_item_never_both_remediate_one_drift(stack: Sta
     queued.join(30)
 
     assert response.status_code == 200
-    outcomes = sorted(r["outcome"] for r in app.parts().remediator.history(parse_account_id(AOAI), 10))
+    outcomes = sorted(r["outcome"] for r in app.parts().history(parse_account_id(AOAI), 10))
     assert outcomes == ["compliant", "remediated"]
     assert len([w for w in stack.writes() if w.method == "PATCH"]) == 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from remediation.settings import SETTINGS, Settings
+from remediation.core.settings import SETTINGS, Settings
 from tests.infra.bicep import INFRA, tree
 
 # Settings the Functions host and the monitoring agent read (not remediation/settings.py).

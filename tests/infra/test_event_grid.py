@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remediation.events import ARM_EVENT_TYPES, WATCHED_OPERATIONS
+from remediation.core.triage import ARM_EVENT_TYPES, WATCHED_OPERATIONS
 from tests.infra.bicep import resource_config, tree
 
 

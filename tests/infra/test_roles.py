@@ -115,7 +115,7 @@ def test_roles_equal_what_the_app_did(app_rbac_actions: set[str]) -> None:
 def test_every_right_an_action_kind_needs_is_granted() -> None:
     """The action registry names the rights each write needs (its own action and Azure's linked checks);
     the deployed roles hold every one of them."""
-    from remediation.apply import ACTIONS
+    from remediation.arm.apply import ACTIONS
 
     granted = {action.lower() for name in ROLES for action in role_actions(name)}
     needed = {right for spec in ACTIONS.values() for right in spec.rbac}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bench.rights import forbidden, grant
 from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, Estate, account_id, settings_env
 from localdev.rights import grants, load, role_guid
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
 from tests.conftest import Stack
 
 

@@ -9,15 +9,14 @@ import threading
 from typing import Any
 
 import pytest
+from test_event_loop import Live
+from test_sweep import sweep
 
 from localdev.arm_emulator.authorization import READER
 from localdev.estate import DNS_RG_ID, OPENAI_ZONE, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
 from tests.conftest import Stack
-
-from test_event_loop import Live
-from test_sweep import sweep
 
 AOAI = account_id("aoai-prod")
 RECORD = f"{zone_id(OPENAI_ZONE)}/A/aoai-prod"
@@ -234,8 +233,8 @@ def test_an_event_about_someone_elses_record_reconciles_no_account(locked: Stack
 
 
 def test_the_serving_index_maps_a_record_to_the_account_it_is_named_after(stack: Stack) -> None:
-    from remediation.ids import parse_resource_id
-    from remediation.storage import table_key
+    from remediation.core.ids import parse_resource_id
+    from remediation.store.storage import table_key
 
     index = stack.remediator().index
     assert index is not None

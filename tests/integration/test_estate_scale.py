@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from localdev.estate_scale import DECOY_KINDS, DRIFTS, ScaleEstate, seed_estate
-from remediation.__main__ import main as cli
+from remediation.runtime.cli import main as cli
 from tests.conftest import Stack
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,12 +18,12 @@ from localdev.arm_events import EventRouter
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id
 from localdev.eventgrid_topic import LocalTopic
 from localdev.functions_host import LocalHost
-from remediation.desired import private_endpoint_name
-from remediation.events import WATCHED_OPERATIONS
-from remediation.ids import parse_account_id
-from remediation.storage import POISON_QUEUE, WORK_QUEUE
-from remediation.verdict import MAX_DEQUEUE
-from remediation.worker import RetryLater
+from remediation.core.ids import parse_account_id
+from remediation.core.naming import private_endpoint_name
+from remediation.core.retry import MAX_DEQUEUE
+from remediation.core.triage import WATCHED_OPERATIONS
+from remediation.runtime.worker import RetryLater
+from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -38,7 +38,7 @@ class Live:
         stack.apply_env(**settings)
         sys.modules.pop("function_app", None)
         self.app: ModuleType = importlib.import_module("function_app")
-        stack.remediators.append(self.app.parts().remediator)
+        stack.apps.append(self.app.parts())
         self.host = LocalHost(self.app, stack.azurite.connection_string)
         self.captured: list[dict[str, Any]] = []
         self.router = EventRouter(stack.emulator, self._deliver, schema=schema, operations=WATCHED_OPERATIONS)
@@ -59,7 +59,7 @@ class Live:
                 return
 
     def history(self, account: str = AOAI) -> list[dict[str, Any]]:
-        return self.app.parts().remediator.history(parse_account_id(account), 50)
+        return self.app.parts().history(parse_account_id(account), 50)
 
     def close(self) -> None:
         self.router.stop()

@@ -10,15 +10,25 @@ from typing import Any
 import pytest
 
 from localdev.arm_emulator import Fault
-from localdev.estate import OPENAI_ZONE, OTHER_SUBNET_ID, SUBNET_ID, VNET_ID, ZONES_BY_KIND, Estate, account_id, \
-    rg_id, zone_id
-from remediation.apply import ACTIONS
-from remediation.desired import zone_link_name
-from remediation.ids import parse_account_id, parse_resource_id
-from remediation.model import ActionKind, Trigger
-from remediation.plan import Action
-from remediation.service import Remediator
-from remediation.settings import Settings
+from localdev.estate import (
+    OPENAI_ZONE,
+    OTHER_SUBNET_ID,
+    SUBNET_ID,
+    VNET_ID,
+    ZONES_BY_KIND,
+    Estate,
+    account_id,
+    rg_id,
+    zone_id,
+)
+from remediation.arm.apply import ACTIONS
+from remediation.core.ids import parse_account_id, parse_resource_id
+from remediation.core.model import ActionKind, Trigger
+from remediation.core.naming import zone_link_name
+from remediation.core.plan import Action
+from remediation.core.settings import Settings
+from remediation.engine.reconcile import Remediator
+from remediation.runtime.wiring import build
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -41,9 +51,9 @@ def remediator_with_wait(stack: Stack, during_wait: Any, **settings: str) -> Rem
             during_wait()
         time.sleep(seconds)
 
-    remediator = Remediator.from_settings(Settings.from_env(stack.apply_env(**settings)), sleep=sleep)
-    stack.remediators.append(remediator)
-    return remediator
+    app = build(Settings.from_env(stack.apply_env(**settings)), sleep=sleep)
+    stack.apps.append(app)
+    return app.remediator
 
 
 def patches(stack: Stack) -> list[Any]:

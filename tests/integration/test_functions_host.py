@@ -14,7 +14,7 @@ from azure.storage.queue import QueueClient
 
 from localdev.azurite import Azurite
 from localdev.functions_host import BATCH_SIZE, NEW_BATCH_THRESHOLD, LocalHost
-from remediation.storage import WORK_QUEUE
+from remediation.store.storage import WORK_QUEUE
 
 
 class Recorder:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-
 from localdev.arm_emulator import EmulatorConfig
 from localdev.estate import DNS_RG_ID, SUBNET_ID, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
-from remediation.desired import private_endpoint_name
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
-
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
+from remediation.core.naming import private_endpoint_name
 from tests.conftest import Stack
 
 SCALE = 0.02  # 1:50

@@ -15,19 +15,18 @@ from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_event_loop import Live
 
 from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id
 from localdev.functions_host import decode_event
 from localdev.person import write_as
-from remediation.desired import private_endpoint_name
-from remediation.events import TargetKind
-from remediation.ids import parse_account_id, parse_resource_id
-from remediation.model import Trigger
-from remediation.storage import POISON_QUEUE, WORK_QUEUE
-from remediation.work import WorkItem
+from remediation.core.ids import parse_account_id, parse_resource_id
+from remediation.core.model import Trigger
+from remediation.core.naming import private_endpoint_name
+from remediation.core.triage import TargetKind
+from remediation.store.queue import WorkItem
+from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
-
-from test_event_loop import Live
 
 AOAI = account_id("aoai-prod")
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -50,7 +49,8 @@ def _event(subject: Any, operation: Any = "Microsoft.CognitiveServices/accounts/
 
 def test_the_same_account_reconciled_by_many_workers_at_once(stack: Stack) -> None:
     stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai-prod", public_network_access="Enabled"))
-    remediator = stack.remediator(REMEDIATION_READY_TIMEOUT_SECONDS="10")
+    app = stack.app(REMEDIATION_READY_TIMEOUT_SECONDS="10")
+    remediator = app.remediator
     outcomes: list[str] = []
 
     def run() -> None:
@@ -66,7 +66,7 @@ def test_the_same_account_reconciled_by_many_workers_at_once(stack: Stack) -> No
                  if r["id"].lower().endswith(private_endpoint_name(parse_account_id(AOAI)))]
     assert len(endpoints) == 1, "one endpoint, whatever the race"
     assert set(outcomes) <= {"remediated", "compliant", "deferred", "failed"} and "remediated" in outcomes
-    assert len(remediator.history(parse_account_id(AOAI), 50)) == 6, "every reconcile left its record"
+    assert len(app.history(parse_account_id(AOAI), 50)) == 6, "every reconcile left its record"
     final = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT).record
     assert final.outcome.value == "compliant"
 

@@ -4,8 +4,8 @@ emulator, audit rows in Azurite. One test per finding (README "Findings"), in en
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,10 +21,9 @@ from localdev.estate import (
     account_id,
     zone_id,
 )
-from remediation.desired import private_endpoint_name
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
-
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
+from remediation.core.naming import private_endpoint_name
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -432,14 +431,15 @@ def test_tags_sku_and_other_properties_survive_a_full_fix(stack: Stack) -> None:
 def test_audit_record_is_logged_and_stored_newest_first(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled"))
     caplog.set_level(logging.INFO, logger="remediation.audit")
-    remediator = stack.remediator()
+    app = stack.app()
+    remediator = app.remediator
 
     first = remediator.reconcile(AOAI_ID, Trigger.HTTP).record.to_json()
     second = remediator.reconcile(AOAI_ID, Trigger.HTTP).record.to_json()
 
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "remediation.audit"]
     assert [r["id"] for r in logged] == [first["id"], second["id"]]
-    history = remediator.history(AOAI_ID, 10)
+    history = app.history(AOAI_ID, 10)
     assert [r["id"] for r in history] == [second["id"], first["id"]]
     assert history[1] == first
     assert [r["outcome"] for r in history] == ["compliant", "remediated"]

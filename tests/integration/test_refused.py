@@ -8,10 +8,9 @@ import time
 from typing import Any
 
 from localdev.arm_emulator import Fault
-
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id, zone_id
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")

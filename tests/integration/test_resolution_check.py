@@ -11,8 +11,8 @@ import pytest
 
 from localdev.dns_server import DnsServer, ResolverMode
 from localdev.estate import OPENAI_ZONE, VNET_ID, Estate, account_id, zone_id
-from remediation.ids import parse_account_id
-from remediation.model import Trigger
+from remediation.core.ids import parse_account_id
+from remediation.core.model import Trigger
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")

@@ -14,7 +14,7 @@ from localdev.dns_server import DnsServer, ResolverMode, public_address
 from localdev.estate import OPENAI_ZONE, VNET_ID, Estate, account_id, rg_id, zone_id
 from localdev.lookup import lookup, rows, serving_ips, table, zone_links
 from localdev.person import write_as
-from remediation.resolution import Cause, Status, ZoneLink, judge, parse_resolver, public_names, resolve
+from remediation.arm.resolution import Cause, Status, ZoneLink, judge, parse_resolver, public_names, resolve
 
 DNS_API = "2024-06-01"
 AI_ZONES = ("privatelink.cognitiveservices.azure.com", OPENAI_ZONE, "privatelink.services.ai.azure.com")

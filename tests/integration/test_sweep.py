@@ -10,30 +10,28 @@ from typing import Any
 
 import pytest
 from azure.storage.queue import QueueClient
+from test_reconcile import FINDINGS  # the same estates, one per finding
 
 from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, OTHER_SUBNET_ID, OTHER_SUBSCRIPTION, SUBSCRIPTION, Estate, account_id, rg_id
-from remediation.__main__ import main as cli
-from remediation.ids import parse_resource_id
-from remediation.storage import WORK_QUEUE
-from remediation.sweep import run_sweep
-from remediation.work import WorkQueue
+from remediation.core.ids import parse_resource_id
+from remediation.runtime.cli import main as cli
+from remediation.runtime.sweep import run_sweep
+from remediation.store.storage import WORK_QUEUE
 from tests.conftest import Stack
-
-from test_reconcile import FINDINGS  # the same estates, one per finding
 
 AOAI = account_id("aoai-prod")
 
 
 def sweep(stack: Stack, **settings: str) -> tuple[Any, list[str]]:
-    remediator = stack.remediator(**settings)
+    app = stack.app(**settings)
     queue = QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE)
     try:
         queue.clear_messages()
     except Exception:  # noqa: BLE001 - the queue is created on first use
         pass
-    assert remediator.storage is not None
-    summaries = run_sweep(remediator, WorkQueue(remediator.storage))
+    assert app.stored is not None
+    summaries = run_sweep(app.remediator, app.stored.queue)
     queued = [json.loads(base64.b64decode(m.content))["resource_id"] for m in queue.receive_messages(max_messages=32)]
     return summaries, sorted(queued)
 
@@ -123,11 +121,11 @@ def test_the_sweep_function_records_a_summary(stack: Stack) -> None:
     stack.apply_env()
     sys.modules.pop("function_app", None)
     app = importlib.import_module("function_app")
-    stack.remediators.append(app.parts().remediator)
+    stack.apps.append(app.parts())
 
     app.sweep(TimerRequest(past_due=False))
 
-    [record] = app.parts().remediator.history(parse_resource_id(rg_id("rg-ai")), 5)
+    [record] = app.parts().history(parse_resource_id(rg_id("rg-ai")), 5)
     assert record["trigger"] == "sweep" and record["outcome"] == "deferred"
     assert record["after"]["accountsSeen"] == 2 and record["after"]["workItemsQueued"] == 1
     assert record["findings"] == [{"code": "PUBLIC_NETWORK_ACCESS_ENABLED", "property": "accounts", "actual": 1,
@@ -246,7 +244,7 @@ def test_a_list_read_ahead_yields_every_item_counts_its_requests_here_and_stops_
         stack: Stack) -> None:
     import threading
 
-    from remediation.clients import COGNITIVE_API_VERSION
+    from remediation.arm.clients import COGNITIVE_API_VERSION
 
     estate = Estate().network((OPENAI_ZONE,))
     for n in range(9):

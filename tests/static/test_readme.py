@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from remediation.findings import FINDINGS
-from remediation.settings import SETTINGS, Settings
+from remediation.core.findings import FINDINGS
+from remediation.core.settings import SETTINGS, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()

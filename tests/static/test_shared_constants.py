@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from localdev import functions_host
-from remediation.storage import POISON_QUEUE, WORK_QUEUE
-from remediation.verdict import MAX_DEQUEUE
-from remediation.worker import LEASE_SECONDS
+from remediation.core.retry import MAX_DEQUEUE
+from remediation.runtime.worker import LEASE_SECONDS
+from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.infra.bicep import tree
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from remediation.desired import DesiredState, desired_state, zones_for_kind
-from remediation.ids import ResourceId, parse_resource_id, parse_scope
-from remediation.model import Account, Observation, PrivateEndpoint, RecordSet, Zone, ZoneGroup
-from remediation.settings import PublicAccessMode, Settings, SubnetMap
+from remediation.core.desired import DesiredState, desired_state, zones_for_kind
+from remediation.core.ids import ResourceId, parse_resource_id, parse_scope
+from remediation.core.model import Account, Observation, PrivateEndpoint, RecordSet, Zone, ZoneGroup
+from remediation.core.settings import PublicAccessMode, Settings, SubnetMap
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -3,7 +3,7 @@ produced which finding where the events' operations and resources tell."""
 
 from __future__ import annotations
 
-from remediation.actors import FoldedEvent, actors_json, attribute, oldest_first
+from remediation.core.attribution import FoldedEvent, actors_json, attribute, oldest_first
 
 ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ai/providers/" \
           "Microsoft.CognitiveServices/accounts/aoai-prod"

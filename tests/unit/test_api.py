@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.api import (
+from remediation.core.ids import ACCOUNT_TYPE, parse_resource_id
+from remediation.runtime.http_api import (
     MAX_BODY_BYTES,
     NOT_FOUND,
     OUT_OF_SCOPE,
@@ -19,7 +20,6 @@ from remediation.api import (
     payload_too_large,
     resource_manager_error,
 )
-from remediation.ids import ACCOUNT_TYPE, parse_resource_id
 
 SUB = "00000000-1111-2222-3333-444444444444"
 ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-prod"

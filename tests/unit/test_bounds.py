@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediation.bounds import MAX_RECORD_CHARS, bounded, size
+from remediation.core.bounds import MAX_RECORD_CHARS, bounded, size
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
                     lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=8), inner, max_size=8),

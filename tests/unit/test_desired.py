@@ -6,20 +6,16 @@ import ipaddress
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from arm_shapes import ACCOUNT_ID as ACCOUNT
+from arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arm_shapes import ACCOUNT_ID as ACCOUNT
-from arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
-from remediation.desired import (
-    COGNITIVE_ZONE,
-    OPENAI_ZONE,
-    desired_state,
-    exemption,
-    zone_config_name,
-)
-from remediation.ids import parse_resource_id
-from remediation.settings import PublicAccessMode, Settings, SubnetMap
+from remediation.core.desired import COGNITIVE_ZONE, OPENAI_ZONE, desired_state
+from remediation.core.exemption import exemption
+from remediation.core.ids import parse_resource_id
+from remediation.core.naming import zone_config_name
+from remediation.core.settings import PublicAccessMode, Settings, SubnetMap
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 TAG = "remediation-exempt"

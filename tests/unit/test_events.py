@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from remediation.events import (
+from remediation.core.ids import parse_resource_id, parse_scope
+from remediation.core.triage import (
     ARM_EVENT_TYPES,
     IGNORE_REASONS,
     NOTIFICATION_EVENT_TYPES,
@@ -26,7 +27,6 @@ from remediation.events import (
     parse_event_time,
     triage,
 )
-from remediation.ids import parse_resource_id, parse_scope
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"

@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remediation import events
-from remediation.events import IGNORE_REASONS, WATCHED_OPERATIONS, Ignored, Principal, Target, TargetKind
-from remediation.ids import parse_resource_id, parse_scope
+from remediation.core import triage as events
+from remediation.core.ids import parse_resource_id, parse_scope
+from remediation.core.triage import IGNORE_REASONS, WATCHED_OPERATIONS, Ignored, Principal, Target, TargetKind
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"

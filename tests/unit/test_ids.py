@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from remediation.ids import (
+from remediation.core.ids import (
     InvalidResourceId,
     ResourceId,
     parse_account_id,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 import pytest
-
 from arm_shapes import (
     ACCOUNT_ID,
     DELETE,
-    DNS_RG,
     EXISTING_PE_ID,
     FOREIGN_SUBNET_ID,
     NET_RG,
@@ -31,22 +30,15 @@ from arm_shapes import (
     zone_id,
     zones,
 )
-from remediation.desired import (
-    AI_SERVICES_ZONE,
-    COGNITIVE_ZONE,
-    OPENAI_ZONE,
-    private_endpoint_id,
-    private_endpoint_name,
-    zone_link_name,
-    zones_for_kind,
-)
-from remediation.ids import ResourceId, parse_resource_id
-from remediation.model import Account, ActionKind, Observation, Zone, ZoneGroup
-from remediation.findings import FindingCode
-from remediation.apply import in_run_order
-from remediation.plan import Action, Finding, Plan, plan
-from remediation.settings import PublicAccessMode, SubnetMap
-import ipaddress
+
+from remediation.arm.apply import in_run_order
+from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import ResourceId, parse_resource_id
+from remediation.core.model import Account, ActionKind, Observation, Zone, ZoneGroup
+from remediation.core.naming import private_endpoint_id, private_endpoint_name, zone_link_name
+from remediation.core.plan import Action, Finding, Plan, plan
+from remediation.core.settings import PublicAccessMode, SubnetMap
 
 ACCOUNT = parse_resource_id(ACCOUNT_ID)
 PE = parse_resource_id(EXISTING_PE_ID)

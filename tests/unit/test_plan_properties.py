@@ -6,9 +6,6 @@ import copy
 import ipaddress
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from arm_shapes import (
     ACCOUNT_ID,
     DNS_RG,
@@ -25,13 +22,16 @@ from arm_shapes import (
     record_set,
     zone_id,
 )
-from remediation.desired import desired_state, zones_for_kind
-from remediation.ids import parse_resource_id
-from remediation.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
-from remediation.findings import FindingCode
-from remediation.apply import ACTIONS, in_run_order
-from remediation.plan import Plan, plan
-from remediation.settings import NetworkBypass, PublicAccessMode, SubnetMap
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remediation.arm.apply import ACTIONS, in_run_order
+from remediation.core.desired import desired_state, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import parse_resource_id
+from remediation.core.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.core.plan import Plan, plan
+from remediation.core.settings import NetworkBypass, PublicAccessMode, SubnetMap
 
 NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                  FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from arm_shapes import (
     DNS_RG,
     EXISTING_PE_ID,
@@ -26,16 +25,16 @@ from arm_shapes import (
     observation,
     record_id,
     record_set,
-    records,
     zone_id,
     zones,
 )
-from remediation.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, dns_records, zones_for_kind
-from remediation.findings import FindingCode
-from remediation.ids import parse_resource_id
-from remediation.model import ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
-from remediation.plan import Action, Plan, plan, zone_group_refreshed
 from test_plan import PE, VNET, codes, one_action, only
+
+from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, dns_records, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import parse_resource_id
+from remediation.core.model import ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.core.plan import Action, Plan, plan, zone_group_refreshed
 
 ZONE = zone_id(OPENAI_ZONE)
 RECORD = record_id(ZONE)

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediation.desired import zones_for_kind
-from remediation.resolution import (
+from remediation.arm.resolution import (
     PRIVATE_NETWORKS,
     Answer,
     Cause,
@@ -25,6 +24,7 @@ from remediation.resolution import (
     privatelink_zone,
     public_names,
 )
+from remediation.core.desired import zones_for_kind
 
 ENDPOINT = "10.1.0.4"
 NAME = "aoai-prod.openai.azure.com"
@@ -272,7 +272,7 @@ def test_the_resolver_setting_never_fails_in_another_way(value: str) -> None:
 
 def test_importing_the_check_loads_no_dns_library_and_no_sdk() -> None:
     # The app imports remediation at start-up (DESIGN §10 cold start): dnspython loads on the first lookup.
-    code = ("import sys, remediation.resolution; "
+    code = ("import sys, remediation.arm.resolution; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dns', 'azure', 'localdev')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])

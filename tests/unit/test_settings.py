@@ -5,12 +5,20 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from remediation.ids import parse_resource_id
-from remediation.model import Mode
-from remediation.settings import NetworkBypass, PublicAccessMode, Settings, SettingsError, SubnetMap, normalize_location
+from remediation.core.ids import parse_resource_id
+from remediation.core.model import Mode
+from remediation.core.settings import (
+    NetworkBypass,
+    PublicAccessMode,
+    Settings,
+    SettingsError,
+    SubnetMap,
+    normalize_location,
+)
 
 SUB = "00000000-1111-2222-3333-444444444444"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"

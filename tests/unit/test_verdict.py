@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.model import Outcome
-from remediation.verdict import (
+from remediation.core.model import Outcome
+from remediation.core.retry import (
     LEASE_BUSY_DELAY,
     MAX_ATTEMPTS,
     MAX_BACKOFF,
     MAX_DEQUEUE,
     Disposition,
     Done,
-    Failure,
     GiveUp,
     Redeliver,
     RequeueAfter,
-    Verdict,
     backoff,
     disposition,
     lease_busy,
 )
+from remediation.core.verdict import Failure, Verdict
 
 LAST = MAX_DEQUEUE
 POLL = 5.0

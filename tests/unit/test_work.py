@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediation.work import MAX_ATTEMPTS, WorkItem
+from remediation.store.queue import MAX_ATTEMPTS, WorkItem
 
 ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/" \
           "Microsoft.CognitiveServices/accounts/a"

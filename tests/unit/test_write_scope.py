@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from remediation.apply import planned, refusal
-from remediation.writescope import WriteScope
-from remediation.desired import private_endpoint_id
-from remediation.ids import parse_resource_id, parse_scope
-from remediation.model import Account, ActionKind, ActionStatus
-from remediation.plan import Action, Plan
+from remediation.arm.apply import planned, refusal
+from remediation.core.ids import parse_resource_id, parse_scope
+from remediation.core.model import Account, ActionKind, ActionStatus
+from remediation.core.naming import private_endpoint_id
+from remediation.core.plan import Action, Plan
+from remediation.core.write_scope import WriteScope
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RG = f"/subscriptions/{SUB}/resourceGroups"

@@ -8,9 +8,19 @@ from typing import Any
 from .. import pace
 from ..errors import ArmError, bad_request, more_than_one_zone_group, not_found, parent_not_found
 from ..lro import Operation
-from ..world import (ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name)
-from .base import (Reply, Req, body_dict, children_list, op_api, operation_result, operation_status, paged, require,
-                   require_group)
+from ..world import ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name
+from .base import (
+    Reply,
+    Req,
+    body_dict,
+    children_list,
+    op_api,
+    operation_result,
+    operation_status,
+    paged,
+    require,
+    require_group,
+)
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 MAX_ZONES_PER_GROUP = 5

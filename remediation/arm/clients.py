@@ -1,0 +1,368 @@
+"""Credential, Resource Manager endpoint, retry and polling: the one place SDK clients are built, and the
+one place a failed call is classified (`classify` -> `model.ErrorKind`).
+
+SDKs are imported on first use, not at import time: the Functions host imports function_app at
+start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of any resource therefore go
+through one generic Resource Manager pipeline (`get_json`, `find_json`, `list_json`); the network SDK
+is loaded only when a private endpoint or zone group has to be written.
+
+Two layers of retry, on purpose: azure-core's RetryPolicy (configured by `_RETRY`) retries 408, 429 and
+5xx underneath every call and honours `Retry-After`; "the account is busy" (409, 400
+`AccountProvisioningStateInvalid`) needs reads of the account between tries, so it is retried above,
+by the applier, and classified here as `ErrorKind.BUSY`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from remediation.core.ids import ResourceId
+from remediation.core.model import ErrorKind, Principal
+from remediation.core.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.core.credentials import TokenCredential
+
+# API versions: the defaults of the SDKs pinned in requirements.txt, so a generic read and the SDK's
+# write of the same resource speak the same version.
+COGNITIVE_API_VERSION = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1.0 (the account PATCH goes with it)
+NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1.0
+PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0.0
+
+# azure-core retries 408/429/500/502/503/504 and honours Retry-After; these bound it for a function
+# invocation (Event Grid resends after 30 s; HTTP callers wait at most a few minutes).
+_RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30}
+_TIMEOUTS = {"connection_timeout": 10, "read_timeout": 60}
+_MAX_PAGES = 1000
+# A read still throttled after azure-core's retries waits for Resource Manager's Retry-After and tries
+# again, for this long in all: a throttled sweep is a slower sweep, not a failed one.
+THROTTLE_PATIENCE_SECONDS = 300.0
+
+
+def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
+    """`cls=` hook for SDK operations: keep ARM's JSON whole (models drop fields they don't know)."""
+    response = pipeline_response.http_response
+    return response.json() if response.text() else None
+
+
+class ArmClients:
+    """Lazily built, cached SDK clients for one settings object, and a count of every request they send;
+    safe to share across threads."""
+
+    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
+        self.settings = settings
+        self._credential = credential
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.RLock()  # building a client takes the credential, under the same lock
+        self._own: Principal | None = None
+        self._count_lock = threading.Lock()
+        self._requests = 0
+        self._per_thread = threading.local()
+
+    @property
+    def request_count(self) -> int:
+        """Every HTTP request sent to Resource Manager so far: reads, writes, polls and retries."""
+        with self._count_lock:
+            return self._requests
+
+    @property
+    def thread_request_count(self) -> int:
+        """The requests this thread sent so far (a pipeline sends from the thread that calls it)."""
+        return int(getattr(self._per_thread, "requests", 0))
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self._requests += 1
+        self._per_thread.requests = self.thread_request_count + 1
+
+    def own_principal(self) -> Principal:
+        """The identity this app writes as, read from its own ARM token's claims.
+
+        ARM events carry the writer's claims, so this is how the app recognises its own writes. The
+        token itself is never logged or kept beyond this call (azure-identity caches it)."""
+        if self._own is None:
+            claims = _jwt_claims(self.credential.get_token(self.settings.arm_scope).token)
+            self._own = Principal(object_id=claims.get("oid"), client_id=claims.get("appid") or claims.get("azp"))
+        return self._own
+
+    @property
+    def credential(self) -> TokenCredential:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            with self._lock:
+                if self._credential is None:
+                    self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "credential_scopes": [self.settings.arm_scope],
+            "polling_interval": self.settings.poll_interval_seconds,
+            "per_retry_policies": [_counting_policy(self._count)],
+            **_RETRY,
+            **_TIMEOUTS,
+        }
+
+    def _client(self, name: str, subscription_id: str, factory: Callable[[], Any]) -> Any:
+        key = (name, subscription_id.lower())
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._clients[key] = factory()
+        return client
+
+    def cognitive(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+            return CognitiveServicesManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                                     **self._options())
+
+        return self._client("cognitive", subscription_id, build)
+
+    def private_dns(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+            return PrivateDnsManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                              **self._options())
+
+        return self._client("privatedns", subscription_id, build)
+
+    def network(self, subscription_id: str) -> Any:
+        def build() -> Any:
+            from azure.mgmt.network import NetworkManagementClient  # heavy: only for network writes
+
+            return NetworkManagementClient(self.credential, subscription_id, self.settings.arm_endpoint,
+                                           **self._options())
+
+        return self._client("network", subscription_id, build)
+
+    # --- generic reads, through one Resource Manager pipeline (same credential, retry and counting) -----
+
+    def _arm(self) -> Any:
+        def build() -> Any:
+            from azure.core.pipeline import policies
+            from azure.mgmt.core import ARMPipelineClient
+            from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+            return ARMPipelineClient(base_url=self.settings.arm_endpoint, policies=[
+                policies.RequestIdPolicy(), policies.HeadersPolicy(),
+                policies.UserAgentPolicy(sdk_moniker="openai-private-network-remediation"),
+                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RetryPolicy(**_RETRY),
+                ARMChallengeAuthenticationPolicy(self.credential, self.settings.arm_scope),
+                _counting_policy(self._count), policies.NetworkTraceLoggingPolicy(),
+                ARMHttpLoggingPolicy()], **_TIMEOUTS)
+
+        return self._client("arm", "-", build)
+
+    def get_json(self, resource_id: ResourceId | str, api_version: str) -> Any:
+        """GET a resource; azure.core's ResourceNotFoundError when it does not exist."""
+        return self._send(self._url(str(resource_id), api_version))
+
+    def find_json(self, resource_id: ResourceId | str, api_version: str) -> Any | None:
+        """GET a resource; None when it does not exist."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self.get_json(resource_id, api_version)
+        except ResourceNotFoundError:
+            return None
+
+    def list_json(self, collection_path: str, api_version: str, top: int | None = None,
+                  read_ahead: bool = False) -> Iterator[dict[str, Any]]:
+        """Every item of an ARM list, following `nextLink` page by page (never the same link twice); `top`
+        asks for pages that large, where the API documents `$top`. With `read_ahead` the next page is
+        fetched while the caller works through this one (a long list costs its pages' latency, not
+        latency plus the caller's work)."""
+        pages = self._pages(collection_path, api_version, top)
+        for page in (self._read_ahead(pages) if read_ahead else pages):
+            yield from (item for item in page if isinstance(item, dict))
+
+    def _pages(self, collection_path: str, api_version: str, top: int | None) -> Iterator[list[Any]]:
+        from azure.core.exceptions import HttpResponseError
+
+        url: str | None = self._url(collection_path, api_version) + (f"&$top={top}" if top else "")
+        seen: set[str] = set()
+        while url:
+            if url in seen or len(seen) >= _MAX_PAGES:
+                raise HttpResponseError(message=f"list of {collection_path} does not end (nextLink repeats)")
+            seen.add(url)
+            page = self._send(url)
+            if not isinstance(page, dict):
+                raise HttpResponseError(message=f"list of {collection_path} returned no JSON object")
+            yield page.get("value") or []
+            url = page.get("nextLink")
+
+    def _read_ahead(self, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
+        """The pages, fetched one ahead in a thread of their own; its requests are counted as this thread's.
+        A reader that stops early stops the fetching too."""
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        stopped = threading.Event()
+
+        def hand_over(kind: str, value: Any) -> None:
+            while not stopped.is_set():
+                try:
+                    return ready.put((kind, value), timeout=0.1)
+                except queue.Full:
+                    continue
+
+        def fetch() -> None:
+            before = self.thread_request_count
+            try:
+                for page in pages:
+                    if stopped.is_set():
+                        return
+                    hand_over("page", page)
+            except BaseException as error:  # noqa: BLE001 - handed to the reader, who raises it
+                hand_over("error", error)
+            finally:
+                hand_over("requests", self.thread_request_count - before)
+
+        threading.Thread(target=fetch, name="arm-read-ahead", daemon=True).start()
+        failure: BaseException | None = None
+        try:
+            while (handed := ready.get())[0] != "requests":
+                if handed[0] == "error":
+                    failure = handed[1]
+                else:
+                    yield handed[1]
+            self._per_thread.requests = self.thread_request_count + handed[1]
+        finally:
+            stopped.set()
+        if failure is not None:
+            raise failure
+
+    def _url(self, path: str, api_version: str) -> str:
+        return f"{self.settings.arm_endpoint}{path}?api-version={api_version}"
+
+    def _send(self, url: str) -> Any:
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        # nextLink is absolute; only follow it to the configured endpoint (never send the token elsewhere).
+        if not same_origin(url, self.settings.arm_endpoint):
+            raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
+        deadline = time.monotonic() + THROTTLE_PATIENCE_SECONDS
+        response = self._arm().send_request(HttpRequest("GET", url))
+        while response.status_code == 429 and time.monotonic() + (wait := retry_after(response)) < deadline:
+            time.sleep(wait)
+            response = self._arm().send_request(HttpRequest("GET", url))
+        if response.status_code == 404:
+            raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return response.json() if response.text() else None
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def retry_after(response: Any) -> float:
+    """Seconds Resource Manager asks a throttled caller to wait (`Retry-After`), 1 when it does not say."""
+    try:
+        return max(float(response.headers.get("Retry-After", 1)), 0.1)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def same_origin(url: str, endpoint: str) -> bool:
+    """Same scheme, host and effective port: `https://management.azure.com:443/…` (Azure has been seen to
+    send nextLinks with the port) is the endpoint `https://management.azure.com`."""
+    a, b = urlsplit(url), urlsplit(endpoint)
+    try:
+        ports = (a.port or _DEFAULT_PORTS.get(a.scheme), b.port or _DEFAULT_PORTS.get(b.scheme))
+    except ValueError:  # a port that is not a number
+        return False
+    return a.scheme == b.scheme and (a.hostname or "").lower() == (b.hostname or "").lower() and ports[0] == ports[1]
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _counting_policy(count: Callable[[], None]) -> Any:
+    """A pipeline policy that calls `count` for every request sent (retries and polls included)."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class CountRequests(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            count()
+
+    return CountRequests()
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified: only to learn our own IDs from a token we just received."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+# Codes that mean "an operation is running on the resource": the account or a resource under it is busy.
+_BUSY_CODES = {"requestconflict", "accountprovisioningstateinvalid", "retryableerrorduetoanotheroperation",
+               "anotheroperationinprogress"}
+
+
+def error_code(error: BaseException) -> str:
+    """ARM's error code of a failed call (lower-case), or ""."""
+    return (getattr(getattr(error, "error", None), "code", None) or "").lower()
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """How to treat a failed call.
+
+    A 409 answered at once means the resource is busy; an operation Resource Manager accepted and then
+    ended `Failed` with Conflict or BadRequest (its status comes from a 2xx poll) is refused for good,
+    as is an initial 400 that is not about a busy account, or a 405: another try sends the same request.
+    """
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return ErrorKind.UNAVAILABLE
+    if not isinstance(error, HttpResponseError):
+        return ErrorKind.FAILED
+    status, code = error.status_code or 0, error_code(error)
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status in (401, 403):
+        return ErrorKind.FORBIDDEN
+    if status == 409 or code in _BUSY_CODES:
+        return ErrorKind.BUSY
+    # 405: a PUT of a connection that is gone (the Cognitive Services RP answers MethodNotAllowed).
+    if status in (400, 405) or (200 <= status < 300 and code in ("conflict", "badrequest")):
+        return ErrorKind.REFUSED
+    if status in (429, 503, 504) or status == 0:
+        return ErrorKind.UNAVAILABLE
+    return ErrorKind.FAILED
+
+
+def describe(error: BaseException) -> str:
+    """A one-line error for the audit record: ARM's code and message, never headers or tokens."""
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(error, HttpResponseError):
+        code = getattr(error.error, "code", None)
+        message = getattr(error.error, "message", None) or error.reason or str(error).splitlines()[0]
+        # A failed long-running operation's status comes from a 2xx poll: say "operation failed" instead.
+        status = ("operation failed " if 200 <= (error.status_code or 0) < 300
+                  else f"{error.status_code} " if error.status_code else "")
+        return f"{status}{code + ': ' if code else ''}{message}"[:1000]
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:1000]

@@ -1,0 +1,82 @@
+"""The circuit breaker: how fast one account may be fixed again, never whether it is.
+
+Called by `service.Remediator` before it writes. More than REMEDIATION_MAX_FIXES_PER_HOUR fixes in an
+hour means someone (another automation, a template redeployed) keeps undoing them. Stopping would leave
+the account open to whoever wants it open, so the breaker limits the rate instead: each further fix waits
+a growing delay after the last one (`verdict.backoff`: the poll interval doubled per fix over the limit, at
+most ten minutes), during which only `publicNetworkAccess` and `networkAcls.defaultAction` are fixed
+(service.py), and the episode is alerted once (an error log here, a `Contested` event from the record).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from remediation.core.ids import ResourceId
+from remediation.core.model import Outcome
+from remediation.core.record import iso, utc_now, wrote
+from remediation.core.retry import backoff
+from remediation.store.audit import AuditTable
+
+log = logging.getLogger("remediation")
+
+
+@dataclass(frozen=True)
+class Contest:
+    """An account fixed too often: how often, and when the next fix may be written."""
+
+    fixes: int  # fixes in the last hour (remediated, or contested and still closed)
+    limit: int
+    next_fix_at: datetime
+    first_of_episode: bool  # no contested record in the last hour: alert now
+
+    def wait(self, now: datetime) -> float:
+        return max(0.0, (self.next_fix_at - now).total_seconds())
+
+    @property
+    def reason(self) -> str:
+        return (f"{self.fixes} fixes in the last hour reached REMEDIATION_MAX_FIXES_PER_HOUR={self.limit}: something "
+                "keeps undoing them; public access and the default action are still fixed, at a slower pace")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fixesLastHour": self.fixes, "limit": self.limit, "nextFixAfter": iso(self.next_fix_at),
+                "firstOfEpisode": self.first_of_episode}
+
+
+class CircuitBreaker:
+    def __init__(self, table: AuditTable, limit: int, poll_interval: float = 5.0,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.table = table
+        self.limit = limit
+        self.poll_interval = poll_interval
+        self.clock = clock
+
+    def contest(self, account_id: ResourceId) -> Contest | None:
+        """None while the account has been fixed fewer than `limit` times in the last hour."""
+        try:
+            recent = self.table.since(account_id, self.clock() - timedelta(hours=1))
+        except Exception as error:  # noqa: BLE001 - without history the fix goes ahead: that is the job
+            log.warning("circuit breaker could not read the audit history of %s: %s", account_id,
+                        type(error).__name__)
+            return None
+        fixes = [r for r in recent if _wrote(r)]
+        if len(fixes) < self.limit:
+            return None
+        last = max(datetime.fromisoformat(str(r["time"]).replace("Z", "+00:00")) for r in fixes)
+        delay = backoff(len(fixes) - self.limit, self.poll_interval)
+        contest = Contest(len(fixes), self.limit, last + timedelta(seconds=delay),
+                          not any(r.get("outcome") == Outcome.CONTESTED.value for r in recent))
+        if contest.first_of_episode:
+            log.error("account %s is contested: %s", account_id, contest.reason)
+        return contest
+
+
+def _wrote(record: Mapping[str, Any]) -> bool:
+    """A fix: a reconcile that remediated the account, or a contested one that still closed it."""
+    if record.get("outcome") == Outcome.REMEDIATED.value:
+        return True
+    return record.get("outcome") == Outcome.CONTESTED.value and wrote(record)

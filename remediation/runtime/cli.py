@@ -1,0 +1,170 @@
+"""The operator command, on the same engine as the app:
+
+    python -m remediation scan [--scope ID ...] [--json]      which accounts are open right now? (never writes)
+    python -m remediation fix <account id> [--dry-run] [--json]   reconcile one account (honours REMEDIATION_MODE)
+
+Settings come from the environment as in the app (REMEDIATION_SCOPES may be given with --scope);
+credentials are the caller's own, through DefaultAzureCredential (an `az login` is enough).
+Exit status: 0 nothing to do, 1 drift found (or not fixed), 2 bad input or settings, 3 Azure failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from remediation.core.findings import FINDINGS, FindingCode, Severity
+from remediation.core.ids import InvalidResourceId, parse_account_id
+from remediation.core.settings import Settings, SettingsError
+
+DRIFT, BAD_INPUT, AZURE_FAILED = 1, 2, 3
+
+
+class Progress:
+    """A one-line counter on stderr while a long scan runs (only when stderr is a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, every: int = 50) -> None:
+        self.stream, self.every, self.enabled = stream, every, stream.isatty()
+
+    def __call__(self, seen: int) -> None:
+        if self.enabled and seen % self.every == 0:
+            self.stream.write(f"\rscanning… {seen} accounts")
+            self.stream.flush()
+
+    def done(self, seen: int) -> None:
+        if self.enabled:
+            self.stream.write(f"\rscanned {seen} accounts\n")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    env = dict(os.environ)
+    if getattr(args, "scope", None):
+        env["REMEDIATION_SCOPES"] = ",".join(args.scope)
+    return Settings.from_env(env, require_storage=False)
+
+
+def scan(args: argparse.Namespace, out: TextIO) -> int:
+    from remediation.arm.clients import ArmClients, describe
+    from remediation.runtime.sweep import Sweeper
+
+    settings = _settings(args)
+    clients = ArmClients(settings)
+    rows: list[dict[str, Any]] = []
+    exempt: list[dict[str, Any]] = []  # exempt by the rule `fix` applies: shown, never counted as drift
+    progress = Progress()
+    seen = 0
+
+    def each(screened: Any) -> None:
+        nonlocal seen
+        seen += 1
+        progress(seen)
+        row = {"resourceId": str(screened.account.id), "kind": screened.account.kind,
+               "findings": [code.value for code in screened.findings]}
+        if screened.exemption.exempt:
+            exempt.append({**row, "exemption": screened.exemption.to_json()})
+        elif screened.findings:
+            rows.append({**row, "severity": _severity(screened.findings)})
+
+    try:
+        summaries = Sweeper(clients, settings).run(enqueue=None, each=each)
+    except Exception as error:  # noqa: BLE001 - one line, not a traceback, for a person or a pipeline
+        print(f"scan failed: {describe(error)}", file=sys.stderr)
+        return AZURE_FAILED
+    progress.done(seen)
+    accounts = sum(s.accounts for s in summaries)
+    requests = sum(s.arm_requests for s in summaries)
+    fixes = {code: FINDINGS[FindingCode(code)].manual for code in sorted({c for r in rows for c in r["findings"]})}
+    endpoint_checks = "on" if settings.allowed_subnets else "off"
+    if args.json:
+        json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
+                   "endpointChecks": endpoint_checks, "manualFixes": fixes}, out, indent=2)
+        out.write("\n")
+    else:
+        _write_table(out, rows, fixes)
+        drifted_exempt = sum(1 for e in exempt if e["findings"])
+        out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {len(exempt)} exempt ({drifted_exempt} of "
+                  f"them drifted), {requests} Resource Manager requests\n")
+        if endpoint_checks == "off":
+            out.write(f"Endpoint checks are off: {NO_SUBNET_NOTE}\n")
+    return DRIFT if rows else 0
+
+
+NO_SUBNET_NOTE = ("no subnet is configured (REMEDIATION_PE_SUBNET_ID, REMEDIATION_PE_ALLOWED_SUBNET_IDS), so any "
+                  "Approved private endpoint connection counts as serving, whatever subnet its endpoint sits in.")
+
+
+def _write_table(out: TextIO, rows: list[dict[str, Any]], fixes: dict[str, str]) -> None:
+    from tabulate import tabulate
+
+    if not rows:
+        return
+    out.write(tabulate([[r["resourceId"].split("/providers/")[0].rsplit("/", 1)[-1], r["resourceId"].rsplit("/", 1)[-1],
+                         r["kind"], r["severity"], "\n".join(r["findings"])] for r in rows],
+                       headers=["resource group", "account", "kind", "severity", "findings"],
+                       tablefmt="simple") + "\n\n")
+    out.write("Manual fixes, where the app may not or cannot fix:\n"
+              + "".join(f"  {code}: {text}\n" for code, text in fixes.items()) + "\n")
+
+
+def _severity(codes: tuple[FindingCode, ...]) -> str:
+    """The highest severity among an account's findings."""
+    order = list(Severity)  # declared from the highest down
+    return min((FINDINGS[code].severity for code in codes), key=order.index).value
+
+
+def fix(args: argparse.Namespace, out: TextIO) -> int:
+    from remediation.core.model import Outcome, Trigger
+    from remediation.core.verdict import Failure
+    from remediation.runtime.wiring import build
+
+    try:
+        account_id = parse_account_id(args.account_id)
+    except InvalidResourceId as error:
+        print(f"{args.account_id}: {error}", file=sys.stderr)
+        return BAD_INPUT
+    settings = _settings(args)
+    app = build(settings)  # without AzureWebJobsStorage the record goes to the log only
+    result = app.remediator.reconcile(account_id, Trigger.CLI, dry_run=args.dry_run)
+    record = result.record.to_json()
+    if result.failure is Failure.OUT_OF_SCOPE:
+        print(f"{args.account_id}: outside REMEDIATION_SCOPES", file=sys.stderr)
+        return BAD_INPUT
+    if args.json:
+        json.dump(record, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{record['resourceId']}\noutcome: {record['outcome']}\n")
+        for finding in record["findings"]:
+            out.write(f"  finding  {finding['code']}: {finding['actual']!r} → {finding['expected']!r}\n")
+        for action in record["actions"]:
+            out.write(f"  action   {action['name']} {action['status']}"
+                      f"{': ' + action['error'] if action['error'] else ''}\n")
+        if record["error"]:
+            out.write(f"error: {record['error']}\n")
+    if result.failure in (Failure.ARM_ERROR, Failure.ARM_UNAVAILABLE, Failure.INTERNAL, Failure.NOT_FOUND):
+        return AZURE_FAILED if result.failure is not Failure.NOT_FOUND else BAD_INPUT
+    done = {Outcome.COMPLIANT.value, Outcome.REMEDIATED.value, Outcome.EXEMPT.value, Outcome.SKIPPED.value}
+    return 0 if record["outcome"] in done else DRIFT
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m remediation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan_cmd = commands.add_parser("scan", help="list the accounts in scope that drifted (never writes)")
+    scan_cmd.add_argument("--scope", action="append", help="a subscription or resource group ID (repeatable)")
+    scan_cmd.add_argument("--json", action="store_true", help="JSON instead of a table")
+    fix_cmd = commands.add_parser("fix", help="reconcile one account (honours REMEDIATION_MODE)")
+    fix_cmd.add_argument("account_id")
+    fix_cmd.add_argument("--dry-run", action="store_true", help="plan only, whatever REMEDIATION_MODE says")
+    fix_cmd.add_argument("--json", action="store_true", help="the audit record as JSON")
+    args = parser.parse_args(argv)
+    try:
+        return scan(args, out) if args.command == "scan" else fix(args, out)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return BAD_INPUT
+
