@@ -166,6 +166,15 @@ def _target(path: str) -> str:
     return path.split("?")[0].rstrip("/").lower()
 
 
+def _write_key(request: Any) -> str:
+    """What one write changes: its target, and for an account PATCH the properties it sends (the close-first PATCH
+    and the PATCH of the rest are two writes to one account, each needed once)."""
+    target = _target(request.path)
+    body = request.request_body if isinstance(request.request_body, dict) else {}
+    properties = body.get("properties") if request.method == "PATCH" else None
+    return f"{target} {sorted(properties)}" if isinstance(properties, dict) else target
+
+
 def _app_requests(stack: Any) -> list[Any]:
     app = stack.emulator.app_identity.object_id
     return [r for r in stack.arm() if (r.caller or {}).get("oid") == app]
@@ -224,7 +233,7 @@ def _judge(stack: Any, result: CellResult, tries: list[tuple[int, int, dict[str,
         for i, w in writes:
             if not 200 <= w.status < 300:
                 continue
-            target = _target(w.path)
+            target = _write_key(w)
             if target in done_before:
                 result.duplicates.append(f"{w.method} {target} again after an earlier reconcile succeeded")
             if target in seen and not w.fault:
@@ -236,9 +245,8 @@ def _judge(stack: Any, result: CellResult, tries: list[tuple[int, int, dict[str,
                 else:
                     result.duplicates.append(f"{w.method} {target} twice in one reconcile")
             seen.setdefault(target, i)
-        for action in record.get("actions") or []:
-            if action.get("status") == "succeeded":
-                done_before.add(str(action["target"]).lower())
+        succeeded = {str(a["target"]).lower() for a in record.get("actions") or [] if a.get("status") == "succeeded"}
+        done_before.update(_write_key(w) for _, w in writes if 200 <= w.status < 300 and _target(w.path) in succeeded)
     extra = endpoints_of(stack.emulator)
     if len(extra) > 1:
         result.duplicates.append(f"{len(extra)} private endpoints for one account: {extra}")

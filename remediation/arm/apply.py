@@ -22,14 +22,16 @@ from remediation.arm.clients import (
     classify,
     describe,
     error_code,
+    error_message,
     raw_json,
 )
 from remediation.arm.observe import read_account, wait_until_ready
 from remediation.core import write_scope as rules
 from remediation.core.desired import DesiredState
+from remediation.core.failures import lock_advice
 from remediation.core.ids import try_parse_resource_id, within_any
 from remediation.core.model import Account, ActionKind, ActionStatus, ErrorKind, ZoneGroup, vnet_of
-from remediation.core.plan import Action, Plan, network_patch, zone_group_refreshed
+from remediation.core.plan import Action, Plan, exposure_fix, network_patch, zone_group_refreshed
 from remediation.core.verdict import ActionResult, ApplyResult
 from remediation.core.write_scope import WriteScope
 
@@ -135,7 +137,21 @@ def _existing_link(clients: ArmClients, action: Action) -> Any:
     linked = (existing.get("properties") or {}).get("virtualNetwork", {}).get("id")
     if try_parse_resource_id(linked) != wanted:
         raise NotWritten(f"the link's name {action.target.name} is taken by a link to {linked}; not overwritten")
+    if str((existing.get("properties") or {}).get("provisioningState") or "").lower() == "failed":
+        return _retry_failed_link(clients, action, existing)
     return existing
+
+
+def _retry_failed_link(clients: ArmClients, action: Action, existing: Any) -> Any:
+    """Our own link (our name, our VNet) whose operation ended Failed: PUT it again, on the etag read, so only
+    that very link is written (a PUT of a resource in Failed state starts its provisioning again)."""
+    from azure.core import MatchConditions
+
+    target = action.target
+    links = clients.private_dns(target.subscription_id).virtual_network_links
+    return links.begin_create_or_update(target.resource_group, target.parent.name, target.name, _body(action),
+                                        etag=existing.get("etag"), match_condition=MatchConditions.IfNotModified,
+                                        cls=raw_json).result()
 
 
 def _put_record(clients: ArmClients, action: Action) -> Any:
@@ -163,17 +179,25 @@ def _fresh_patch(fresh: Fresh, action: Action) -> Action | None:
     return network_patch(fresh.desired, fresh.account or read_account(fresh.clients, action.target))
 
 
+def _fresh_close(fresh: Fresh, action: Action) -> Action | None:
+    return exposure_fix(fresh.desired, fresh.account or read_account(fresh.clients, action.target))
+
+
 def _fresh_zone_group(fresh: Fresh, action: Action) -> Action | None:
     body = fresh.clients.find_json(action.target, NETWORK_API_VERSION)
     return zone_group_refreshed(fresh.desired, action, ZoneGroup.from_arm(body) if body else None)
 
 
 ACTIONS: dict[ActionKind, ActionSpec] = {
+    ActionKind.CLOSE_EXPOSURE: ActionSpec(
+        0, _patch_account, rules.the_account,
+        ("Microsoft.CognitiveServices/accounts/write", "Microsoft.CognitiveServices/accounts/read"),
+        "close the account by hand: `az resource update --ids {target} --set {property}`", _fresh_close),
     ActionKind.PATCH_ACCOUNT_NETWORK: ActionSpec(
         1, _patch_account, rules.the_account,
         ("Microsoft.CognitiveServices/accounts/write", "Microsoft.CognitiveServices/accounts/read"),
-        "set the account's network settings by hand, and find what refuses them (a policy, a lock, a "
-        "setting the account's SKU does not allow)", _fresh_patch),
+        "set the account's network settings by hand, and find what refuses them (a rule naming a subnet that "
+        "is gone, a setting the account's SKU does not allow)", _fresh_patch),
     ActionKind.APPROVE_CONNECTION: ActionSpec(
         2, _approve_connection, rules.own_connection,
         ("Microsoft.CognitiveServices/accounts/privateEndpointConnections/write",),
@@ -259,22 +283,26 @@ class Applier:
         self.desired = desired  # None: actions are sent as planned (no rebuild)
         self._account: Account | None = None  # the account as the latest wait read it
         self._stale = False  # a wait or a write happened since the plan's reads
+        self._account_changed = False  # the account was written: the next account write waits for it to settle
+
+    def stale(self) -> None:
+        """Reads happened since the plan's account read (the reconcile observed): rebuild before each write."""
+        self._stale = True
 
     def apply(self, plan: Plan) -> ApplyResult:
         """Run every action that may run; an action whose requirement was not written is skipped, and
         once the account stays busy the rest is skipped as deferred. Never raises."""
         out = ApplyResult()
         not_written: set[Any] = set()
-        account_changed = False
         for action in in_run_order(plan.actions):
             reason = self._skip_reason(action, not_written, out)
             if reason:
                 out.results.append(ActionResult(action, ActionStatus.SKIPPED, reason))
                 not_written.add(action.target)
                 continue
-            if account_changed and action.kind in _ACCOUNT_WRITES:
+            if self._account_changed and action.kind in _ACCOUNT_WRITES:
                 # Never write to an account while its own update settles (it reads Accepted).
-                account_changed = False
+                self._account_changed = False
                 if not self._settled(out, action):
                     continue
             result = self._run(action, out)
@@ -282,7 +310,7 @@ class Applier:
             if result.status is ActionStatus.FAILED:
                 not_written.add(action.target)
             elif result.resource is not _UNCHANGED:
-                account_changed |= action.kind is ActionKind.PATCH_ACCOUNT_NETWORK
+                self._account_changed |= action.kind in _ACCOUNT_PATCHES
                 out.first_write_at = out.first_write_at or time.time()
             else:
                 result.resource = self._unchanged(result.action)
@@ -353,7 +381,7 @@ class Applier:
     def _unchanged(self, action: Action) -> Any:
         """What a write found no longer needed shows as its result: the account's governed properties as
         read, so the record's `after` is what Azure holds."""
-        if action.kind is ActionKind.PATCH_ACCOUNT_NETWORK and self._account is not None:
+        if action.kind in _ACCOUNT_PATCHES and self._account is not None:
             return {"properties": self._account.governed()}
         return None
 
@@ -373,11 +401,27 @@ class Applier:
 _UNCHANGED = object()  # a rebuilt write that found nothing left to write
 
 
+def manual(action: Action) -> str:
+    """What a person does instead of the app, for this very action (its target named)."""
+    properties = action.body.get("properties", {}) if isinstance(action.body, dict) else {}
+    closing = ("publicNetworkAccess=Disabled" if "publicNetworkAccess" in properties
+               else "properties.networkAcls.defaultAction=Deny")
+    prop = closing if closing.startswith("properties.") else f"properties.{closing}"
+    return ACTIONS[action.kind].manual.format(target=action.target, property=prop)
+
+
 def _failure_text(action: Action, error: BaseException, kind: ErrorKind) -> str:
     """Azure's code and message; for a failure another try cannot change, what a person must do."""
     text = describe(error)
+    if kind is ErrorKind.LOCKED:
+        return f"{text}; locked, not retried: {lock_advice(error_message(error), str(action.target))}"
+    if kind is ErrorKind.LIMIT:
+        return f"{text}; a limit of Azure's refuses it, not retried: {manual(action)}"
+    if kind is ErrorKind.POLICY:
+        return (f"{text}; Azure Policy denies it, not retried: ask the policy's owner for an exemption, or "
+                f"{manual(action)}")
     if kind is ErrorKind.REFUSED:
-        return f"{text}; refused for good, not retried: {ACTIONS[action.kind].manual}"
+        return f"{text}; refused for good, not retried: {manual(action)}"
     if kind is ErrorKind.FORBIDDEN:
         return (f"{text}; the app's identity lacks the right: grant it the role that holds "
                 f"{ACTIONS[action.kind].rbac[0]} on {action.target} (infra/roles)")
@@ -397,7 +441,8 @@ def _connection_status(endpoint: Any) -> str | None:
     return status if isinstance(status, str) else None
 
 
-_ACCOUNT_WRITES = (ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_PRIVATE_ENDPOINT)
+_ACCOUNT_PATCHES = (ActionKind.CLOSE_EXPOSURE, ActionKind.PATCH_ACCOUNT_NETWORK)
+_ACCOUNT_WRITES = (*_ACCOUNT_PATCHES, ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_PRIVATE_ENDPOINT)
 _DEFERRED = "not attempted: the account is busy; the work is deferred"
 
 

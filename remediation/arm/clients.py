@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from remediation.core.failures import error_kind
 from remediation.core.ids import ResourceId
 from remediation.core.model import ErrorKind, Principal
 from remediation.core.settings import Settings
@@ -316,42 +317,25 @@ def _jwt_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-# Codes that mean "an operation is running on the resource": the account or a resource under it is busy.
-_BUSY_CODES = {"requestconflict", "accountprovisioningstateinvalid", "retryableerrorduetoanotheroperation",
-               "anotheroperationinprogress"}
-
-
 def error_code(error: BaseException) -> str:
     """ARM's error code of a failed call (lower-case), or ""."""
     return (getattr(getattr(error, "error", None), "code", None) or "").lower()
 
 
-def classify(error: BaseException) -> ErrorKind:
-    """How to treat a failed call.
+def error_message(error: BaseException) -> str:
+    """ARM's error message of a failed call, or ""."""
+    return str(getattr(getattr(error, "error", None), "message", None) or "")
 
-    A 409 answered at once means the resource is busy; an operation Resource Manager accepted and then
-    ended `Failed` with Conflict or BadRequest (its status comes from a 2xx poll) is refused for good,
-    as is an initial 400 that is not about a busy account, or a 405: another try sends the same request.
-    """
+
+def classify(error: BaseException) -> ErrorKind:
+    """How to treat a failed call: its status and ARM's code, judged by `core.failures.error_kind`."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return ErrorKind.UNAVAILABLE
     if not isinstance(error, HttpResponseError):
         return ErrorKind.FAILED
-    status, code = error.status_code or 0, error_code(error)
-    if status == 404:
-        return ErrorKind.NOT_FOUND
-    if status in (401, 403):
-        return ErrorKind.FORBIDDEN
-    if status == 409 or code in _BUSY_CODES:
-        return ErrorKind.BUSY
-    # 405: a PUT of a connection that is gone (the Cognitive Services RP answers MethodNotAllowed).
-    if status in (400, 405) or (200 <= status < 300 and code in ("conflict", "badrequest")):
-        return ErrorKind.REFUSED
-    if status in (429, 503, 504) or status == 0:
-        return ErrorKind.UNAVAILABLE
-    return ErrorKind.FAILED
+    return error_kind(error.status_code or 0, error_code(error), error_message(error))
 
 
 def describe(error: BaseException) -> str:

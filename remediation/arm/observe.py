@@ -21,9 +21,9 @@ from remediation.arm.clients import (
     describe,
     raw_json,
 )
-from remediation.core.arm_json import json_get
-from remediation.core.desired import DesiredState, dns_records, dns_zone_ids
-from remediation.core.ids import ResourceId, try_parse_resource_id
+from remediation.core.arm_json import json_get, same_text
+from remediation.core.desired import OTHER_RECORD_TYPES, DesiredState, dns_records, dns_zone_ids
+from remediation.core.ids import ResourceId, fold, try_parse_resource_id
 from remediation.core.model import (
     Account,
     ErrorKind,
@@ -58,20 +58,25 @@ def wait_until_ready(clients: ArmClients, account: Account, timeout: float, inte
 def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Observation:
     """The endpoints behind the account's live connections and the zones their DNS needs, as read now.
 
-    An endpoint or zone the identity may not read (another team's resource group, another tenant's
-    manual request) is named as unverified instead of failing the reconcile: the account's own
-    findings never wait on it."""
-    if not account.ready or not account.custom_subdomain or not desired.serving_subnets:
-        # plan() stops before private endpoints in the first two cases; with no subnet configured the
-        # endpoint checks are off (and no role lets the identity read an endpoint anyway).
+    A read that fails, for any reason, names its resource as unverified instead of failing the reconcile: the
+    account's own fixes are made before any of these reads, and never wait on them."""
+    if not account.custom_subdomain or not desired.serving_subnets:
+        # plan() stops before private endpoints without a subdomain; with no subnet configured the endpoint
+        # checks are off (and no role lets the identity read an endpoint anyway).
         return Observation(account)
 
     endpoints: dict[ResourceId, PrivateEndpoint] = {}
     unverified: list[Unverified] = []
+    # "The private endpoint must be deployed in the same region and subscription as the virtual network"
+    # (learn.microsoft.com, azure/private-link/private-endpoint-overview): an endpoint in another subscription
+    # cannot sit in an allowed subnet, so a stranger's connection request costs no read.
+    subscriptions = {fold(s.subscription_id) for s in desired.serving_subnets}
     for connection in account.connections:
-        if connection.private_endpoint_id is None or not (connection.approved or connection.pending):
+        endpoint_id = connection.private_endpoint_id
+        if endpoint_id is None or not (connection.approved or connection.pending) \
+                or fold(endpoint_id.subscription_id) not in subscriptions:
             continue
-        endpoint = _read_endpoint(clients, desired, connection.private_endpoint_id, unverified)
+        endpoint = _read_endpoint(clients, desired, endpoint_id, unverified)
         if endpoint is not None:
             endpoints[endpoint.id] = endpoint
 
@@ -83,12 +88,15 @@ def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Obs
         wanted.update(dict.fromkeys(z for z in dns_zone_ids(desired, None).values() if z))
     read = {zone_id: _read_zone(clients, zone_id, unverified) for zone_id in wanted}
     zones = {k: v for k, v in read.items() if v is not None}
-    records = {record_id: _read_record(clients, record_id, zones[record_id.parent], unverified)
-               for record_id in dns_records(desired, account.custom_subdomain, serving)
-               if record_id.parent in zones}
+    records: dict[ResourceId, RecordSet | None] = {}
+    for record_id in dns_records(desired, account.custom_subdomain, serving):
+        if record_id.parent in zones:
+            for same_name in (record_id, *(record_id.parent.child(t, record_id.name) for t in OTHER_RECORD_TYPES)):
+                record = _read_record(clients, same_name, zones[record_id.parent], unverified)
+                if record is not _UNREADABLE:
+                    records[same_name] = record
     resolved = _resolution(desired, account, serving, zones) if desired.resolution_check else ()
-    return Observation(account, endpoints, zones, tuple(unverified),
-                       {k: v for k, v in records.items() if v is not _UNREADABLE}, resolved)
+    return Observation(account, endpoints, zones, tuple(unverified), records, resolved)
 
 
 def _resolution(desired: DesiredState, account: Account, serving: list[PrivateEndpoint],
@@ -121,9 +129,9 @@ def _answered(answer: Any) -> str:
 
 def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: ResourceId,
                    unverified: list[Unverified]) -> PrivateEndpoint | None:
-    """The endpoint and, when it sits in an allowed subnet, its zone group; None when it is gone or may not
-    be read (then it is named in `unverified`)."""
-    from azure.core.exceptions import HttpResponseError
+    """The endpoint and, when it sits in an allowed subnet, its zone group; None when it is gone or could not be
+    read (then it is named in `unverified`)."""
+    from azure.core.exceptions import AzureError
 
     try:
         body = clients.find_json(endpoint_id, NETWORK_API_VERSION)
@@ -134,46 +142,49 @@ def _read_endpoint(clients: ArmClients, desired: DesiredState, endpoint_id: Reso
         if subnet_id in desired.serving_subnets:  # zone groups only matter for endpoints that count
             groups = list(clients.list_json(f"{endpoint_id}/privateDnsZoneGroups", NETWORK_API_VERSION))
             group = ZoneGroup.from_arm(groups[0]) if groups else None  # Azure allows one group per endpoint
-    except HttpResponseError as error:
-        _unless_forbidden(error, endpoint_id, unverified)
+    except AzureError as error:
+        unverified.append(_unverified(endpoint_id, error))
         return None
     return PrivateEndpoint.from_arm(endpoint_id, body, group)
 
 
 def _read_zone(clients: ArmClients, zone_id: ResourceId, unverified: list[Unverified]) -> Zone | None:
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    """The zone and the VNets its Succeeded links join; None when it could not be read. A link that is still
+    being made, or whose operation ended Failed, does not resolve names for its VNet yet, so it does not count."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
         links = list(clients.list_json(f"{zone_id}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION))
     except ResourceNotFoundError:
         return Zone(zone_id, exists=False)
-    except HttpResponseError as error:
-        _unless_forbidden(error, zone_id, unverified)
+    except AzureError as error:
+        unverified.append(_unverified(zone_id, error))
         return None
-    vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links}
+    vnets = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in links
+             if same_text(json_get(link, "properties", "provisioningState") or "Succeeded", "Succeeded")}
     return Zone(zone_id, exists=True, linked_vnets=frozenset(v for v in vnets if v is not None))
 
 
-_UNREADABLE = object()  # a record the identity may not read: named in `unverified`, never judged
+_UNREADABLE = object()  # a record whose read failed: named in `unverified`, never judged
 
 
 def _read_record(clients: ArmClients, record_id: ResourceId, zone: Zone, unverified: list[Unverified]) -> Any:
-    """The account's A record set in an existing zone (one GET: a list of the zone's A records would cost a
-    page per hundred records, growing with every account in a shared zone); None when it is absent."""
-    from azure.core.exceptions import HttpResponseError
+    """One record set of the account's name in an existing zone (one GET each: a list of the zone's records
+    would cost a page per hundred records, growing with every account in a shared zone); None when absent."""
+    from azure.core.exceptions import AzureError
 
     if not zone.exists:
         return None  # a zone that is gone holds no record; it is recreated, then the record put back
     try:
         body = clients.find_json(record_id, PRIVATE_DNS_API_VERSION)
-    except HttpResponseError as error:
-        _unless_forbidden(error, record_id, unverified)
+    except AzureError as error:
+        unverified.append(_unverified(record_id, error))
         return _UNREADABLE
     return RecordSet.from_arm(record_id, body) if body is not None else None
 
 
-def _unless_forbidden(error: BaseException, resource_id: ResourceId, unverified: list[Unverified]) -> None:
-    """Name a resource the identity may not read as unverified; raise any other failure."""
-    if classify(error) is not ErrorKind.FORBIDDEN:
-        raise error
-    unverified.append(Unverified(resource_id, describe(error)))
+def _unverified(resource_id: ResourceId, error: BaseException) -> Unverified:
+    """A failed read, named: transient when another try may get an answer (throttled, 5xx, no connection)."""
+    kind = classify(error)
+    return Unverified(resource_id, describe(error), transient=kind in (ErrorKind.UNAVAILABLE, ErrorKind.FAILED,
+                                                                       ErrorKind.BUSY))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -139,10 +139,14 @@ def _resolve_one(name: str, servers: Sequence[ResolverAddress], timeout: float, 
             break
         where = str(server)
         try:
-            query = dns.message.make_query(name, dns.rdatatype.A)   # RD set: a recursive question
-            response, _ = dns.query.udp_with_fallback(query, server.host, timeout=min(timeout, remaining),
-                                                      port=server.port)
-            answer = _read_response(name, response, where)
+            # A and AAAA: a dual-stack client takes either, so an AAAA record at the name is an answer too.
+            answers = []
+            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                query = dns.message.make_query(name, rdtype)   # RD set: a recursive question
+                response, _ = dns.query.udp_with_fallback(query, server.host, timeout=min(timeout, remaining),
+                                                          port=server.port)
+                answers.append(_read_response(name, response, where))
+            answer = _merged(*answers)
         except dns.exception.Timeout:
             answer = Answer(name, Status.TIMEOUT, resolver=where,
                             detail=f"no answer within {min(timeout, remaining):g} s")
@@ -152,6 +156,15 @@ def _resolve_one(name: str, servers: Sequence[ResolverAddress], timeout: float, 
             return answer
         last = answer   # like a stub resolver: a failing server hands over to the next one
     return last
+
+
+def _merged(a: Answer, aaaa: Answer) -> Answer:
+    """One answer for a name from its A and AAAA answers: the A answer, with the AAAA addresses added."""
+    if not aaaa.addresses:
+        return a
+    if not a.addresses and a.status is not Status.NODATA:
+        return a  # the A question failed: that failure is the answer
+    return replace(a, status=Status.ANSWERED, chain=a.chain or aaaa.chain, addresses=(*a.addresses, *aaaa.addresses))
 
 
 def _read_response(name: str, response: Any, where: str) -> Answer:

@@ -20,6 +20,10 @@ _ZONES_BY_KIND = {
 }
 
 ZONE_GROUP_NAME = "default"
+
+# Record types that may not sit at the account's name in a privatelink zone: an AAAA answer sends dual-stack
+# clients elsewhere, a CNAME replaces the name's answer altogether (and no A record can sit beside it).
+OTHER_RECORD_TYPES = ("AAAA", "CNAME")
 PRIVATE_LINK_GROUP_ID = "account"
 
 

@@ -28,6 +28,7 @@ class Trigger(str, Enum):
 
 
 class ActionKind(str, Enum):
+    CLOSE_EXPOSURE = "close-account-exposure"  # the first write: public access off (or Deny), on a PATCH of its own
     PATCH_ACCOUNT_NETWORK = "patch-account-network"
     APPROVE_CONNECTION = "approve-private-endpoint-connection"
     CREATE_PRIVATE_ENDPOINT = "create-private-endpoint"
@@ -61,9 +62,16 @@ class ErrorKind(str, Enum):
     BUSY = "busy"  # an operation is running on the resource: retry later, never "already exists"
     NOT_FOUND = "not-found"
     FORBIDDEN = "forbidden"  # 401/403: the identity lacks the right; retrying changes nothing
+    LOCKED = "locked"  # a management lock refuses the write (409 ScopeLocked): a person must remove it
+    LIMIT = "limit"  # a quota or service limit refuses it (e.g. records in a record set): for good
+    POLICY = "policy"  # Azure Policy denies the request (403 RequestDisallowedByPolicy): for good
     REFUSED = "refused"  # Azure accepted the request, then ended it Conflict/BadRequest, or answered 400
     UNAVAILABLE = "unavailable"  # throttled past our retries, 5xx, or no connection
     FAILED = "failed"  # anything else: worth another try
+
+
+# Failures another try cannot change: recorded with what a person must do, never retried as busy.
+PERMANENT = frozenset({ErrorKind.REFUSED, ErrorKind.FORBIDDEN, ErrorKind.LOCKED, ErrorKind.LIMIT, ErrorKind.POLICY})
 
 
 # ARM's terminal provisioning states; anything else means an operation is still running.
@@ -249,40 +257,55 @@ def vnet_of(subnet_id: ResourceId | None) -> ResourceId | None:
 class Zone:
     id: ResourceId
     exists: bool
-    linked_vnets: frozenset[ResourceId] = frozenset()
+    linked_vnets: frozenset[ResourceId] = frozenset()  # VNets whose link to the zone is Succeeded (only those count)
+
+
+# Where each record type keeps its values in a record set's properties (Private DNS REST API, RecordSet).
+_RECORD_VALUES = {"a": ("aRecords", "ipv4Address"), "aaaa": ("aaaaRecords", "ipv6Address")}
 
 
 @dataclass(frozen=True)
 class RecordSet:
-    """A private DNS A record set as read: its addresses, and what a PUT must send back to keep the rest."""
+    """A private DNS record set as read (A, AAAA or CNAME, by its ID's type): its addresses (or the name a CNAME
+    points to), and what a PUT must send back to keep the rest."""
 
     id: ResourceId
     etag: str | None
     addresses: tuple[str, ...]
     ttl: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    cname: str | None = None
+
+    @property
+    def record_type(self) -> str:
+        return self.id.types[-1].upper()
 
     @classmethod
     def from_arm(cls, record_id: ResourceId, body: Mapping[str, Any]) -> RecordSet:
-        records = json_get(body, "properties", "aRecords")
-        addresses = (json_get(r, "ipv4Address") for r in records) if isinstance(records, list) else ()
+        key, field_name = _RECORD_VALUES.get(record_id.types[-1].lower(), ("aRecords", "ipv4Address"))
+        records = json_get(body, "properties", key)
+        addresses = (json_get(r, field_name) for r in records) if isinstance(records, list) else ()
         metadata = json_get(body, "properties", "metadata")
         ttl = json_get(body, "properties", "ttl")
+        cname = json_get(body, "properties", "cnameRecord", "cname")
         return cls(
             id=record_id,
             etag=str(json_get(body, "etag") or "") or None,
             addresses=tuple(dict.fromkeys(str(a) for a in addresses if isinstance(a, str) and a)),
             ttl=ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
             metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, Mapping) else {},
+            cname=str(cname) if isinstance(cname, str) and cname else None,
         )
 
 
 @dataclass(frozen=True)
 class Unverified:
-    """A resource the account's lockdown depends on that the app's identity may not read."""
+    """A resource the account's lockdown depends on whose read failed: the identity may not read it, or Resource
+    Manager did not answer. It counts neither as serving nor as compliant."""
 
     resource_id: ResourceId
     reason: str  # Azure's code and message
+    transient: bool = False  # the read failed for a reason another try may not meet (5xx, throttling, no answer)
 
     def note(self) -> str:
         return f"{self.resource_id} could not be read ({self.reason})"
@@ -311,7 +334,8 @@ class Observation:
     endpoints: Mapping[ResourceId, PrivateEndpoint] = field(default_factory=dict)
     zones: Mapping[ResourceId, Zone] = field(default_factory=dict)
     unverified: tuple[Unverified, ...] = ()
-    # The account's A record in each zone its serving endpoints' zone groups name: None when read and absent.
+    # The account's A record in each zone its serving endpoints' zone groups name, and the AAAA and CNAME record
+    # sets of the same name there: None when read and absent.
     records: Mapping[ResourceId, RecordSet | None] = field(default_factory=dict)
     # With the resolution check on: each public name of the account, as the app's network resolved it.
     resolved: tuple[ResolvedName, ...] = ()

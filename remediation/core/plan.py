@@ -7,11 +7,18 @@ wrong), then its private endpoints, then DNS for every endpoint that serves it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from remediation.core.arm_json import same_text
-from remediation.core.desired import PRIVATE_LINK_GROUP_ID, ZONE_GROUP_NAME, DesiredState, dns_records, dns_zone_ids
+from remediation.core.desired import (
+    OTHER_RECORD_TYPES,
+    PRIVATE_LINK_GROUP_ID,
+    ZONE_GROUP_NAME,
+    DesiredState,
+    dns_records,
+    dns_zone_ids,
+)
 from remediation.core.findings import FindingCode
 from remediation.core.ids import CONNECTION_TYPE, ResourceId, fold
 from remediation.core.model import Account, ActionKind, Observation, PrivateEndpoint, RecordSet, ZoneGroup, vnet_of
@@ -26,6 +33,7 @@ class Finding:
     actual: Any
     expected: Any
     target: str | None = None  # the resource concerned, when it is not the account itself
+    manual: str | None = None  # what a person must do, for a finding no action of the app fixes
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,9 @@ class _Builder:
     findings: list[Finding] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
-    def find(self, code: FindingCode, prop: str, actual: Any, expected: Any, target: ResourceId | None = None) -> None:
-        self.findings.append(Finding(code, prop, actual, expected, str(target) if target else None))
+    def find(self, code: FindingCode, prop: str, actual: Any, expected: Any, target: ResourceId | None = None,
+             manual: str | None = None) -> None:
+        self.findings.append(Finding(code, prop, actual, expected, str(target) if target else None, manual))
 
     def act(self, action: Action) -> None:
         if all(a.target != action.target or a.kind is not action.kind for a in self.actions):
@@ -113,33 +122,77 @@ def _plan_resolution(observed: Observation, out: _Builder) -> None:
 
 # --- the account's own network settings ----------------------------------------------------------
 
+def exposure_fix(desired: DesiredState, account: Account) -> Action | None:
+    """The write that closes the account, built from the account as read; None when it is not open.
+
+    In mode Disabled that is `publicNetworkAccess: Disabled` alone; in SelectedNetworks, `networkAcls` with
+    `defaultAction: Deny` and only the allowed rules. It is a PATCH of its own, the reconcile's first write, so
+    nothing else in a request (a rule naming a deleted subnet, say) can get it refused."""
+    out = _Builder()
+    _plan_exposure(desired, account, out)
+    return out.actions[0] if out.actions else None
+
+
 def network_patch(desired: DesiredState, account: Account) -> Action | None:
-    """The one PATCH of the account's own network settings that the account, as read, needs (None: none).
+    """The one PATCH of the rest of the account's own network settings that the account, as read, needs (None:
+    none): what `exposure_fix` does not carry, as it will be once that is written.
 
     The applier calls it again with the account as read after each wait, so the PATCH it sends is always
     built from the latest read: a rule a person removed in between is not put back."""
     out = _Builder()
-    _plan_network(desired, account, out)
+    _plan_rest(desired, closed(desired, account), out)
     return out.actions[0] if out.actions else None
 
 
 def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> None:
-    patch: dict[str, Any] = {}
+    _plan_exposure(desired, account, out)
+    _plan_rest(desired, closed(desired, account), out)
 
+
+def _plan_exposure(desired: DesiredState, account: Account, out: _Builder) -> None:
     # SelectedNetworks keeps public access on but never turns it on: Disabled is stricter, so it stays.
-    disabled = same_text(account.public_network_access, "Disabled")
-    if desired.public_network_access is PublicAccessMode.DISABLED and not disabled:
+    if same_text(account.public_network_access, "Disabled"):
+        return  # nothing reaches it from outside the private network
+    if desired.public_network_access is PublicAccessMode.DISABLED:
         out.find(FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, "properties.publicNetworkAccess",
                  account.public_network_access, "Disabled")
-        patch["publicNetworkAccess"] = "Disabled"
-
+        out.act(Action(ActionKind.CLOSE_EXPOSURE, account.id, {"properties": {"publicNetworkAccess": "Disabled"}}))
+        return
     acls = dict(account.network_acls or {})
-    new_acls = _network_acls(desired, acls, out)
+    shut = _allowed_rules(desired, _denied(acls, out), out)
+    if shut != acls:
+        shut["defaultAction"] = "Deny"  # it is Deny in some casing already, or being fixed: send it canonical
+        out.act(Action(ActionKind.CLOSE_EXPOSURE, account.id, {"properties": {"networkAcls": shut}}))
+
+
+def closed(desired: DesiredState, account: Account) -> Account:
+    """The account as it reads once `exposure_fix` is written (unchanged when it is not open)."""
+    action = exposure_fix(desired, account)
+    if action is None:
+        return account
+    properties = action.body["properties"]
+    return replace(account, public_network_access=properties.get("publicNetworkAccess",
+                                                                 account.public_network_access),
+                   network_acls=properties.get("networkAcls", account.network_acls))
+
+
+def _plan_rest(desired: DesiredState, account: Account, out: _Builder) -> None:
+    """Everything else on the account itself, judged on the account as it is once closed: one PATCH of what is
+    wrong, `networkAcls` sent whole (Azure does not promise to merge its parts)."""
+    patch: dict[str, Any] = {}
+    acls = dict(account.network_acls or {})
+    new_acls = _denied(acls, out)
+    if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
+        new_acls = _allowed_rules(desired, new_acls, out)  # finds something only when public access is Disabled
+    if desired.network_bypass is not None and not same_text(acls.get("bypass"), desired.network_bypass):
+        out.find(FindingCode.NETWORK_BYPASS_NOT_ALLOWED, "properties.networkAcls.bypass", acls.get("bypass"),
+                 desired.network_bypass)
+        new_acls["bypass"] = desired.network_bypass
     if new_acls != acls:
         new_acls["defaultAction"] = "Deny"  # it is Deny in some casing already, or being fixed: send it canonical
         if desired.network_bypass is not None:
             new_acls["bypass"] = desired.network_bypass  # the same for a governed bypass
-        patch["networkAcls"] = new_acls  # the whole object: Azure does not promise to merge its parts
+        patch["networkAcls"] = new_acls
 
     if desired.disable_local_auth and account.disable_local_auth is not True:
         out.find(FindingCode.LOCAL_AUTH_ENABLED, "properties.disableLocalAuth", account.disable_local_auth, True)
@@ -149,33 +202,31 @@ def _plan_network(desired: DesiredState, account: Account, out: _Builder) -> Non
         out.act(Action(ActionKind.PATCH_ACCOUNT_NETWORK, account.id, {"properties": patch}))
 
 
-def _network_acls(desired: DesiredState, acls: dict[str, Any], out: _Builder) -> dict[str, Any]:
-    """`networkAcls` as the policy wants them, every field it does not govern kept as read."""
+def _denied(acls: dict[str, Any], out: _Builder) -> dict[str, Any]:
+    """`networkAcls` with `defaultAction: Deny`, existing rules kept, every field not governed kept as read."""
+    if same_text(acls.get("defaultAction"), "Deny"):
+        return dict(acls)
+    out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
+             acls.get("defaultAction"), "Deny")
+    return {**acls, "defaultAction": "Deny"}
+
+
+def _allowed_rules(desired: DesiredState, acls: dict[str, Any], out: _Builder) -> dict[str, Any]:
+    """SelectedNetworks: `networkAcls` with only the IP and virtual network rules the policy allows."""
     new_acls = dict(acls)
-    if not same_text(acls.get("defaultAction"), "Deny"):
-        out.find(FindingCode.NETWORK_DEFAULT_ACTION_ALLOW, "properties.networkAcls.defaultAction",
-                 acls.get("defaultAction"), "Deny")
-        new_acls["defaultAction"] = "Deny"  # existing rules are kept
-
-    if desired.public_network_access is PublicAccessMode.SELECTED_NETWORKS:
-        rules = _entries(acls.get("ipRules"))
-        refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
-        if refused:
-            out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
-                     [str(network) for network in desired.allowed_ip_rules])
-            new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
-        vnet_rules = _entries(acls.get("virtualNetworkRules"))
-        kept = [r for r in vnet_rules if desired.vnet_rule_allowed(r.get("id"))]
-        if len(kept) < len(vnet_rules):
-            out.find(FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED, "properties.networkAcls.virtualNetworkRules",
-                     [str(r.get("id")) for r in vnet_rules if r not in kept],
-                     sorted(str(subnet) for subnet in desired.allowed_vnet_subnets))
-            new_acls["virtualNetworkRules"] = kept  # each kept entry whole, as read
-
-    if desired.network_bypass is not None and not same_text(acls.get("bypass"), desired.network_bypass):
-        out.find(FindingCode.NETWORK_BYPASS_NOT_ALLOWED, "properties.networkAcls.bypass", acls.get("bypass"),
-                 desired.network_bypass)
-        new_acls["bypass"] = desired.network_bypass
+    rules = _entries(acls.get("ipRules"))
+    refused = [str(r.get("value")) for r in rules if not desired.ip_rule_allowed(str(r.get("value")))]
+    if refused:
+        out.find(FindingCode.IP_RULE_NOT_ALLOWED, "properties.networkAcls.ipRules", refused,
+                 [str(network) for network in desired.allowed_ip_rules])
+        new_acls["ipRules"] = [r for r in rules if str(r.get("value")) not in refused]
+    vnet_rules = _entries(acls.get("virtualNetworkRules"))
+    kept = [r for r in vnet_rules if desired.vnet_rule_allowed(r.get("id"))]
+    if len(kept) < len(vnet_rules):
+        out.find(FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED, "properties.networkAcls.virtualNetworkRules",
+                 [str(r.get("id")) for r in vnet_rules if r not in kept],
+                 sorted(str(subnet) for subnet in desired.allowed_vnet_subnets))
+        new_acls["virtualNetworkRules"] = kept  # each kept entry whole, as read
     return new_acls
 
 
@@ -237,6 +288,12 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
     out.find(FindingCode.PRIVATE_ENDPOINT_MISSING, "properties.privateEndpointConnections",
              [c.status for c in account.connections] or None,
              f"an Approved connection from a private endpoint in {str(subnet) if subnet else 'an allowed subnet'}")
+    unread = _unread_endpoint(observed)
+    if unread is not None:
+        # An endpoint that may serve the account did not answer: a new one could be its duplicate.
+        out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, account.id, {}, blocked=(
+            f"{unread} could not be read; no endpoint is created before it answers (retried)")))
+        return
     if subnet is None:
         out.act(Action(ActionKind.CREATE_PRIVATE_ENDPOINT, account.id, {},
                        blocked="REMEDIATION_PE_SUBNET_ID has no subnet for this account's location; reported only"))
@@ -256,6 +313,13 @@ def _plan_private_endpoints(desired: DesiredState, observed: Observation, out: _
             "privateLinkServiceId": str(account.id), "groupIds": [PRIVATE_LINK_GROUP_ID]}}],
     }}))
     _plan_dns(desired, observed, new_id, vnet_of(subnet), None, (new_id,), out)
+
+
+def _unread_endpoint(observed: Observation) -> ResourceId | None:
+    """A connected endpoint whose read failed for a reason another try may meet; a 403 is not counted: the
+    identity will never read another team's endpoint, so that one does not serve."""
+    return next((u.resource_id for u in observed.unverified if u.transient
+                 and any(c.private_endpoint_id == u.resource_id for c in observed.account.connections)), None)
 
 
 def _plan_without_subnets(account: Account, out: _Builder) -> None:
@@ -373,6 +437,7 @@ def _plan_records(desired: DesiredState, observed: Observation, record_name: str
         zone_id = record_id.parent
         if record_id not in observed.records or zone_id not in observed.zones:
             continue  # not read: never judged
+        cname = _plan_other_records(observed, record_id, out)
         record = observed.records[record_id]
         held = record.addresses if record else ()
         if held and set(held) <= allowed:
@@ -380,9 +445,29 @@ def _plan_records(desired: DesiredState, observed: Observation, record_name: str
         out.find(FindingCode.PRIVATE_DNS_RECORD_MISMATCH, "privateDnsZones/A.properties.aRecords",
                  list(held) if record else None, sorted(allowed), record_id)
         kept = [address for address in held if address in allowed] or sorted(allowed)
-        out.act(Action(ActionKind.PUT_DNS_RECORD, record_id, record_body(record, kept),
-                       blocked=_outside_dns_group(desired, zone_id),
+        blocked = _outside_dns_group(desired, zone_id) or (
+            f"a CNAME record set holds the name {record_id.name} in {zone_id.name}; no A record can sit beside it"
+            if cname else None)
+        out.act(Action(ActionKind.PUT_DNS_RECORD, record_id, record_body(record, kept), blocked=blocked,
                        requires=() if _zone_exists(observed, zone_id) else (zone_id,)))
+
+
+def _plan_other_records(observed: Observation, a_record_id: ResourceId, out: _Builder) -> bool:
+    """Findings for AAAA and CNAME record sets at the account's name beside its A record; reported only (the
+    app never deletes a record). True when a CNAME holds the name."""
+    zone_id, name = a_record_id.parent, a_record_id.name
+    cname = False
+    for record_type in OTHER_RECORD_TYPES:
+        record = observed.records.get(zone_id.child(record_type, name))
+        if record is None:
+            continue
+        cname |= record_type == "CNAME"
+        actual = record.cname if record_type == "CNAME" else list(record.addresses)
+        out.find(FindingCode.PRIVATE_DNS_RECORD_MISMATCH, f"privateDnsZones/{record_type}", actual, None, record.id,
+                 manual=(f"delete the {record_type} record set {name} in {zone_id.name}: `az network private-dns "
+                         f"record-set {record_type.lower()} delete --subscription {zone_id.subscription_id} "
+                         f"-g {zone_id.resource_group} -z {zone_id.name} -n {name} --yes`"))
+    return cname
 
 
 def record_body(read: RecordSet | None, addresses: list[str]) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class AuditRecord:
     after: Mapping[str, Any] | None = None
     duration_ms: int = 0
     event_to_fix_ms: int | None = None
+    event_to_closed_ms: int | None = None  # from the drift event to the close-first write's success
     error: str | None = None
     exemption: Mapping[str, Any] | None = None  # desired.Exemption.to_json(): exempt, or why the tag does not exempt
     contest: Mapping[str, Any] | None = None  # breaker.Contest.to_json(): fixes in the last hour, next fix, alert
@@ -72,6 +73,7 @@ class AuditRecord:
             "after": self.after,
             "durationMs": self.duration_ms,
             "eventToFixMs": self.event_to_fix_ms,
+            "eventToClosedMs": self.event_to_closed_ms,
             "error": self.error,
             "exemption": self.exemption,
             "contest": self.contest,

@@ -12,12 +12,9 @@ from enum import Enum
 from typing import Any
 
 from remediation.core.findings import FINDINGS, FindingCode
-from remediation.core.model import ActionStatus, ErrorKind, Outcome, Unverified
+from remediation.core.ids import PRIVATE_ENDPOINT_TYPE
+from remediation.core.model import PERMANENT, ActionStatus, ErrorKind, Outcome, Unverified
 from remediation.core.plan import Action, Plan
-
-# Failures another try cannot change: the action is recorded as failed with what a person must do, and
-# the item is not retried for them.
-PERMANENT = frozenset({ErrorKind.REFUSED, ErrorKind.FORBIDDEN})
 
 
 class Failure(str, Enum):
@@ -83,11 +80,19 @@ def judged(plan: Plan, applied: ApplyResult) -> Verdict:
 
 
 def noting_unverified(verdict: Verdict, unverified: Sequence[Unverified]) -> Verdict:
-    """The verdict, its error naming the endpoints and zones the identity may not read (none of them counts)."""
+    """The verdict, its error naming what could not be read. None of it counts: an endpoint the identity may not
+    read does not serve (the account is judged without it); a zone or record that could not be read, or an
+    endpoint that did not answer, leaves the account unverified, so it is not compliant (`failed`, and retried
+    when another try may get an answer)."""
     if not unverified:
         return verdict
-    note = "unverified, not counted as serving: " + "; ".join(u.note() for u in unverified)
-    return replace(verdict, error=f"{verdict.error}; {note}" if verdict.error else note)
+    note = "unverified, not counted: " + "; ".join(u.note() for u in unverified)
+    verdict = replace(verdict, error=f"{verdict.error}; {note}" if verdict.error else note)
+    blocking = [u for u in unverified if u.transient or not u.resource_id.is_type(PRIVATE_ENDPOINT_TYPE)]
+    if not blocking or verdict.outcome not in (Outcome.COMPLIANT, Outcome.REMEDIATED):
+        return verdict
+    transient = any(u.transient for u in blocking)
+    return replace(verdict, outcome=Outcome.FAILED, failure=Failure.ARM_UNAVAILABLE if transient else verdict.failure)
 
 
 def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
@@ -100,4 +105,6 @@ def open_items(plan: Plan, results: Sequence[ActionResult]) -> list[str]:
     for finding in plan.findings:
         if finding.code is FindingCode.PRIVATE_DNS_RESOLUTION_NOT_PRIVATE:
             items.append(f"{finding.code.value}: {finding.actual['likelyCause']}; {FINDINGS[finding.code].manual}")
+        elif finding.manual:
+            items.append(f"{finding.code.value} {finding.target or ''}: {finding.manual}")
     return items

@@ -76,7 +76,13 @@ class CircuitBreaker:
 
 
 def _wrote(record: Mapping[str, Any]) -> bool:
-    """A fix: a reconcile that remediated the account, or a contested one that still closed it."""
+    """A fix: a reconcile that remediated the account, a contested one that still closed it, or one that closed
+    it and then failed on something else (the close is what someone keeps undoing)."""
     if record.get("outcome") == Outcome.REMEDIATED.value:
         return True
-    return record.get("outcome") == Outcome.CONTESTED.value and wrote(record)
+    if record.get("outcome") == Outcome.CONTESTED.value and wrote(record):
+        return True
+    actions = record.get("actions")
+    return isinstance(actions, list) and any(
+        isinstance(a, Mapping) and a.get("name") == "close-account-exposure" and a.get("status") == "succeeded"
+        for a in actions)

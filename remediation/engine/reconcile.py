@@ -1,8 +1,9 @@
-"""reconcile(): the one code path every trigger ends in. Observe, plan, apply, record.
+"""reconcile(): the one code path every trigger ends in. Read, close, observe, plan, apply, record.
 
-Called by `worker.Worker` (events and the sweep, through the work queue), by the HTTP trigger and by
-the operator command. Like a controller's reconcile loop it acts on the state it reads now, never on
-what an event claimed, and running it twice on a fixed account writes nothing the second time.
+Called by the queue worker (events and the sweep), by the HTTP trigger and by the operator command. Like a
+controller's reconcile loop it acts on the state it reads now, never on what an event claimed, and running it
+twice on a fixed account writes nothing the second time. An open account is closed first: the first write,
+right after the account read, on a PATCH of its own, so nothing read or refused later delays or undoes it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from remediation.core import verdict as verdicts
 from remediation.core.attribution import FoldedEvent, actors_json, attribute
 from remediation.core.desired import DesiredState, desired_state
 from remediation.core.exemption import Exemption, exemption
-from remediation.core.findings import FindingCode
 from remediation.core.ids import ResourceId, fold, within_any
 from remediation.core.model import Account, ActionKind, ActionStatus, ErrorKind, Mode, Observation, Outcome, Trigger
-from remediation.core.plan import Action, Plan, plan
+from remediation.core.plan import Finding, Plan, closed, exposure_fix, plan
 from remediation.core.record import AuditRecord, iso, utc_now
 from remediation.core.retry import backoff
 from remediation.core.settings import Settings
@@ -50,18 +50,28 @@ class ReconcileResult:
 
 @dataclass
 class _Run:
-    """What one reconcile learned and did: its verdict and the parts of the record besides it."""
+    """What one reconcile has read and done so far: everything its record holds besides the verdict."""
 
-    verdict: Verdict
-    kind: str | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
-    event_to_fix_ms: int | None = None
-    resource_id: ResourceId | None = None  # the account's ID as Resource Manager returned it
+    account_id: ResourceId
+    trigger: Trigger
+    mode: Mode
+    started: float
+    event: Mapping[str, Any] | None = None
+    actor: Mapping[str, Any] | None = None
+    event_time: datetime | None = None
+    folded: Sequence[FoldedEvent] = ()
+    account: Account | None = None  # as first read: the record's `before`
+    findings: tuple[Finding, ...] = ()
+    results: list[ActionResult] = field(default_factory=list)
     exemption: Exemption | None = None
     contest: Contest | None = None
+    contest_read: bool = False  # the breaker was asked (once per reconcile)
+    closed_at: float | None = None  # wall-clock time the close-first write was answered success
+    first_write_at: float | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.mode is Mode.ENFORCE and not (self.exemption and self.exemption.exempt)
 
 
 class Remediator:
@@ -82,129 +92,176 @@ class Remediator:
     def reconcile(self, account_id: ResourceId, trigger: Trigger, *, dry_run: bool = False,
                   event: Mapping[str, Any] | None = None, actor: Mapping[str, Any] | None = None,
                   event_time: datetime | None = None, folded: Sequence[FoldedEvent] = ()) -> ReconcileResult:
-        """Observe, plan, apply and record one account; never raises. `folded`: every event this reconcile
-        accounts for (its own among them), oldest first; the record lists their actors and marks which one's
-        change produced which finding, where that can be told.
+        """Read, close, observe, plan, apply and record one account; never raises. `folded`: every event this
+        reconcile accounts for (its own among them), oldest first; the record lists their actors and marks which
+        one's change produced which finding, where that can be told.
 
         `reconcile(id_of_an_open_account, Trigger.HTTP)` PATCHes `publicNetworkAccess` back to `Disabled`
         and returns the audit record with outcome `remediated` (`would-remediate` with `dry_run=True`).
         """
-        started = self.clock()
-        mode = Mode.REPORT if dry_run else self.settings.mode
-        if not within_any(account_id, self.settings.scopes):  # not ours: nothing read, nothing recorded
+        run = _Run(account_id, trigger, Mode.REPORT if dry_run else self.settings.mode, self.clock(), event, actor,
+                   event_time, folded)
+        # 1. Ours to touch? Outside REMEDIATION_SCOPES nothing is read, and nothing recorded.
+        if not within_any(account_id, self.settings.scopes):
             verdict = Verdict(Outcome.SKIPPED, "the account is outside REMEDIATION_SCOPES", Failure.OUT_OF_SCOPE)
-            record = AuditRecord(str(account_id), trigger, mode, verdict.outcome, event=event, actor=actor,
-                                 error=verdict.error)
-            return ReconcileResult(record, verdict)
-        run = self._run(account_id, mode, event_time)
-        findings = attribute(run.findings, folded) if folded else run.findings
-        record = AuditRecord(
-            str(run.resource_id or account_id), trigger, mode, run.verdict.outcome, kind=run.kind, event=event,
-            actor=actor, actors=actors_json(folded) if folded else None, findings=findings, actions=run.actions,
-            before=run.before, after=run.after,
-            duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
-            error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
-            contest=run.contest.to_json() if run.contest else None)
-        return ReconcileResult(record, run.verdict, self.auditor.record(record))
+            return ReconcileResult(self._record(run, verdict), verdict)
+        try:
+            # 2. Read the account, waiting (bounded) while an operation runs on it: Azure refuses writes then.
+            account = self._read(account_id)
+            if isinstance(account, Verdict):
+                return self._recorded(run, account)
+            run.account = account
+            # 3. Ours to manage? An exempt account is still observed and planned, and never written.
+            if account.kind.lower() not in self.settings.kinds:
+                return self._recorded(run, Verdict(Outcome.SKIPPED, f"kind {account.kind!r} is not in "
+                                                                    "REMEDIATION_KINDS"))
+            desired = desired_state(self.settings, account.kind, account.location)
+            run.exemption = exemption(self.settings, account.id, account.tags, utc_now())
+            run.findings = plan(desired, Observation(account)).findings  # the account's own, until observed
+            if not account.ready:
+                return self._recorded(run, Verdict(Outcome.DEFERRED, f"provisioningState is "
+                                                   f"{account.provisioning_state!r}; not written, retry later"))
+            # 4. Close first: the exposure alone, built from the read just taken, before any other read.
+            applier = self._applier(desired, account.id)
+            now_closed = self._close(run, desired, account, applier)
+            if isinstance(now_closed, Verdict):
+                return self._recorded(run, now_closed)
+            # 5. Observe what the lockdown depends on: a read that fails names its resource, never aborts.
+            observation = observe(self.clients, desired, now_closed)
+            run.findings = plan(desired, replace(observation, account=account)).findings  # judged as first read
+            # 6. Plan the rest on the account as it is now; write it (each write from a fresh read), or report it.
+            verdict = self._rest(run, desired, observation, applier)
+            # 7. Judge: what could not be read is not compliant.
+            return self._recorded(run, verdicts.noting_unverified(verdict, observation.unverified))
+        except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
+            log.exception("reconcile of %s failed", account_id)
+            return self._recorded(run, Verdict(Outcome.FAILED, f"internal error: {describe(error)}",
+                                               Failure.INTERNAL))
 
-    def _run(self, account_id: ResourceId, mode: Mode, event_time: datetime | None) -> _Run:
-        # 1. Read the account.
+    def _read(self, account_id: ResourceId) -> Account | Verdict:
+        """The account once no operation runs on it (or the timeout passed), or why there is none to work on."""
+        from azure.core.exceptions import AzureError
+
         try:
             account = read_account(self.clients, account_id)
-        except Exception as error:  # noqa: BLE001 - every read failure becomes a recorded outcome
+            if account.id != account_id:  # the lease and partition are keyed on the ID asked for: never write
+                return Verdict(Outcome.SKIPPED, f"Resource Manager answered with {account.id} when asked for "
+                               f"{account_id}; the IDs differ beyond ASCII case, so nothing is written")
+            return wait_until_ready(self.clients, account, self.settings.ready_timeout_seconds,
+                                    self.settings.poll_interval_seconds, self.sleep, self.clock)
+        except AzureError as error:
             if classify(error) is ErrorKind.NOT_FOUND:
-                return _Run(Verdict(Outcome.SKIPPED, "the account does not exist", Failure.NOT_FOUND))
-            return _Run(_read_failed(error))
-        if account.id != account_id:  # the lease and partition are keyed on the ID asked for: never write under it
-            return _Run(Verdict(Outcome.SKIPPED, f"Resource Manager answered with {account.id} when asked for "
-                                f"{account_id}; the IDs differ beyond ASCII case, so nothing is written"))
-        return replace(self._managed(account, mode, event_time), resource_id=account.id)  # recorded as ARM spells it
+                return Verdict(Outcome.SKIPPED, "the account does not exist", Failure.NOT_FOUND)
+            unavailable = classify(error) is ErrorKind.UNAVAILABLE
+            return Verdict(Outcome.FAILED, describe(error),
+                           Failure.ARM_UNAVAILABLE if unavailable else Failure.ARM_ERROR)
 
-    def _managed(self, account: Account, mode: Mode, event_time: datetime | None) -> _Run:
-        # 2. Is it ours to manage? An exempt account is still observed and planned, and never written.
-        if account.kind.lower() not in self.settings.kinds:
-            return _Run(Verdict(Outcome.SKIPPED, f"kind {account.kind!r} is not in REMEDIATION_KINDS"), account.kind)
-        exempt = exemption(self.settings, account.id, account.tags, utc_now())
-        return replace(self._observed(account, mode, event_time, exempt), exemption=exempt)
+    def _close(self, run: _Run, desired: DesiredState, account: Account, applier: Applier) -> Account | Verdict:
+        """Write `exposure_fix` when the account is open and may be written: the account as it reads once closed,
+        or the verdict when it cannot be closed (a lock, a policy: `failed`, with the manual fix; busy: deferred)."""
+        close = exposure_fix(desired, account)
+        if close is None or not run.writes:
+            return account
+        contest = self._contest(run, account.id)
+        if contest is not None and contest.wait(utc_now()) > 0:
+            return account  # fixed too often: nothing is written before the back-off ends (step 6 records it)
+        applied = applier.apply(Plan(run.findings, (close,)))
+        run.results += applied.results
+        run.first_write_at = applied.first_write_at
+        if applied.results[0].status is ActionStatus.SUCCEEDED:
+            run.closed_at = applied.first_write_at
+            return closed(desired, account)
+        if not applied.busy:
+            log.error("could not close %s: %s", account.id, applied.results[0].error)
+        return verdicts.judged(Plan(run.findings, (close,)), applied)
 
-    def _observed(self, account: Account, mode: Mode, event_time: datetime | None, exempt: Exemption) -> _Run:
-        settings = self.settings
-        # 3. Wait until no operation runs on it (bounded), then 4. observe what its lockdown depends on.
-        try:
-            account = wait_until_ready(self.clients, account, settings.ready_timeout_seconds,
-                                       settings.poll_interval_seconds, self.sleep, self.clock)
-            desired = desired_state(settings, account.kind, account.location)
-            observation = observe(self.clients, desired, account)
-        except Exception as error:  # noqa: BLE001
-            return _Run(_read_failed(error), account.kind)
-        # 5. Plan, 6. write (or only report), 7. judge.
-        try:
-            run = self._plan_and_apply(account, desired, observation, mode, event_time, exempt)
-            return replace(run, verdict=verdicts.noting_unverified(run.verdict, observation.unverified))
-        except Exception as error:  # noqa: BLE001 - a surprise in our own code still yields a record
-            log.exception("reconcile of %s failed", account.id)
-            return _Run(Verdict(Outcome.FAILED, f"internal error: {describe(error)}", Failure.INTERNAL),
-                        account.kind)
-
-    def _plan_and_apply(self, account: Account, desired: DesiredState, observation: Observation, mode: Mode,
-                        event_time: datetime | None, exempt: Exemption) -> _Run:
+    def _rest(self, run: _Run, desired: DesiredState, observation: Observation, applier: Applier) -> Verdict:
+        """Everything but the close: endpoints, DNS, the rest of the account's settings."""
+        assert run.account is not None
         fix = plan(desired, observation)
-        self._remember(account.id, observation, desired, ())
-        seen = _Run(Verdict(Outcome.COMPLIANT), account.kind, [_finding_json(f) for f in fix.findings],
-                    before=account.governed())
-        if fix.not_ready:
-            return replace(seen, verdict=Verdict(
-                Outcome.DEFERRED, f"provisioningState is {account.provisioning_state!r}; not written, retry later"))
-        scope = self._write_scope(account.id, observation, desired)
-        if exempt.exempt:
-            return _exempt(seen, fix, scope, exempt)
-        if not fix.findings:
-            return seen
-        if mode is Mode.REPORT:
-            results = planned(fix, scope)
-            return replace(seen, verdict=verdicts.reported(fix, results), actions=_actions_json(results))
-        contest = self.breaker.contest(account.id) if self.breaker else None
+        self._remember(run.account.id, observation, desired, ())
+        scope = self._write_scope(run.account.id, observation, desired)
+        if run.exemption is not None and run.exemption.exempt:
+            return self._exempt(run, fix, scope, run.exemption)
+        if not run.findings:
+            return Verdict(Outcome.COMPLIANT)
+        if run.mode is Mode.REPORT:
+            run.results = planned(fix, scope)
+            return verdicts.reported(Plan(run.findings, fix.actions), run.results)
+        contest = self._contest(run, run.account.id) if fix.actions else run.contest
         if contest is not None:
-            return self._contested(account, seen, fix, scope, contest)
-        applied = self._applier(scope, desired).apply(fix)
-        self._remember(account.id, observation, desired, [r.action.target for r in applied.results if
-                                                          r.status is ActionStatus.SUCCEEDED and
-                                                          r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
-        event_to_fix_ms = (max(0, int((applied.first_write_at - event_time.timestamp()) * 1000))
-                           if applied.first_write_at and event_time else None)
-        return replace(seen, verdict=verdicts.judged(fix, applied), actions=_actions_json(applied.results),
-                       after=_after(account, applied), event_to_fix_ms=event_to_fix_ms)
+            return self._contested(run, fix, scope, contest)
+        applier.scope = scope
+        applier.stale()  # the reads of step 5 took time: every write is rebuilt from a read taken right before it
+        applied = applier.apply(fix)
+        run.results += applied.results
+        run.first_write_at = run.first_write_at or applied.first_write_at
+        self._remember(run.account.id, observation, desired, [
+            r.action.target for r in applied.results
+            if r.status is ActionStatus.SUCCEEDED and r.action.kind is ActionKind.CREATE_PRIVATE_ENDPOINT])
+        whole = ApplyResult(run.results, applied.busy, applied.unavailable)
+        return verdicts.judged(Plan(run.findings, tuple(r.action for r in run.results)), whole)
 
-    def _applier(self, scope: WriteScope, desired: DesiredState | None) -> Applier:
-        """desired=None: the actions are sent once, as planned (no busy retry, so no rebuild is needed)."""
-        return Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds if desired else 0.0,
+    def _contested(self, run: _Run, fix: Plan, scope: WriteScope, contest: Contest) -> Verdict:
+        """Fixed too often: the close is still written once the back-off has passed (step 4); everything else waits
+        for the episode to end, and comes back as a work item at the end of the next back-off."""
+        wait = contest.wait(utc_now())
+        if wait > 0:
+            run.results = [ActionResult(r.action, ActionStatus.SKIPPED, f"contested; not written before "
+                                        f"{iso(contest.next_fix_at)}") for r in planned(fix, scope)]
+            return Verdict(Outcome.CONTESTED, contest.reason, retry_after=wait)
+        later = [ActionResult(a, ActionStatus.SKIPPED, "contested; waits until the fixes slow down")
+                 for a in fix.actions if not a.blocked]
+        run.results += later
+        retry = backoff(contest.fixes + (1 if run.closed_at else 0) - contest.limit,
+                        self.settings.poll_interval_seconds) if later or not run.closed_at else None
+        return Verdict(Outcome.CONTESTED, contest.reason, retry_after=retry)
+
+    def _exempt(self, run: _Run, fix: Plan, scope: WriteScope, exempt: Exemption) -> Verdict:
+        """What was found and what enforce mode would do, nothing written. Drift on an exempt account is worth a
+        look (the exemption may be the way it was opened): a warning here, an event out."""
+        run.results = [ActionResult(r.action, ActionStatus.SKIPPED, r.error or "exempt; not written")
+                       for r in planned(fix, scope)]
+        if run.findings:
+            log.warning("exempt account %s has drift, not fixed (exempt by %s%s): %s", scope.account_id, exempt.by,
+                        f" until {exempt.until}" if exempt.until else "",
+                        ", ".join(f.code.value for f in run.findings))
+        return Verdict(Outcome.EXEMPT)
+
+    def _contest(self, run: _Run, account_id: ResourceId) -> Contest | None:
+        """The circuit breaker's view, asked once per reconcile and only before a write."""
+        if not run.contest_read and self.breaker is not None:
+            run.contest, run.contest_read = self.breaker.contest(account_id), True
+        return run.contest
+
+    def _applier(self, desired: DesiredState, account_id: ResourceId) -> Applier:
+        scope = WriteScope(account_id=account_id, account_scopes=self.settings.scopes,
+                           new_endpoint_subnets=frozenset(), existing_endpoints=frozenset(),
+                           dns_resource_group=None, dns_record_name=None)  # the close writes the account only
+        return Applier(self.clients, scope, ready_timeout=self.settings.ready_timeout_seconds,
                        poll_interval=self.settings.poll_interval_seconds, sleep=self.sleep, clock=self.clock,
                        desired=desired)
 
-    def _contested(self, account: Account, seen: _Run, fix: Plan, scope: WriteScope, contest: Contest) -> _Run:
-        """Fixed too often: the account's exposure (public access, default action) is still fixed once the back-off
-        has passed; everything else waits for the episode to end. What is left comes back as a work item at the
-        end of the next back-off (`verdict.retry_after`; the HTTP and CLI paths only report it)."""
-        urgent = _urgent(fix, account)
-        wait = contest.wait(utc_now())
-        seen = replace(seen, contest=contest)
-        if wait > 0 or urgent is None:
-            skipped = [ActionResult(r.action, ActionStatus.SKIPPED, f"contested; not written before "
-                                    f"{iso(contest.next_fix_at)}") for r in planned(fix, scope)]
-            retry = wait or backoff(contest.fixes - contest.limit, self.settings.poll_interval_seconds)
-            return replace(seen, verdict=Verdict(Outcome.CONTESTED, contest.reason, retry_after=retry),
-                           actions=_actions_json(skipped))
-        # Sent once, built from the read just before: a rebuild after a wait would re-plan the whole PATCH, and a
-        # stale one could undo a rule a person changed meanwhile. A busy account defers it (a work item again).
-        applied = self._applier(scope, None).apply(urgent)
-        if applied.failed or applied.busy:
-            return replace(seen, verdict=verdicts.judged(urgent, applied), actions=_actions_json(applied.results))
-        # Everything else the plan would do waits (the whole PATCH too, when it also holds IP rules and the like).
-        later = [ActionResult(a, ActionStatus.SKIPPED, "contested; waits until the fixes slow down")
-                 for a in fix.actions if a.body != urgent.actions[0].body and not a.blocked]
-        after = backoff(contest.fixes + 1 - contest.limit, self.settings.poll_interval_seconds) if later else None
-        return replace(seen, verdict=Verdict(Outcome.CONTESTED, contest.reason, retry_after=after),
-                       actions=_actions_json([*applied.results, *later]), after=_after(account, applied))
+    def _recorded(self, run: _Run, verdict: Verdict) -> ReconcileResult:
+        record = self._record(run, verdict)
+        return ReconcileResult(record, verdict, self.auditor.record(record))
+
+    def _record(self, run: _Run, verdict: Verdict) -> AuditRecord:
+        account = run.account
+        findings = [_finding_json(f) for f in run.findings]
+        return AuditRecord(
+            str(account.id if account else run.account_id), run.trigger, run.mode, verdict.outcome,
+            kind=account.kind if account else None, event=run.event, actor=run.actor,
+            actors=actors_json(run.folded) if run.folded else None,
+            findings=attribute(findings, run.folded) if run.folded else findings,
+            actions=[_action_json(r) for r in run.results],
+            before=account.governed() if account else None,
+            after=_after(account, run.results) if account and run.writes and run.results else None,
+            duration_ms=int((self.clock() - run.started) * 1000),
+            event_to_fix_ms=_since(run.event_time, run.first_write_at),
+            event_to_closed_ms=_since(run.event_time, run.closed_at),
+            error=verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
+            contest=run.contest.to_json() if run.contest else None)
 
     def _remember(self, account_id: ResourceId, observation: Observation, desired: DesiredState,
                   created: Sequence[ResourceId]) -> None:
@@ -231,44 +288,21 @@ class Remediator:
         )
 
 
-URGENT = (FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW)
-
-
-def _urgent(fix: Plan, account: Account) -> Plan | None:
-    """The part of a plan that closes the account's exposure: public access and the default action, in one PATCH
-    of those two properties only (existing rules kept as they are); None when neither is wrong."""
-    findings = tuple(f for f in fix.findings if f.code in URGENT)
-    if not findings:
+def _since(event_time: datetime | None, moment: float | None) -> int | None:
+    """Milliseconds from the event to a wall-clock moment (None when either is unknown)."""
+    if event_time is None or moment is None:
         return None
-    patch: dict[str, Any] = {}
-    if any(f.code is FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED for f in findings):
-        patch["publicNetworkAccess"] = "Disabled"
-    if any(f.code is FindingCode.NETWORK_DEFAULT_ACTION_ALLOW for f in findings):
-        patch["networkAcls"] = {**(account.network_acls or {}), "defaultAction": "Deny"}
-    return Plan(findings, (Action(ActionKind.PATCH_ACCOUNT_NETWORK, account.id, {"properties": patch}),))
+    return max(0, int((moment - event_time.timestamp()) * 1000))
 
 
-def _exempt(seen: _Run, fix: Plan, scope: WriteScope, exempt: Exemption) -> _Run:
-    """An exempt account's record: what was found and what enforce mode would do, nothing written. Drift on an
-    exempt account is worth a look (the exemption may be the way it was opened): a warning here, an event out."""
-    skipped = [ActionResult(r.action, ActionStatus.SKIPPED, r.error or "exempt; not written")
-               for r in planned(fix, scope)]
-    if fix.findings:
-        log.warning("exempt account %s has drift, not fixed (exempt by %s%s): %s", scope.account_id, exempt.by,
-                    f" until {exempt.until}" if exempt.until else "", ", ".join(f.code.value for f in fix.findings))
-    return replace(seen, verdict=Verdict(Outcome.EXEMPT), actions=_actions_json(skipped))
+_ACCOUNT_PATCHES = (ActionKind.CLOSE_EXPOSURE, ActionKind.PATCH_ACCOUNT_NETWORK)
 
 
-def _read_failed(error: Exception) -> Verdict:
-    unavailable = classify(error) is ErrorKind.UNAVAILABLE
-    return Verdict(Outcome.FAILED, describe(error), Failure.ARM_UNAVAILABLE if unavailable else Failure.ARM_ERROR)
-
-
-def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
+def _after(account: Account, results: Sequence[ActionResult]) -> dict[str, Any]:
     """The governed properties after the writes, from what was sent and what ARM answered (no extra read)."""
     governed = account.governed()
-    for result in applied.results:
-        if result.status is not ActionStatus.SUCCEEDED or result.action.kind is not ActionKind.PATCH_ACCOUNT_NETWORK:
+    for result in results:
+        if result.status is not ActionStatus.SUCCEEDED or result.action.kind not in _ACCOUNT_PATCHES:
             continue
         governed.update(result.action.body["properties"])  # what we sent, accepted
         answer = result.resource.get("properties") if isinstance(result.resource, dict) else None
@@ -276,7 +310,7 @@ def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
             governed.update({k: answer[k] for k in ("publicNetworkAccess", "networkAcls", "disableLocalAuth")
                              if k in answer})
     connections = governed["privateEndpointConnections"]
-    for result in applied.results:
+    for result in results:
         if result.status is not ActionStatus.SUCCEEDED:
             continue
         if result.action.kind is ActionKind.APPROVE_CONNECTION:
@@ -290,16 +324,14 @@ def _after(account: Account, applied: ApplyResult) -> dict[str, Any]:
     return governed
 
 
-def _finding_json(finding: Any) -> dict[str, Any]:
+def _finding_json(finding: Finding) -> dict[str, Any]:
     data = {"code": finding.code.value, "property": finding.property, "actual": finding.actual,
             "expected": finding.expected}
     if finding.target:
         data["target"] = finding.target
+    if finding.manual:
+        data["manual"] = finding.manual
     return data
-
-
-def _actions_json(results: Sequence[ActionResult]) -> list[dict[str, Any]]:
-    return [_action_json(r) for r in results]
 
 
 def _action_json(result: ActionResult) -> dict[str, Any]:

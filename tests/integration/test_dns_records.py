@@ -128,19 +128,19 @@ def test_a_sweep_of_compliant_records_queues_nothing_and_costs_no_extra_request(
 def test_a_record_changed_between_the_read_and_the_write_is_not_overwritten(stack: Stack) -> None:
     """If-Match: the app's PUT lands only on the record it read; a 412 leaves the person's record in place,
     and the next reconcile reads it again."""
-    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled")
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", disable_local_auth=False)
                .record(OPENAI_ZONE, "aoai-prod", (ROGUE,)))
     app = stack.emulator.app_identity.object_id
     changed = threading.Event()
 
     def person_edits_the_record_meanwhile(write: Any) -> None:
         if write.caller_claims.get("oid") == app and "/accounts/" in write.resource_id and not changed.is_set():
-            changed.set()  # the app's PATCH comes first; its record PUT, built on the read before it, after
-            person_sets(stack, RECORD, "10.2.0.67")
+            changed.set()  # the account's PATCH (sent after the reads) comes first; the record PUT, built on the
+            person_sets(stack, RECORD, "10.2.0.67")  # read before it, after
 
     stack.emulator.on_write(person_edits_the_record_meanwhile)
 
-    record = reconcile(stack)
+    record = reconcile(stack, REMEDIATION_DISABLE_LOCAL_AUTH="true")
 
     assert changed.is_set()
     assert record["outcome"] == "failed"
@@ -148,7 +148,8 @@ def test_a_record_changed_between_the_read_and_the_write_is_not_overwritten(stac
     assert put["status"] == "failed" and "changed since it was read" in put["error"]
     assert [w.status for w in record_puts(stack)] == [412]
     assert addresses(stack) == ["10.2.0.67"], "what the person wrote is not overwritten blindly"
-    assert reconcile(stack)["outcome"] == "remediated" and addresses(stack) == [endpoint_ip(stack)]
+    again = reconcile(stack, REMEDIATION_DISABLE_LOCAL_AUTH="true")
+    assert again["outcome"] == "remediated" and addresses(stack) == [endpoint_ip(stack)]
 
 
 def test_a_record_in_a_zone_outside_the_dns_resource_group_is_reported_only(stack: Stack) -> None:

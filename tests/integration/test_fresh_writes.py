@@ -100,7 +100,7 @@ def test_nothing_is_sent_when_the_person_fixed_it_during_the_wait(stack: Stack) 
 
     assert record["outcome"] == "remediated" and record["after"]["publicNetworkAccess"] == "Disabled"
     assert [w.status for w in patches(stack)] == [409], "one PATCH, refused; none after the wait"
-    assert [(a["name"], a["status"]) for a in record["actions"]] == [("patch-account-network", "succeeded")]
+    assert [(a["name"], a["status"]) for a in record["actions"]] == [("close-account-exposure", "succeeded")]
 
 
 def test_a_zone_group_config_a_person_adds_while_the_app_works_is_kept(stack: Stack) -> None:

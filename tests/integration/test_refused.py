@@ -32,13 +32,14 @@ def _when_the_app_patches(stack: Stack, person_writes: Any) -> list[str]:
 
 
 def test_a_zone_group_someone_adds_meanwhile_is_not_overwritten_nor_retried(stack: Stack) -> None:
-    estate = Estate().network((OPENAI_ZONE,)).account("aoai-prod", public_network_access="Enabled")
+    # Local auth on: its PATCH is sent after the reads, before the zone group PUT built on them.
+    estate = Estate().network((OPENAI_ZONE,)).account("aoai-prod", disable_local_auth=False)
     stack.seed(estate.endpoint(AOAI))  # served, but no zone group yet
     raced = _when_the_app_patches(stack, lambda: stack.as_user("PUT", f"{PE}/privateDnsZoneGroups/theirs", {
         "properties": {"privateDnsZoneConfigs": [{"name": "openai",
                                                   "properties": {"privateDnsZoneId": zone_id(OPENAI_ZONE)}}]}},
         api_version="2024-05-01"))
-    remediator = stack.remediator()
+    remediator = stack.remediator(REMEDIATION_DISABLE_LOCAL_AUTH="true")
 
     result = remediator.reconcile(parse_account_id(AOAI), Trigger.HTTP)
 

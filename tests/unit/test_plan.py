@@ -115,9 +115,10 @@ def test_reference_account_shape_is_planned() -> None:
     result = plan(make_desired(kind=account.kind), Observation(account))
     assert set(codes(result)) == {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                                   FindingCode.CUSTOM_SUBDOMAIN_MISSING}
-    patch = one_action(result, ActionKind.PATCH_ACCOUNT_NETWORK)
-    assert patch.body == {"properties": {"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny"}}}
-    assert [a.kind for a in result.actions] == [ActionKind.PATCH_ACCOUNT_NETWORK]
+    close, patch = result.actions  # the exposure on a PATCH of its own, first; the rest after it
+    assert (close.kind, close.body) == (ActionKind.CLOSE_EXPOSURE, {"properties": {"publicNetworkAccess": "Disabled"}})
+    assert (patch.kind, patch.body) == (ActionKind.PATCH_ACCOUNT_NETWORK,
+                                        {"properties": {"networkAcls": {"defaultAction": "Deny"}}})
 
 
 # --- the account's own network settings -----------------------------------------------------------
@@ -129,7 +130,7 @@ def test_public_network_access_enabled(value: str | None) -> None:
     finding = only(result, FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED)
     assert (finding.property, finding.actual, finding.expected) == ("properties.publicNetworkAccess", value, "Disabled")
     assert codes(result) == [FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED]
-    assert result.actions == (Action(ActionKind.PATCH_ACCOUNT_NETWORK, ACCOUNT,
+    assert result.actions == (Action(ActionKind.CLOSE_EXPOSURE, ACCOUNT,
                                      {"properties": {"publicNetworkAccess": "Disabled"}}),)
 
 
@@ -185,7 +186,8 @@ def test_ip_rule_not_allowed_keeps_only_allowed_subset() -> None:
     assert finding.expected == ["10.0.0.0/8", "203.0.113.7/32"]
     assert codes(result) == [FindingCode.IP_RULE_NOT_ALLOWED]
     kept = [{"value": "10.1.0.0/16"}, {"value": "10.2.3.4"}, {"value": "203.0.113.7"}]
-    assert result.actions == (Action(ActionKind.PATCH_ACCOUNT_NETWORK, ACCOUNT,
+    # A rule outside the allowed networks opens the account: closing it is the close-first write.
+    assert result.actions == (Action(ActionKind.CLOSE_EXPOSURE, ACCOUNT,
                                      {"properties": {"networkAcls": {**acls, "ipRules": kept}}}),)
 
 
@@ -200,7 +202,7 @@ def test_selected_networks_with_no_allowed_rules_removes_every_rule() -> None:
     obs = with_account(compliant_observation(), publicNetworkAccess="Enabled",
                        networkAcls={"defaultAction": "Deny", "ipRules": [{"value": "1.1.1.1"}]})
     result = plan(selected(), obs)
-    assert one_action(result, ActionKind.PATCH_ACCOUNT_NETWORK).body == {
+    assert one_action(result, ActionKind.CLOSE_EXPOSURE).body == {
         "properties": {"networkAcls": {"defaultAction": "Deny", "ipRules": []}}}
 
 
@@ -238,14 +240,14 @@ def test_one_patch_with_only_governed_properties() -> None:
     result = plan(make_desired(make_settings(disable_local_auth=True)), obs)
     assert codes(result) == [FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                              FindingCode.LOCAL_AUTH_ENABLED]
-    (patch,) = result.actions
+    close, patch = result.actions  # the close alone first, so nothing else in its request can get it refused
+    assert close.body == {"properties": {"publicNetworkAccess": "Disabled"}}
     assert patch.target == ACCOUNT and patch.blocked is None
     assert patch.body == {"properties": {
-        "publicNetworkAccess": "Disabled",
         "networkAcls": {"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": []},
         "disableLocalAuth": True,
     }}
-    assert set(patch.body) == {"properties"}  # never tags, sku, location, kind
+    assert set(patch.body) == set(close.body) == {"properties"}  # never tags, sku, location, kind
 
 
 # --- custom subdomain -----------------------------------------------------------------------------
@@ -264,7 +266,7 @@ def test_custom_subdomain_missing_still_fixes_network() -> None:
     obs = with_account(compliant_observation(), customSubDomainName=DELETE, publicNetworkAccess="Enabled")
     result = plan(make_desired(), obs)
     assert codes(result) == [FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.CUSTOM_SUBDOMAIN_MISSING]
-    assert [a.kind for a in result.actions] == [ActionKind.PATCH_ACCOUNT_NETWORK]
+    assert [a.kind for a in result.actions] == [ActionKind.CLOSE_EXPOSURE]
     assert "customSubDomainName" not in result.actions[0].body["properties"]
 
 
@@ -589,7 +591,7 @@ def test_actions_are_ordered_with_approval() -> None:
                       endpoints={PE: endpoint(group=None)}, zone_map={zone: Zone(zone, exists=False)})
     result = plan(make_desired(), obs)
     assert [a.kind for a in in_run_order(result.actions)] == [
-        ActionKind.PATCH_ACCOUNT_NETWORK, ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_DNS_ZONE,
+        ActionKind.CLOSE_EXPOSURE, ActionKind.APPROVE_CONNECTION, ActionKind.CREATE_DNS_ZONE,
         ActionKind.CREATE_DNS_ZONE_LINK, ActionKind.PUT_DNS_ZONE_GROUP]
 
 

@@ -1,6 +1,6 @@
-"""plan(): SelectedNetworks complete (README "Findings"): virtual network rules against
-REMEDIATION_ALLOWED_VNET_SUBNET_IDS, `bypass` against REMEDIATION_NETWORK_BYPASS, all in the one PATCH
-that sends `networkAcls` whole; and `network_patch`, the PATCH rebuilt from a fresh read."""
+"""plan(): SelectedNetworks complete: virtual network rules against REMEDIATION_ALLOWED_VNET_SUBNET_IDS, `bypass`
+against REMEDIATION_NETWORK_BYPASS, each PATCH sending `networkAcls` whole (the close-first one carries the default
+action and the rules, the rest the bypass); and `exposure_fix` / `network_patch`, rebuilt from a fresh read."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from test_plan import ACCOUNT, codes, make_desired, make_settings, one_action, o
 from remediation.core.findings import FindingCode
 from remediation.core.ids import parse_resource_id
 from remediation.core.model import Account, ActionKind
-from remediation.core.plan import ACCOUNT_FINDINGS, Action, Plan, account_findings, network_patch, plan
+from remediation.core.plan import ACCOUNT_FINDINGS, Action, Plan, account_findings, exposure_fix, network_patch, plan
 from remediation.core.settings import NetworkBypass
 
 ALLOWED = parse_resource_id(OTHER_SUBNET_ID)
@@ -46,7 +46,7 @@ def test_virtual_network_rule_not_allowed_keeps_the_allowed_entries_whole() -> N
     assert finding.actual == [FOREIGN_SUBNET_ID, "not-a-subnet", "None"]
     assert finding.expected == [str(ALLOWED)]
     assert codes(result) == [FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED]
-    assert result.actions == (Action(ActionKind.PATCH_ACCOUNT_NETWORK, ACCOUNT, {"properties": {
+    assert result.actions == (Action(ActionKind.CLOSE_EXPOSURE, ACCOUNT, {"properties": {
         "networkAcls": {**acls, "virtualNetworkRules": [allowed_rule]}}}),)
 
 
@@ -54,7 +54,7 @@ def test_no_allowed_subnets_removes_every_virtual_network_rule() -> None:
     acls = {"defaultAction": "Deny", "virtualNetworkRules": [{"id": SUBNET_ID}]}
     result = plan(allowing_vnets(), selected_account(acls))
     assert only(result, FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED).expected == []
-    assert one_action(result, ActionKind.PATCH_ACCOUNT_NETWORK).body == {
+    assert one_action(result, ActionKind.CLOSE_EXPOSURE).body == {
         "properties": {"networkAcls": {"defaultAction": "Deny", "virtualNetworkRules": []}}}
 
 
@@ -136,20 +136,26 @@ def test_new_network_findings_are_account_findings() -> None:
 
 # --- network_patch: the PATCH rebuilt from the account as read again -----------------------------------
 
-def test_network_patch_is_the_plans_patch() -> None:
-    obs = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "8.8.8.8"}]})
-    desired = allowing_vnets()
-    assert network_patch(desired, obs.account) == one_action(plan(desired, obs), ActionKind.PATCH_ACCOUNT_NETWORK)
+def test_exposure_fix_and_network_patch_are_the_plans_two_patches() -> None:
+    obs = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "8.8.8.8"}], "bypass": "AzureServices"})
+    desired = allowing_vnets(network_bypass=NetworkBypass.NONE)
+    result = plan(desired, obs)
+    assert exposure_fix(desired, obs.account) == one_action(result, ActionKind.CLOSE_EXPOSURE)
+    assert network_patch(desired, obs.account) == one_action(result, ActionKind.PATCH_ACCOUNT_NETWORK)
+    # The rest is built on the account as it reads once closed: it never sends the rules the close removes.
+    assert network_patch(desired, obs.account).body == {"properties": {"networkAcls": {  # type: ignore[union-attr]
+        "defaultAction": "Deny", "ipRules": [], "bypass": "None"}}}
 
 
-def test_network_patch_rebuilt_after_a_person_removed_a_rule_keeps_it_removed() -> None:
+def test_exposure_fix_rebuilt_after_a_person_removed_a_rule_keeps_it_removed() -> None:
     first = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "203.0.113.7"}, {"value": "203.0.113.8"}]})
     again = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "203.0.113.8"}]})
     desired = allowing_vnets()
-    assert network_patch(desired, first.account).body["properties"]["networkAcls"]["ipRules"] == [
+    assert exposure_fix(desired, first.account).body["properties"]["networkAcls"]["ipRules"] == [  # type: ignore[union-attr]
         {"value": "203.0.113.7"}, {"value": "203.0.113.8"}]
-    assert network_patch(desired, again.account).body == {"properties": {"networkAcls": {
+    assert exposure_fix(desired, again.account).body == {"properties": {"networkAcls": {  # type: ignore[union-attr]
         "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.8"}]}}}
+    assert network_patch(desired, again.account) is None
 
 
 def test_network_patch_is_none_when_the_account_was_fixed_meanwhile() -> None:

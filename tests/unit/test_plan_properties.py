@@ -30,7 +30,7 @@ from remediation.core.desired import desired_state, zones_for_kind
 from remediation.core.findings import FindingCode
 from remediation.core.ids import parse_resource_id
 from remediation.core.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
-from remediation.core.plan import Plan, plan
+from remediation.core.plan import Plan, exposure_fix, plan
 from remediation.core.settings import NetworkBypass, PublicAccessMode, SubnetMap
 
 NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
@@ -243,7 +243,7 @@ def test_patch_holds_only_governed_properties_and_never_opens_access(s, obs: Obs
 @given(app_settings(), observations())
 def test_applying_the_patch_converges(s, obs: Observation) -> None:
     _, result = run(s, obs)
-    patches = [a for a in result.actions if a.kind is ActionKind.PATCH_ACCOUNT_NETWORK]
+    patches = [a for a in in_run_order(result.actions) if a.kind in ACCOUNT_PATCHES]  # the close first
     if not obs.account.ready:
         return
     body = {"id": str(obs.account.id), "kind": obs.account.kind, "location": obs.account.location,
@@ -258,9 +258,35 @@ def test_applying_the_patch_converges(s, obs: Observation) -> None:
     again = Observation(Account.from_arm(body), obs.endpoints, obs.zones)
     _, second = run(s, again)
     assert not (set(f.code for f in second.findings) & NETWORK_CODES), second.findings
-    assert not [a for a in second.actions if a.kind is ActionKind.PATCH_ACCOUNT_NETWORK]
+    assert not [a for a in second.actions if a.kind in ACCOUNT_PATCHES]
     # and the network findings of the first plan are exactly the ones the patch fixed
     assert bool(patches) == bool(set(f.code for f in result.findings) & NETWORK_CODES)
+
+
+ACCOUNT_PATCHES = (ActionKind.CLOSE_EXPOSURE, ActionKind.PATCH_ACCOUNT_NETWORK)
+
+
+@PROPS
+@given(app_settings(), observations())
+def test_the_close_is_first_alone_and_leaves_nothing_open(s, obs: Observation) -> None:
+    """The exposure is closed by the first write, which carries only the property that closes it; once it is
+    written, the account is not open, whatever else is wrong with it."""
+    desired, result = run(s, obs)
+    closes = [a for a in result.actions if a.kind is ActionKind.CLOSE_EXPOSURE]
+    if not obs.account.ready:
+        assert result.actions == ()  # Azure refuses writes while an operation runs: the reconcile waits first
+        return
+    if not closes:
+        assert exposure_fix(desired, obs.account) is None
+        return
+    (close,) = closes
+    assert in_run_order(result.actions)[0] == close
+    assert set(close.body["properties"]) == ({"publicNetworkAccess"} if s.public_network_access is
+                                             PublicAccessMode.DISABLED else {"networkAcls"})
+    body = {"id": str(obs.account.id), "kind": obs.account.kind, "properties": {
+        "publicNetworkAccess": obs.account.public_network_access, "networkAcls": copy.deepcopy(obs.account.network_acls),
+        **copy.deepcopy(close.body["properties"])}}
+    assert exposure_fix(desired, Account.from_arm(body)) is None
 
 
 @PROPS
