@@ -1,6 +1,6 @@
 """What can be wrong with an account's lockdown: one code per finding, and what each means.
 
-`FINDINGS` is the one table of finding metadata: the README's findings table is checked against it,
+`FINDINGS` is the one table of finding metadata: docs/findings.md's table is checked against it,
 `python -m remediation scan` prints its severity and manual fix, and a record names what a person must
 do for a finding the app can only report.
 """
@@ -39,7 +39,7 @@ class Severity(str, Enum):
 @dataclass(frozen=True)
 class FindingInfo:
     severity: Severity
-    when: str  # the condition, as the README's table says it
+    when: str  # the condition, as docs/findings.md's table says it
     fix: str  # what the app does about it
     manual: str  # what a person must do when the app cannot fix it (no setting allows it, or Azure refuses)
 

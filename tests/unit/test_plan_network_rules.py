@@ -1,4 +1,4 @@
-"""plan(): SelectedNetworks complete (README "Findings"): virtual network rules against
+"""plan(): SelectedNetworks complete (docs/findings.md): virtual network rules against
 REMEDIATION_ALLOWED_VNET_SUBNET_IDS, `bypass` against REMEDIATION_NETWORK_BYPASS, all in the one PATCH
 that sends `networkAcls` whole; and `network_patch`, the PATCH rebuilt from a fresh read."""
 
