@@ -1,6 +1,6 @@
 // azd entry point: the remediation function app and everything it needs, deployed at subscription scope.
-// Parameters named REMEDIATION_* are the app settings of the same name (README "Configuration"), with the
-// same defaults as remediation/settings.py; tests/infra/test_app_settings.py keeps them in step.
+// Parameters named REMEDIATION_* are the app settings of the same name (docs/configuration.md), with the
+// same defaults as remediation/core/settings.py; tests/infra/test_app_settings.py keeps them in step.
 targetScope = 'subscription'
 
 @minLength(1)

@@ -5,7 +5,7 @@ in every test, in `make demo` and in `bench/` holds exactly what a deployment gr
     grants(roles, settings)          -> [Grant("accounts", "/subscriptions/…/resourcegroups/rg-ai"), …]
     seed(emulator, settings)         the three custom roles, assigned to the emulator's app identity
     enforce(emulator, settings)      the same, with the emulator authorizing every request
-    python -m localdev.rights --table   README's rights table
+    python -m localdev.rights --table   the rights table in docs/deploying.md
 
 `grants` derives the scopes the way infra/main.bicep does (its variables scopeList, peSubnets,
 allowedSubnets, networkGroups, dnsGroup), including its lower-casing and its silence on a scope that is
@@ -161,7 +161,7 @@ def enforce(emulator: ArmEmulator, settings: Mapping[str, str]) -> list[Grant]:
 
 
 def markdown_table(roles: list[Role] | None = None) -> str:
-    """README's table of the app's rights: role (where assigned), action, why."""
+    """The table of the app's rights in docs/deploying.md: role (where assigned), action, why."""
     lines = ["| role (assigned at) | action | why |", "|---|---|---|"]
     for role in roles if roles is not None else load():
         for i, action in enumerate(role.actions):
@@ -172,7 +172,7 @@ def markdown_table(roles: list[Role] | None = None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m localdev.rights", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--table", action="store_true", help="print README's rights table")
+    parser.add_argument("--table", action="store_true", help="print the rights table of docs/deploying.md")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(), end="")

@@ -1,6 +1,6 @@
 // The app's Resource Manager rights: three custom roles, split by where each is assigned, holding exactly
 // the actions the app performs. The roles' names, actions and why each is needed are data in ../roles.json,
-// which the ARM emulator's grants (localdev/rights.py), the tests and README's rights table read too.
+// which the ARM emulator's grants (localdev/rights.py), the tests and the rights table in docs/deploying.md read too.
 // (A for-expression, not map() with a lambda: pycep-parser, which the offline checks use, has no lambdas.)
 targetScope = 'subscription'
 

@@ -1,6 +1,6 @@
 """What can be wrong with an account's lockdown: one code per finding, and what each means.
 
-`FINDINGS` is the one table of finding metadata: the README's findings table is checked against it,
+`FINDINGS` is the one table of finding metadata: docs/findings.md's table is checked against it,
 `python -m remediation scan` prints its severity and manual fix, and a record names what a person must
 do for a finding the app can only report.
 """
@@ -39,7 +39,7 @@ class Severity(str, Enum):
 @dataclass(frozen=True)
 class FindingInfo:
     severity: Severity
-    when: str  # the condition, as the README's table says it
+    when: str  # the condition, as docs/findings.md's table says it
     fix: str  # what the app does about it
     manual: str  # what a person must do when the app cannot fix it (no setting allows it, or Azure refuses)
 
@@ -48,9 +48,9 @@ FINDINGS: dict[FindingCode, FindingInfo] = {
     FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED: FindingInfo(
         Severity.HIGH,
         "mode `Disabled` and `publicNetworkAccess` is not `Disabled`",
-        "PATCH `publicNetworkAccess: Disabled`",
+        "PATCH `publicNetworkAccess: Disabled` alone, as the reconcile's first write",
         "set the account's public network access to Disabled (Networking blade, or "
-        "`az cognitiveservices account update --custom-domain … --public-network-access Disabled`)"),
+        "`az resource update --ids <account id> --set properties.publicNetworkAccess=Disabled`)"),
     FindingCode.NETWORK_DEFAULT_ACTION_ALLOW: FindingInfo(
         Severity.HIGH,
         "`networkAcls` missing or `defaultAction` not `Deny`",
@@ -130,9 +130,10 @@ FINDINGS: dict[FindingCode, FindingInfo] = {
     FindingCode.PRIVATE_DNS_RECORD_MISMATCH: FindingInfo(
         Severity.HIGH,
         "in a zone a serving endpoint's zone group names, the A record named after the account's custom "
-        "subdomain is missing, empty, or holds an address that is no serving endpoint's private IP",
-        "put the record set back (DNS resource group only; `If-Match` on the etag read, `If-None-Match: *` "
-        "when absent)",
+        "subdomain is missing, empty, or holds an address that is no serving endpoint's private IP; or an AAAA "
+        "or CNAME record set holds that name",
+        "put the A record set back (DNS resource group only; `If-Match` on the etag read, `If-None-Match: *` "
+        "when absent); an AAAA or CNAME record set is reported, never deleted",
         "set the A record named after the account's custom subdomain to the serving endpoints' private IPs "
         "(the zone's resource group is not REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID, so the app only reports it)"),
 }

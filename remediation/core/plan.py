@@ -431,7 +431,7 @@ def _plan_records(desired: DesiredState, observed: Observation, record_name: str
     """Each A record answers only serving endpoints' private IPs, and at least one of them.
 
     Several endpoints whose zone groups share a zone all write the one record; Azure keeps only the last
-    writer's IP (see README "Findings"), so a record holding any non-empty subset of the serving IPs is
+    writer's IP (docs/findings.md, "The A records"), so a record holding any non-empty subset of the serving IPs is
     compliant, and a repair keeps what it may and drops only the foreign addresses."""
     for record_id, allowed in dns_records(desired, record_name, serving).items():
         zone_id = record_id.parent

@@ -390,7 +390,7 @@ def _on_off(value: str) -> bool:
     return lowered == "on"
 
 
-# Every setting the app reads, in the order the README's table lists them.
+# Every setting the app reads, in the order docs/configuration.md lists them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_MODE", "mode", _enum(Mode)),
     Setting("REMEDIATION_SCOPES", "scopes", _scopes),

@@ -1,4 +1,4 @@
-"""The HTTP API's requests and errors (README "HTTP API"), independent of azure.functions.
+"""The HTTP API's requests and errors (docs/http-api.md), independent of azure.functions.
 
 Parsing is strict: unknown fields are refused rather than ignored, because a mistyped `dryrun`
 silently ignored in enforce mode would change resources the caller meant only to inspect.

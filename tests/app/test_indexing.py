@@ -30,7 +30,7 @@ DUMMY_SETTINGS = {
 HTTP_RETURN = {"direction": "OUT", "type": "http", "name": "$return"}
 
 # function name -> (trigger binding without its parameter name, the other bindings exactly).
-# README "HTTP API"; add a function here in the same change that adds it to function_app.py.
+# docs/http-api.md; add a function here in the same change that adds it to function_app.py.
 EXPECTED: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "remediate": ({"type": "httpTrigger", "methods": ["POST"], "authLevel": "FUNCTION",
                    "route": "remediate"}, [HTTP_RETURN]),

@@ -20,7 +20,7 @@ ZONE_ID = f"{DNS_RG_ID}/providers/Microsoft.Network/privateDnsZones/{OPENAI_ZONE
 
 # -- what az shows, turned into the findings the product should report (OpenAI accounts: one zone) ---------------
 def az_findings(az: AzCli, account: str) -> set[str]:
-    """The findings a person would name from az's output alone, by the rules in the README's table."""
+    """The findings a person would name from az's output alone, by the rules in docs/findings.md's table."""
     name = account.rsplit("/", 1)[-1]
     shown = az.run("cognitiveservices", "account", "show", "-g", "rg-ai", "-n", name)
     props = shown["properties"]

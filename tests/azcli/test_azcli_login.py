@@ -1,5 +1,5 @@
 """Logging the Azure CLI in to the emulator by managed identity: as the operator, as the app, and the
-way the README tells a person to (`python -m localdev.azcli login`, then eval its exports)."""
+way docs/local-stack.md tells a person to (`python -m localdev.azcli login`, then eval its exports)."""
 from __future__ import annotations
 
 import os

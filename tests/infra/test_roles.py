@@ -1,5 +1,5 @@
-"""The app's rights are data (infra/roles.json) that the Bicep, the emulator's grants and README all read: the
-custom roles hold exactly the Resource Manager actions the app performs (the union of their actions equals
+"""The app's rights are data (infra/roles.json) that the Bicep, the emulator's grants and docs/deploying.md all
+read: the custom roles hold exactly the Resource Manager actions the app performs (the union of their actions equals
 what the integration suite saw the app's identity need against the ARM emulator, each request's own action
 and its linked checks), every action is one its provider publishes, each role holds only actions for the
 scope it is assigned at, and main.bicep assigns each role where roles.json says."""
@@ -97,9 +97,10 @@ def test_main_bicep_assigns_each_role_where_roles_json_says() -> None:
     assert placed == {key: {role.assigned_at} for key, role in ROLES.items()}
 
 
-def test_readme_rights_table_is_generated_from_roles_json() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, "README's rights table is stale: paste `python -m localdev.rights --table`"
+def test_docs_rights_table_is_generated_from_roles_json() -> None:
+    deploying = (REPO / "docs" / "deploying.md").read_text(encoding="utf-8")
+    assert markdown_table() in deploying, ("docs/deploying.md's rights table is stale: paste "
+                                          "`python -m localdev.rights --table`")
 
 
 @pytest.mark.after_integration

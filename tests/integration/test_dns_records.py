@@ -1,4 +1,4 @@
-"""The account's A records end to end (README "The A records"): a record repointed, deleted or holding an
+"""The account's A records end to end (docs/findings.md, "The A records"): a record repointed, deleted or holding an
 extra address is found by reconcile and by the sweep and put back with the etag read; a record someone
 else added beside it is never touched; an A record event leads to the repair."""
 

@@ -1,4 +1,4 @@
-"""Writes built from a read taken just before them (README "Writes built from a fresh read"), and honest
+"""Writes built from a read taken just before them (docs/findings.md, "Writes built from a fresh read"), and honest
 link creation: a person's change made while the app waits is never undone by accident, and a link the
 app cannot create is never counted as created."""
 

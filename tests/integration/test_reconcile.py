@@ -1,5 +1,5 @@
 """reconcile() end to end: the real SDK clients and DefaultAzureCredential over HTTPS against the
-emulator, audit rows in Azurite. One test per finding (README "Findings"), in enforce, report and dry-run."""
+emulator, audit rows in Azurite. One test per finding (docs/findings.md), in enforce, report and dry-run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP request parsing (README "HTTP API"): POST /api/remediate bodies and GET /api/remediations queries."""
+"""HTTP request parsing (docs/http-api.md): POST /api/remediate bodies and GET /api/remediations queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""plan(): desired + observed → findings → actions (README "Findings"), one test per finding code and its action."""
+"""plan(): desired + observed → findings → actions (docs/findings.md), one test per finding code and its action."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""plan(): SelectedNetworks complete: virtual network rules against REMEDIATION_ALLOWED_VNET_SUBNET_IDS, `bypass`
-against REMEDIATION_NETWORK_BYPASS, each PATCH sending `networkAcls` whole (the close-first one carries the default
-action and the rules, the rest the bypass); and `exposure_fix` / `network_patch`, rebuilt from a fresh read."""
+"""plan(): SelectedNetworks complete (docs/findings.md): virtual network rules against
+REMEDIATION_ALLOWED_VNET_SUBNET_IDS, `bypass` against REMEDIATION_NETWORK_BYPASS, each PATCH sending `networkAcls`
+whole (the close-first one carries the default action and the rules, the rest the bypass); and `exposure_fix` /
+`network_patch`, rebuilt from a fresh read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""plan(): PRIVATE_DNS_RECORD_MISMATCH (README "Findings"): in each zone a serving endpoint's zone group names,
+"""plan(): PRIVATE_DNS_RECORD_MISMATCH (docs/findings.md): in each zone a serving endpoint's zone group names,
 the A record named after the account's custom subdomain answers only serving endpoints' private IPs, and at
 least one; the repair puts the record set back with the etag read. And `zone_group_refreshed`, the zone
 group PUT rebuilt from a fresh read."""

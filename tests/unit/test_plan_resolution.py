@@ -1,4 +1,4 @@
-"""plan(): PRIVATE_DNS_RESOLUTION_NOT_PRIVATE (README "Findings"): each public name the app's network resolved
+"""plan(): PRIVATE_DNS_RESOLUTION_NOT_PRIVATE (docs/findings.md): each public name the app's network resolved
 to anything but serving endpoints' IPs is a finding carrying what was answered and the likely cause; nothing
 is planned for it, and a reconcile leaves it open with what a person must do."""
 

@@ -1,4 +1,4 @@
-"""Settings from the environment (README "Configuration"): defaults, one problem per bad setting, subnet maps."""
+"""Settings from the environment (docs/configuration.md): defaults, one problem per bad setting, subnet maps."""
 
 from __future__ import annotations
 
