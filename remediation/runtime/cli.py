@@ -80,7 +80,8 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     endpoint_checks = "on" if settings.allowed_subnets else "off"
     if args.json:
         json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
-                   "endpointChecks": endpoint_checks, "manualFixes": fixes}, out, indent=2)
+                   "endpointChecks": endpoint_checks, "manualFixes": fixes,
+                   "errors": [error for summary in summaries for error in summary.errors]}, out, indent=2)
         out.write("\n")
     else:
         _write_table(out, rows, fixes)
@@ -89,7 +90,10 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
                   f"them drifted), {requests} Resource Manager requests\n")
         if endpoint_checks == "off":
             out.write(f"Endpoint checks are off: {NO_SUBNET_NOTE}\n")
-    return DRIFT if rows else 0
+    errors = [error for summary in summaries for error in summary.errors]
+    for failure in errors:  # the accounts listed were still screened on their own properties
+        print(f"scan incomplete: {failure}", file=sys.stderr)
+    return AZURE_FAILED if errors else DRIFT if rows else 0
 
 
 NO_SUBNET_NOTE = ("no subnet is configured (REMEDIATION_PE_SUBNET_ID, REMEDIATION_PE_ALLOWED_SUBNET_IDS), so any "

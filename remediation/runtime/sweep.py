@@ -42,8 +42,8 @@ from remediation.arm.clients import (
     ArmClients,
     describe,
 )
-from remediation.core.arm_json import json_get
-from remediation.core.desired import DesiredState, desired_state, zones_for_kind
+from remediation.core.arm_json import json_get, same_text
+from remediation.core.desired import OTHER_RECORD_TYPES, DesiredState, desired_state, zones_for_kind
 from remediation.core.exemption import NOT_EXEMPT, Exemption, exemption
 from remediation.core.findings import FindingCode
 from remediation.core.ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
@@ -85,7 +85,15 @@ class Inventory:
     zone_links: dict[str, frozenset[ResourceId]] = field(default_factory=dict)  # zone name → linked VNets
     zone_link_names: dict[str, frozenset[str]] = field(default_factory=dict)  # zone name → link names (lower)
     zone_records: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)  # zone → name (lower) → IPs
+    zone_other_records: dict[str, frozenset[str]] = field(default_factory=dict)  # zone → names with AAAA or CNAME
     missing_zones: set[str] = field(default_factory=set)
+    # Lists that failed: the accounts are still screened on their own properties (an open account is queued
+    # whatever else failed), and nothing is judged on what the failed lists would have told.
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def endpoints_known(self) -> bool:
+        return not any(f.startswith("endpoints") for f in self.failed)
 
 
 @dataclass
@@ -97,6 +105,7 @@ class SweepSummary:
     exempt: int = 0  # accounts the exemption rule exempts (their findings are not counted in by_finding)
     arm_requests: int = 0
     duration_ms: int = 0
+    errors: list[str] = field(default_factory=list)  # lists that failed; the sweep went on without them
 
 
 _DNS_PAGE = 1000
@@ -131,9 +140,15 @@ class Sweeper:
         return inventory, sum(future.result() for future in lists)
 
     def _counted(self, work: Callable[[str, Inventory], None], what: str, inventory: Inventory) -> int:
-        """Run one list in this thread; the requests it sent."""
+        """Run one list in this thread; the requests it sent. A list that fails is named in the inventory, and
+        the sweep goes on without it."""
         before = self.clients.thread_request_count
-        work(what, inventory)
+        try:
+            work(what, inventory)
+        except Exception as error:  # noqa: BLE001 - named in the summary; the accounts are still screened
+            kind = "endpoints" if work == self._list_endpoints else "zone"
+            with self._lock:
+                inventory.failed.append(f"{kind} of {what}: {describe(error)}")
         return self.clients.thread_request_count - before
 
     def _list_endpoints(self, group: str, inventory: Inventory) -> None:
@@ -165,24 +180,31 @@ class Sweeper:
         assert self.settings.dns_zone_resource_group is not None
         zone_path = f"{self.settings.dns_zone_resource_group}/providers/Microsoft.Network/privateDnsZones/{zone}"
         try:
-            links = {str(json_get(link, "name") or "").lower():
-                     try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id"))
-                     for link in self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION,
-                                                        top=_DNS_PAGE)}
+            listed = list(self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION,
+                                                 top=_DNS_PAGE))
         except ResourceNotFoundError:
             with self._lock:
                 inventory.missing_zones.add(zone)
             return
+        names = frozenset(str(json_get(link, "name") or "").lower() for link in listed)
+        # A link counts only once its provisioning Succeeded: one still being made, or Failed, resolves nothing.
+        linked = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in listed
+                  if same_text(json_get(link, "properties", "provisioningState") or "Succeeded", "Succeeded")}
         records: dict[str, tuple[int, ...]] = {}
+        others: set[str] = set()
         for record in self.clients.list_json(f"{zone_path}/ALL", PRIVATE_DNS_API_VERSION, top=_DNS_PAGE):
-            if str(json_get(record, "type") or "").endswith("/A"):
+            record_type = str(json_get(record, "type") or "").rsplit("/", 1)[-1].upper()
+            if record_type == "A":
                 entries = json_get(record, "properties", "aRecords")
                 addresses = (json_get(e, "ipv4Address") for e in entries) if isinstance(entries, list) else ()
                 records[str(json_get(record, "name")).lower()] = _packed(addresses)
+            elif record_type in OTHER_RECORD_TYPES:
+                others.add(str(json_get(record, "name")).lower())
         with self._lock:
-            inventory.zone_links[zone] = frozenset(v for v in links.values() if v is not None)
-            inventory.zone_link_names[zone] = frozenset(links)
+            inventory.zone_links[zone] = frozenset(v for v in linked if v is not None)
+            inventory.zone_link_names[zone] = names
             inventory.zone_records[zone] = records
+            inventory.zone_other_records[zone] = frozenset(others)
 
     def accounts(self, scope: ResourceId) -> Iterator[Account]:
         """Every managed account in the scope, streamed page by page."""
@@ -208,6 +230,8 @@ class Sweeper:
         unfixable = {FindingCode.CUSTOM_SUBDOMAIN_MISSING}
         if not account.ready or not account.custom_subdomain:
             return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
+        if not inventory.endpoints_known:  # an endpoint list failed: judged on the account's own properties only
+            return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
         if not self.settings.allowed_subnets:  # a first run: any Approved connection serves (plan.py says why)
             if not any(c.approved for c in account.connections):
                 codes.add(FindingCode.PRIVATE_ENDPOINT_MISSING)
@@ -230,7 +254,13 @@ class Sweeper:
             if own is None or any(c.private_endpoint_id == own for c in account.connections):
                 unfixable.add(FindingCode.PRIVATE_ENDPOINT_MISSING)  # no subnet configured, or ours was rejected
         if self.settings.dns_zone_resource_group is not None and serving:
-            codes |= self._dns_findings(account, desired.dns_zones, serving, inventory)
+            dns = self._dns_findings(account, desired.dns_zones, serving, inventory)
+            name = account.custom_subdomain.lower()
+            if any(name in inventory.zone_other_records.get(zone, frozenset()) for zone in desired.dns_zones):
+                # An AAAA or CNAME record set at its name: a reconcile only reports it, unless the A record drifted too.
+                unfixable |= {FindingCode.PRIVATE_DNS_RECORD_MISMATCH} - dns
+                dns.add(FindingCode.PRIVATE_DNS_RECORD_MISMATCH)
+            codes |= dns
             if _link_names_taken(desired.dns_zones, serving, inventory):
                 unfixable.add(FindingCode.PRIVATE_DNS_ZONE_LINK_MISSING)  # a reconcile would only report it again
         return Screened(account, tuple(sorted(codes)), frozenset(unfixable))
@@ -242,6 +272,7 @@ class Sweeper:
         name = (account.custom_subdomain or "").lower()
         ips = _serving_ips(account, inventory)
         recorded = 0
+        zones = tuple(z for z in zones if z in inventory.missing_zones or z in inventory.zone_links)  # listed
         for zone in zones:
             if zone in inventory.missing_zones:
                 codes.add(FindingCode.PRIVATE_DNS_ZONE_MISSING)
@@ -275,9 +306,10 @@ class Sweeper:
             listed = inventory.submit(self.inventory, lists)
             summaries = list(streams.map(lambda scope: self._sweep_scope(scope, listed, enqueue, each),
                                          self.settings.scopes))
-            _, inventory_requests = listed.result()
-        if summaries:  # the shared inventory is counted with the first scope
+            shared, inventory_requests = listed.result()
+        if summaries:  # the shared inventory is counted (and its failed lists named) with the first scope
             summaries[0].arm_requests += inventory_requests
+            summaries[0].errors[:0] = shared.failed
         return summaries
 
     def _sweep_scope(self, scope: ResourceId, listed: Future[tuple[Inventory, int]],
@@ -289,13 +321,16 @@ class Sweeper:
         started, requests = time.monotonic(), self.clients.thread_request_count
         summary = SweepSummary(str(scope))
         ahead: list[Account] = []
-        for account in self.accounts(scope):
-            if not listed.done() and len(ahead) < _READ_AHEAD:
-                ahead.append(account)
-                continue
-            for early in (*ahead, account):
-                self._screen_into(summary, early, listed.result()[0], enqueue, each)
-            ahead.clear()
+        try:
+            for account in self.accounts(scope):
+                if not listed.done() and len(ahead) < _READ_AHEAD:
+                    ahead.append(account)
+                    continue
+                for early in (*ahead, account):
+                    self._screen_into(summary, early, listed.result()[0], enqueue, each)
+                ahead.clear()
+        except Exception as error:  # noqa: BLE001 - named in the summary; the accounts listed so far are screened
+            summary.errors.append(f"accounts of {scope}: {describe(error)}")
         for early in ahead:
             self._screen_into(summary, early, listed.result()[0], enqueue, each)
         summary.arm_requests = self.clients.thread_request_count - requests
@@ -361,9 +396,16 @@ def _serving_ips(account: Account, inventory: Inventory) -> frozenset[int] | Non
     return frozenset(ips)
 
 
+class SweepIncomplete(Exception):
+    """Raised to the host once everything the sweep could do is done and recorded: a list failed, so the run is
+    a failed run (the alert on failed function runs sees it), not a quiet partial one."""
+
+
 def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
     """The timer's sweep: screen every account in scope, queue work for the drifted ones, record one
-    summary per scope (and a failed record, then the error, when the sweep itself fails)."""
+    summary per scope (and a failed record, then the error, when the sweep itself fails). A list that fails
+    does not stop the others: every account listed is still screened on its own properties (an open one is
+    queued), its summary names the failure, and the run ends in SweepIncomplete."""
     settings = remediator.settings
     try:
         summaries = Sweeper(remediator.clients, settings).run(lambda account: queue.put(
@@ -378,17 +420,21 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
                  summary.accounts, summary.queued, summary.arm_requests, summary.duration_ms,
                  dict(summary.by_finding))
         remediator.auditor.record(summary_record(summary, settings.mode))
+    failed = [error for summary in summaries for error in summary.errors]
+    if failed:
+        raise SweepIncomplete("; ".join(failed)[:2000])
     return summaries
 
 
 def summary_record(summary: SweepSummary, mode: Mode) -> AuditRecord:
     """A sweep's audit record: the scope as its resource, counts by finding, and the summary in `after`."""
     return AuditRecord(
-        summary.scope, Trigger.SWEEP, mode, Outcome.DEFERRED if summary.queued else Outcome.COMPLIANT,
+        summary.scope, Trigger.SWEEP, mode,
+        Outcome.FAILED if summary.errors else Outcome.DEFERRED if summary.queued else Outcome.COMPLIANT,
         findings=[{"code": code, "property": "accounts", "actual": count, "expected": 0}
                   for code, count in sorted(summary.by_finding.items())],
         actions=[{"name": "queue-work-items", "target": summary.scope, "status": "succeeded", "error": None}]
         if summary.queued else [],
         after={"accountsSeen": summary.accounts, "workItemsQueued": summary.queued, "exempt": summary.exempt,
                "armRequests": summary.arm_requests, "byFinding": dict(summary.by_finding)},
-        duration_ms=summary.duration_ms)
+        duration_ms=summary.duration_ms, error="; ".join(summary.errors)[:2000] or None)
