@@ -40,11 +40,23 @@ What it models, and the evidence for each part:
   through service-owned names (the fallback article shows `blob.<cluster>.store.core.windows.net`) that
   Microsoft does not publish for Cognitive Services, so here the public A sits on the privatelink name
   itself. The public address is the emulator's own: stable per name, in 203.0.113.0/24 (TEST-NET-3).
+- A link whose operation failed (provisioningState `Failed`) links nothing: the zone does not answer through it
+  (inferred; Azure/azure-powershell#9537 shows the failure, not what the VNet then resolves).
 - Any zone linked to the network answers for the names under it, not only the privatelink zones. Azure
   refuses a second link: "A virtual network cannot be linked to multiple zones with overlapping
   namespaces" (MicrosoftDocs/azure-aks-docs#212, microsoft-foundry/foundry-samples#214; the private link
   FAQ, MicrosoftDocs/azure-docs#122956). The emulator does not refuse it yet; should it hold two, the
-  longest zone name answers, then the first stored. Only A records are served from zones.
+  longest zone name answers, then the first stored.
+- Record types served from zones: A, AAAA and CNAME. A CNAME record set at a name answers its alias and the
+  resolver goes on with the alias as a recursive resolver does (RFC 1034 §3.6.2, §4.3.2: "If the data at the
+  node is a CNAME, and QTYPE doesn't match CNAME, copy the CNAME RR into the answer section of the response,
+  change QNAME to the canonical name in the CNAME RR, and go back to step 1"): from a zone linked to the VNet
+  when the alias lies in one, else as public DNS answers it. So an AAAA or CNAME record an attacker adds at an
+  account's name in a privatelink zone reaches clients in the VNet, as it would in Azure (Learn "What is an
+  Azure Private DNS zone?" lists A, AAAA, CNAME, MX, PTR, SOA, SRV and TXT as the supported record types;
+  learn.microsoft.com/azure/dns/private-dns-privatednszone). An alias outside the modelled zones ends the
+  answer SERVFAIL with the chain so far (below). Public names have no IPv6 address here (an AAAA question
+  for one answers no data): whether Azure OpenAI's public endpoints publish AAAA records is unevidenced.
 - `ResolverMode.PUBLIC_ONLY` plays a custom DNS server that forwards everything to public DNS, the
   `privatelink` zones included, instead of to 168.63.129.16: it never sees a private zone. The docs'
   fix for that server is to forward or delegate the privatelink subdomain (cognitive-services-virtual-
@@ -76,6 +88,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
 
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.world import ACCOUNT_TYPE, LINK_TYPE, PEC_TYPE, ZONE_SUFFIX, ZONE_TYPE, World, account_fqdns
@@ -97,9 +110,9 @@ class ResolverMode(str, enum.Enum):
 @dataclass(frozen=True)
 class Record:
     name: str
-    rdtype: dns.rdatatype.RdataType   # A or CNAME
+    rdtype: dns.rdatatype.RdataType   # A, AAAA or CNAME
     ttl: int
-    value: str           # an IPv4 address or a target name (no trailing dot)
+    value: str           # an IPv4 or IPv6 address or a target name (no trailing dot)
 
 
 @dataclass(frozen=True)
@@ -111,12 +124,24 @@ class Resolution:
 
 @dataclass(frozen=True)
 class _Step:
-    """One name looked up: a CNAME to follow, addresses, or an end without them."""
+    """One name looked up: a CNAME to follow, addresses (IPv4, IPv6), or an end without them."""
     rcode: dns.rcode.Rcode = dns.rcode.NOERROR
     cname: str | None = None
     addresses: tuple[str, ...] = ()
     ttl: int = PUBLIC_TTL
     source: str = "public"
+    addresses6: tuple[str, ...] = ()
+    ttl6: int = PUBLIC_TTL
+
+
+def _ttl(record: dict[str, Any] | None) -> int:
+    return int(((record or {}).get("properties") or {}).get("ttl", 3600))
+
+
+def _values(record: dict[str, Any] | None, key: str, field: str) -> tuple[str, ...]:
+    """The addresses of a record set (`aRecords`/`ipv4Address`, `aaaaRecords`/`ipv6Address`)."""
+    entries = ((record or {}).get("properties") or {}).get(key) or []
+    return tuple(str(e[field]) for e in entries if isinstance(e, dict) and e.get(field))
 
 
 def public_address(name: str) -> str:
@@ -150,6 +175,8 @@ class AzureResolverModel:
                     return Resolution(dns.rcode.SERVFAIL, tuple(answer), step.source)
                 if qtype in (dns.rdatatype.A, dns.rdatatype.ANY):
                     answer.extend(Record(owner, dns.rdatatype.A, step.ttl, ip) for ip in step.addresses)
+                if qtype in (dns.rdatatype.AAAA, dns.rdatatype.ANY):
+                    answer.extend(Record(owner, dns.rdatatype.AAAA, step.ttl6, ip) for ip in step.addresses6)
                 return Resolution(step.rcode, tuple(answer), step.source)
         return Resolution(dns.rcode.SERVFAIL, tuple(answer), "chain too long")
 
@@ -165,7 +192,8 @@ class AzureResolverModel:
                         or zone["name"] not in PRIVATELINK_SUFFIXES:
                     return step
                 public = self._public(name)          # NxDomainRedirect: retried as public DNS would answer it
-                return _Step(public.rcode, public.cname, public.addresses, public.ttl, "fallback")
+                return _Step(public.rcode, public.cname, public.addresses, public.ttl, "fallback",
+                             public.addresses6, public.ttl6)
         return self._public(name)
 
     def _linked_zone(self, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -182,8 +210,9 @@ class AzureResolverModel:
             if best is not None and len(best[0]["name"]) >= len(zname):
                 continue
             for link in self.world.store.children(zone["id"], LINK_TYPE):
-                target = ((link.get("properties") or {}).get("virtualNetwork") or {}).get("id", "")
-                if target.lower() == vnet:
+                props = link.get("properties") or {}
+                target = (props.get("virtualNetwork") or {}).get("id", "")
+                if target.lower() == vnet and str(props.get("provisioningState", "")).lower() != "failed":
                     best = (zone, link)
                     break
         return best
@@ -192,14 +221,18 @@ class AzureResolverModel:
         zname = zone["name"].lower()
         relative = "@" if name == zname else name[: -len(zname) - 1]
         source = f"zone {zone['id']}"
-        record = self.world.store.raw(f"{zone['id']}/A/{relative}")
-        if record is not None:
-            props = record.get("properties") or {}
-            ips = tuple(r["ipv4Address"] for r in props.get("aRecords") or [] if r.get("ipv4Address"))
-            return _Step(addresses=ips, ttl=int(props.get("ttl", 3600)), source=source)
-        others = [c for c in self.world.store.children(zone["id"])
+        store = self.world.store
+        cname = store.raw(f"{zone['id']}/CNAME/{relative}")
+        alias = (((cname or {}).get("properties") or {}).get("cnameRecord") or {}).get("cname")
+        if cname is not None and isinstance(alias, str) and alias.strip("."):
+            return _Step(cname=alias.strip(".").lower(), ttl=_ttl(cname), source=source)
+        a, aaaa = store.raw(f"{zone['id']}/A/{relative}"), store.raw(f"{zone['id']}/AAAA/{relative}")
+        if a is not None or aaaa is not None:
+            return _Step(addresses=_values(a, "aRecords", "ipv4Address"), ttl=_ttl(a), source=source,
+                         addresses6=_values(aaaa, "aaaaRecords", "ipv6Address"), ttl6=_ttl(aaaa))
+        others = [c for c in store.children(zone["id"])
                   if c["type"].lower() != LINK_TYPE.lower() and c["name"].lower() == relative]
-        if others:   # the name holds other record types: no data for A
+        if others:   # the name holds other record types only: no data
             return _Step(source=source)
         return _Step(rcode=dns.rcode.NXDOMAIN, source=source)
 
@@ -262,6 +295,8 @@ def build_response(model: AzureResolverModel, wire: bytes, max_size: int | None)
             if record.rdtype == dns.rdatatype.CNAME:
                 rdata: Any = dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME,
                                                          dns.name.from_text(record.value))
+            elif record.rdtype == dns.rdatatype.AAAA:
+                rdata = dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, record.value)
             else:
                 rdata = dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, record.value)
             rrset.add(rdata, record.ttl)

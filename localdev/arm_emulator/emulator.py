@@ -6,22 +6,24 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..tls_server import ServerThread, server_context
-from . import handlers, ids
+from . import handlers, ids, locks
 from . import seed as seeding
 from .authorization import OWNER, Authorization
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
 from .handlers import network, privatedns
+from .locks import LOCK_TYPE
 from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .server import EmulatorHTTPServer
 from .store import ResourceStore
 from .throttling import Throttler
 from .tokens import AppIdentity, TokenIssuer
-from .world import ACCOUNT_TYPE, PE_TYPE, World
+from .world import ACCOUNT_TYPE, PE_TYPE, PEC_TYPE, World
 
 log = logging.getLogger("localdev.arm_emulator")
 DEFAULT_CERT_DIR = Path(".localdev/certs")
@@ -53,7 +55,7 @@ class ArmEmulator:
         self._ca_path: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> "ArmEmulator":
+    def start(self) -> ArmEmulator:
         if self._serving is not None:
             return self
         context, self._ca_path = server_context(self.cert_dir)
@@ -68,7 +70,7 @@ class ArmEmulator:
             self._serving.stop()
             self._serving = None
 
-    def __enter__(self) -> "ArmEmulator":
+    def __enter__(self) -> ArmEmulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -197,6 +199,11 @@ class ArmEmulator:
         """Role definitions and assignments (`emu.rbac.define(...)`, `emu.rbac.assign(...)`)."""
         return self.world.rbac
 
+    @property
+    def locks(self) -> Any:
+        """Management locks (`emu.locks.put(...)`, `emu.locks.all()`; locks.py)."""
+        return self.world.locks
+
     def authorize(self, claims: dict[str, Any] | None, method: str, req: Any, kind: str) -> None:
         """Raise ArmError(403) when the caller may not make this request, with `config.enforce_rbac` on.
 
@@ -205,6 +212,26 @@ class ArmEmulator:
         if not self.config.enforce_rbac or not claims or handlers.is_poll(req):
             return
         self.world.rbac.authorize(claims, method, req.path, req.arm, req.body)
+
+    def check_locks(self, method: str, req: Any) -> None:
+        """Raise 409 ScopeLocked when a lock over the request's scope refuses it (locks.py): ReadOnly refuses
+        PUT, PATCH and POST, either level refuses DELETE. Reads, operation polls and lock writes pass."""
+        if method not in ("PUT", "PATCH", "POST", "DELETE") or handlers.is_poll(req):
+            return
+        kind = req.arm.type.lower()
+        if kind == LOCK_TYPE.lower() or (kind == PEC_TYPE.lower() and not self.config.lock_connection_approval):
+            return
+        target = locks.request_target(method, req.path, req.arm.is_collection)
+        refusal = self.world.locks.refusal(target, "delete" if method == "DELETE" else "write")
+        if refusal is not None:
+            raise refusal
+
+    def lock(self, scope: str, level: str = "ReadOnly", name: str = "lock", notes: str | None = None) -> dict[str, Any]:
+        """Put a management lock at `scope` (as `PUT <scope>/providers/Microsoft.Authorization/locks/<name>`
+        would, without authorization); returns its ARM body."""
+        lock_level, lock_notes, _ = locks.validate(name, {"properties": {"level": level, "notes": notes}})
+        made, _ = self.world.locks.put(f"{scope.rstrip('/')}/providers/{LOCK_TYPE}/{name}", lock_level, lock_notes)
+        return made.to_arm()
 
     def grant_owner(self, principal_id: str, scopes: list[str], principal_type: str = "User") -> None:
         """The built-in Owner role (`*`) for a person at each scope: what someone writing "in the portal" holds."""

@@ -6,19 +6,23 @@ from typing import Any
 
 class ArmError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+                 details: list[dict[str, Any]] | None = None, *, wrapped: bool = True, empty: bool = False) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
         self.details = details
+        self.wrapped = wrapped   # False: `{"code", "message"}` without the "error" envelope (Private DNS does so)
+        self.empty = empty       # no body at all
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, Any] | None:
+        if self.empty:
+            return None
         err: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             err["details"] = self.details
-        return {"error": err}
+        return {"error": err} if self.wrapped else err
 
 
 def not_found(resource_type: str, name: str, resource_group: str | None) -> ArmError:
@@ -136,3 +140,13 @@ def link_exists(link_name: str, zone_name: str) -> dict[str, str]:
     return {"code": "PreconditionFailed",
             "message": f"The Virtual Network link {link_name} for the Private DNS zone {zone_name} exists already "
                        "and hence cannot be created again."}
+
+
+def link_identity_in_use(vnet_id: str) -> dict[str, str]:
+    """A link whose operation fails although nothing conflicts in the request (EmulatorConfig.failed_link_vnets):
+    Azure/azure-powershell#9537, the link's operation status read {"error":{"code":"Conflict","message":"Virtual
+    network resource identity '…' already in use. This is possible in case the virtual network was moved, or
+    re-created. Please contact support."},"status":"Failed"} after the VNet had been deleted and made again."""
+    return {"code": "Conflict",
+            "message": f"Virtual network resource identity '{vnet_id}' already in use. This is possible in case the "
+                       "virtual network was moved, or re-created. Please contact support."}

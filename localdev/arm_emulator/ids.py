@@ -27,6 +27,7 @@ CANONICAL_TYPES = {t.lower(): t for t in (
     "Microsoft.Network/privateDnsZones/ALL",
     "Microsoft.Authorization/roleDefinitions",
     "Microsoft.Authorization/roleAssignments",
+    "Microsoft.Authorization/locks",
     "Microsoft.Network/privateDnsOperationStatuses",
     "Microsoft.Network/privateDnsOperationResults",
 )}
@@ -49,6 +50,10 @@ class ArmPath:
     namespace: str | None
     types: tuple[str, ...]
     names: tuple[str, ...]
+    # An extension resource (a management lock, a role assignment) on a resource: the resource's path as the
+    # request spelt it, e.g. `/subscriptions/s/resourcegroups/rg/providers/Microsoft.Network/virtualNetworks/v`
+    # for `<that>/providers/Microsoft.Authorization/locks/l`. None for everything else.
+    extends: str | None = None
 
     @property
     def is_collection(self) -> bool:
@@ -77,7 +82,7 @@ class ArmPath:
             if self.type == PROVIDER_TYPE and self.names:
                 return f"{self.scope}/providers/{self.names[0]}"
             return self.scope
-        segs = [self.scope, "providers", self.namespace]
+        segs = [self.extends or self.scope, "providers", self.namespace]
         for t, n in zip(self.types, self.names):
             segs += [t, n]
         return "/".join(segs)
@@ -116,6 +121,12 @@ def parse_path(path: str) -> ArmPath | None:
     if rest[0].lower() != "providers" or len(rest) < 3:
         return None
     ns, rest = rest[1], rest[2:]
+    # `/providers/` again where a type belongs: an extension resource on the resource named so far.
+    for i in range(2, len(rest) - 2, 2):
+        if rest[i].lower() == "providers":
+            extends = "/" + "/".join(segs[: len(segs) - len(rest) + i])
+            ext = rest[i + 2:]
+            return ArmPath(sub, rg, rest[i + 1], tuple(ext[0::2]), tuple(ext[1::2]), extends)
     return ArmPath(sub, rg, ns, tuple(rest[0::2]), tuple(rest[1::2]))
 
 

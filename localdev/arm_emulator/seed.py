@@ -2,7 +2,9 @@
 
 Scenario JSON: {"resourceGroups": [id | {"id", "location"}], "resources": [resource, ...],
 "roleDefinitions": [{"roleName", "actions", "notActions"?, "assignableScopes"?, "name"?}],
-"roleAssignments": [{"principalId", "role" (GUID, role definition ID or name), "scope", "principalType"?}]}.
+"roleAssignments": [{"principalId", "role" (GUID, role definition ID or name), "scope", "principalType"?}],
+"locks": [{"id": "<scope>/providers/Microsoft.Authorization/locks/<name>", "properties": {"level", "notes"?}}]}
+(a lock may also be listed among "resources").
 Private endpoints get their connections, IPs and DNS configs; zone groups write their A records.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from . import ids
 from .handlers import network, privatedns
+from .locks import LOCK_TYPE, validate
 from .world import ACCOUNT_TYPE, PEC_TYPE, World, account_etag, new_etag, pec_name
 
 # Lower-case type -> order; unknown types go last and are stored as given.
@@ -73,6 +76,8 @@ def seed(world: World, scenario: dict[str, Any]) -> int:
         for a in scenario.get("roleAssignments") or []:
             world.rbac.assign(a["principalId"], a["role"], a["scope"], name=a.get("name"),
                               principal_type=a.get("principalType", "ServicePrincipal"))
+        for lock in scenario.get("locks") or []:
+            _seed_lock(world, lock)
         return len(resources)
 
 
@@ -103,7 +108,7 @@ def _seed_one(world: World, r: dict[str, Any]) -> None:
         zone = world.store.raw(ids.parent_id(r["id"]) or "")
         if zone is None:
             raise ValueError(f"link {r['id']}: zone not in scenario")
-        privatedns.store_link(world, zone, p.name, r)
+        privatedns.store_link(world, zone, p.name, r, seeded=True)
     elif rtype.startswith("microsoft.network/privatednszones/"):
         rec = copy.deepcopy(r)
         zone_name = p.names[0].lower()
@@ -114,6 +119,8 @@ def _seed_one(world: World, r: dict[str, Any]) -> None:
         props["fqdn"] = f"{zone_name}." if p.name == "@" else f"{p.name.lower()}.{zone_name}."
         props.setdefault("isAutoRegistered", False)
         world.store.put_raw(rec)
+    elif rtype == LOCK_TYPE.lower():
+        _seed_lock(world, r)
     elif rtype == "microsoft.network/privateendpoints":
         pe, _ = network.apply_private_endpoint(world, r["id"], r, check_state=False)
         _apply_seeded_states(world, pe, r)
@@ -124,6 +131,11 @@ def _seed_one(world: World, r: dict[str, Any]) -> None:
         network.apply_zone_group(world, pe, p.name, r)
     else:
         world.store.put_raw(copy.deepcopy(r))
+
+
+def _seed_lock(world: World, lock: dict[str, Any]) -> None:
+    level, notes, owners = validate(lock["id"].rstrip("/").rsplit("/", 1)[-1], lock)
+    world.locks.put(lock["id"], level, notes, owners)
 
 
 def _seed_account(world: World, r: dict[str, Any]) -> None:

@@ -153,6 +153,7 @@ class RequestHandler(TLSRequestHandler):
             req = self._validate(incoming)
             incoming.ratelimit = emu.throttle(incoming.claims, self.command, req.arm) or {}
             emu.authorize(incoming.claims, self.command, req, incoming.kind)
+            emu.check_locks(self.command, req)
             handler = handlers.lookup(req)
             with emu.world.lock:
                 reply = handler(emu.world, req)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from . import pace
 from .authorization import Authorization
 from .errors import ArmError
+from .locks import Locks
 from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
 from .store import ResourceStore
@@ -107,6 +108,7 @@ class World:
         self.subnet_cursor: dict[str, int] = {}  # next address offset to try, per subnet
         self.group_locations: dict[str, str] = {}
         self.rbac = Authorization()  # role definitions and assignments (authorization.py)
+        self.locks = Locks()         # management locks (locks.py)
 
     def clear(self) -> None:
         with self.lock:
@@ -117,6 +119,7 @@ class World:
             self.subnet_cursor.clear()
             self.group_locations.clear()
             self.rbac.clear()
+            self.locks.clear()
 
     @property
     def link_base(self) -> str:

@@ -226,3 +226,58 @@ def test_it_reads_the_emulator_it_was_given(emu: ArmEmulator) -> None:
     seed(emu, Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
     with DnsServer(emu.world, VNET_ID) as by_world:   # a World works as well as the emulator
         assert records(ask(by_world, "aoai-prod.openai.azure.com"))[-1][2] == endpoint_ip(emu, "aoai-prod")
+
+
+# -- AAAA and CNAME record sets in a linked zone (RFC 1034 §4.3.2; the record types Learn lists for private zones) --
+def test_an_aaaa_record_at_the_account_name_answers_aaaa_questions(emu: ArmEmulator, server: DnsServer) -> None:
+    seed(emu, Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
+    write_as(emu, "PUT", f"{zone_id(OPENAI_ZONE)}/AAAA/aoai-prod",
+             {"properties": {"ttl": 20, "aaaaRecords": [{"ipv6Address": "2001:db8::66"}]}}, api_version=DNS_API)
+    for tcp in (False, True):
+        response = ask(server, "aoai-prod.openai.azure.com", "AAAA", tcp=tcp)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert records(response) == [("aoai-prod.openai.azure.com", "CNAME", "aoai-prod.privatelink.openai.azure.com."),
+                                     ("aoai-prod.privatelink.openai.azure.com", "AAAA", "2001:db8::66")]
+        assert response.answer[-1].ttl == 20
+    # The A question still answers the endpoint's address alone.
+    assert [r[1:] for r in records(ask(server, "aoai-prod.openai.azure.com"))][-1] == ("A", endpoint_ip(emu, "aoai-prod"))
+
+
+def test_a_cname_record_in_the_privatelink_zone_is_followed(emu: ArmEmulator, server: DnsServer) -> None:
+    seed(emu, Estate().network((OPENAI_ZONE,)).locked("aoai-prod").account("aoai-open").add(
+        {"id": f"{zone_id(OPENAI_ZONE)}/A/collector", "properties": {"ttl": 5, "aRecords": [{"ipv4Address": "10.2.0.66"}]}}))
+    zone = zone_id(OPENAI_ZONE)
+    write_as(emu, "DELETE", f"{zone}/A/aoai-prod", api_version=DNS_API)
+    write_as(emu, "PUT", f"{zone}/CNAME/aoai-prod",
+             {"properties": {"ttl": 15, "cnameRecord": {"cname": "collector.privatelink.openai.azure.com"}}},
+             api_version=DNS_API)
+    response = ask(server, "aoai-prod.openai.azure.com")
+    assert records(response) == [
+        ("aoai-prod.openai.azure.com", "CNAME", "aoai-prod.privatelink.openai.azure.com."),
+        ("aoai-prod.privatelink.openai.azure.com", "CNAME", "collector.privatelink.openai.azure.com."),
+        ("collector.privatelink.openai.azure.com", "A", "10.2.0.66")]
+    assert [rrset.ttl for rrset in response.answer] == [60, 15, 5]
+    assert [r[1] for r in records(ask(server, "aoai-prod.openai.azure.com", "CNAME"))] == ["CNAME"]
+    # An alias to a public name: answered as public DNS answers it.
+    write_as(emu, "PUT", f"{zone}/CNAME/aoai-prod", {"properties": {"ttl": 15, "cnameRecord": {
+        "cname": "aoai-open.openai.azure.com"}}}, api_version=DNS_API)
+    assert records(ask(server, "aoai-prod.openai.azure.com"))[-1] == (
+        "aoai-open.openai.azure.com", "A", public_address("aoai-open.openai.azure.com"))
+    # An alias out of what the emulator models: the chain so far, SERVFAIL.
+    write_as(emu, "PUT", f"{zone}/CNAME/aoai-prod", {"properties": {"ttl": 15, "cnameRecord": {
+        "cname": "exfil.example.net"}}}, api_version=DNS_API)
+    response = ask(server, "aoai-prod.openai.azure.com")
+    assert response.rcode() == dns.rcode.SERVFAIL and records(response)[-1][2] == "exfil.example.net."
+
+
+def test_a_link_whose_operation_failed_links_nothing(emu: ArmEmulator, server: DnsServer) -> None:
+    """The link stays with provisioningState Failed (EmulatorConfig.failed_link_vnets; Azure/azure-powershell#9537);
+    the VNet then resolves as if unlinked (inferred)."""
+    seed(emu, Estate().network().zone(OPENAI_ZONE, linked=False).locked("aoai-prod"))
+    emu.config.failed_link_vnets = [VNET_ID]
+    write_as(emu, "PUT", f"{zone_id(OPENAI_ZONE)}/virtualNetworkLinks/hub",
+             {"location": "global", "properties": {"virtualNetwork": {"id": VNET_ID}, "registrationEnabled": False}},
+             api_version=DNS_API)
+    link = emu.get(f"{zone_id(OPENAI_ZONE)}/virtualNetworkLinks/hub")
+    assert link is not None and link["properties"]["provisioningState"] == "Failed"
+    assert records(ask(server, "aoai-prod.openai.azure.com"))[-1][2] == public_address("aoai-prod.openai.azure.com")

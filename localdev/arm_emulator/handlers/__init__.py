@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import ArmError, rg_not_found
 from ..world import World
-from . import authorization, cognitive, network, privatedns, resources
+from . import authorization, cognitive, locks, network, privatedns, resources
 from .base import Handler, Reply, Req, body_dict, method_not_allowed
 
 KNOWN_NAMESPACES = {"microsoft.cognitiveservices", "microsoft.network", "microsoft.resources", "microsoft.authorization"}
@@ -43,7 +43,7 @@ ROUTES: dict[tuple[str, bool], dict[str, Handler]] = {
     ("microsoft.resources/resourcegroups", False): {"GET": group_get, "PUT": group_put},
     ("microsoft.resources/resourcegroups", True): {"GET": group_list},
 }
-for _mod in (authorization, cognitive, network, privatedns, resources):
+for _mod in (authorization, cognitive, locks, network, privatedns, resources):
     ROUTES.update(_mod.ROUTES)
 
 

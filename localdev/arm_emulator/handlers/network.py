@@ -126,6 +126,40 @@ def _invalid_reference(ref: str, by: str) -> ArmError:
                     "referenced resource exists, and that both resources are in the same region.")
 
 
+def _proxy_id(target: dict[str, Any], pe_id: str, connection: str) -> str:
+    """The `privateEndpointConnectionProxies` child the Network RP writes on the target for a connection
+    (named like the connection, hashicorp/terraform-provider-azurerm#17478: `…/privateEndpointConnectionProxies/
+    <pe name>.<guid>`)."""
+    return f"{target['id']}/privateEndpointConnectionProxies/{pec_name(pe_id, connection)}"
+
+
+def _refuse_if_locked(world: World, target: str, operation: str, enabled: bool,
+                      via: str | None = ACCOUNT_TYPE) -> None:
+    """409 ScopeLocked for a linked write or delete under a lock, when its switch (EmulatorConfig.lock_pe_*)
+    is on; `via` wraps the message as the Network RP reports a call to the target's provider."""
+    if not enabled:
+        return
+    refusal = world.locks.refusal(target, operation, via)
+    if refusal is not None:
+        raise refusal
+
+
+def pe_lock_failure(world: World, pe: dict[str, Any]) -> dict[str, str] | None:
+    """The error a private endpoint's delete operation ends with when a lock over a target account refuses
+    deleting its connection proxy (EmulatorConfig.lock_pe_target; terraform-provider-azurerm#17478 saw it as the
+    operation's failure, "waiting for deletion of Private Endpoint")."""
+    for conn, _ in world.pe_connections(pe):
+        target = world.store.raw((conn.get("properties") or {}).get("privateLinkServiceId", ""))
+        if target is None:
+            continue
+        try:
+            _refuse_if_locked(world, _proxy_id(target, pe["id"], conn["name"]), "delete",
+                              world.config.lock_pe_target)
+        except ArmError as refusal:
+            return {"code": refusal.code, "message": refusal.message}
+    return None
+
+
 def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, check_state: bool = True) -> tuple[dict[str, Any], bool]:
     """Validate and store a PE (create or update) with its provider-side connections. Returns (pe, created)."""
     props = body.get("properties") or {}
@@ -137,6 +171,8 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
     subnet = world.subnet(subnet_id)
     if subnet is None:
         raise _invalid_reference(subnet_id, pe_id)
+    if check_state:
+        _refuse_if_locked(world, subnet["id"], "write", world.config.lock_pe_subnet, via=None)
     pe_name = pe_id.rsplit("/", 1)[-1]
     conns: list[tuple[str, dict[str, Any]]] = []
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
@@ -172,6 +208,8 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
             raise ArmError(400, "AccountProvisioningStateInvalid",
                            f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account "
                            f"{target['id']} in state {world.account_state(target)}")
+        if check_state and is_new:
+            _refuse_if_locked(world, _proxy_id(target, pe_id, c["name"]), "write", world.config.lock_pe_target)
         targets.append(target)
 
     # Endpoint-side data: one NIC, one private IP, a DNS config per FQDN the account needs.
@@ -246,6 +284,10 @@ def pe_delete(world: World, req: Req) -> Reply:
     pe = world.store.raw(req.arm.resource_id)
     if pe is None:
         return Reply(204, None, {}, req.arm.resource_id)
+    failure = pe_lock_failure(world, pe)
+    if failure is not None:   # accepted, then the operation fails and the endpoint stays
+        op = world.start_operation(pe["id"], "privateEndpoint/delete", fail=failure, busy=False)
+        return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True))
     world.remove_pe_links(pe)
     world.store.delete_raw(pe["id"])
     op = world.start_operation(pe["id"], "privateEndpoint/delete", transitional_state="Deleting")

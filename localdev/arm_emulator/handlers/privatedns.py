@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 from .. import pace
@@ -10,6 +11,7 @@ from ..errors import (
     bad_request,
     link_duplicate,
     link_exists,
+    link_identity_in_use,
     link_overlapping_namespace,
     location_not_available,
     not_found,
@@ -84,12 +86,14 @@ def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool, re
     return Reply(201 if created else 200, render(world.store.raw(resource_id)), {}, resource_id)
 
 
-def _dns_write_failure(world: World, req: Req, resource_id: str, error: dict[str, str], key: str) -> Reply:
-    """A zone/link PUT Azure accepts (202) and whose operation then ends Failed with `error`: nothing is written.
+def _dns_write_failure(world: World, req: Req, resource_id: str, error: dict[str, str], key: str,
+                       busy: bool = False) -> Reply:
+    """A zone/link PUT Azure accepts (202) and whose operation then ends Failed with `error`. `busy`: the
+    resource exists meanwhile (and reads Updating until the operation ends); otherwise nothing is written.
 
     The answer carries no resource ID, so no write event is emitted for it (Azure's own event for a failed
     operation is a ResourceWriteFailure, which nothing here consumes)."""
-    op = world.start_operation(resource_id, key, fail=error, busy=False)
+    op = world.start_operation(resource_id, key, fail=error, busy=busy)
     return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
                            **pace.retry_after(world.config)})
 
@@ -197,17 +201,25 @@ def link_conflict(world: World, zone: dict[str, Any], link_id: str, vnet_id: str
     return None
 
 
-def store_link(world: World, zone: dict[str, Any], name: str, body: dict[str, Any]) -> dict[str, Any]:
+def store_link(world: World, zone: dict[str, Any], name: str, body: dict[str, Any], *,
+               failed: bool = False, seeded: bool = False) -> dict[str, Any]:
+    """Store a link as a PUT (or a scenario, `seeded`: its stated provisioningState is kept) makes it.
+    `failed`: its operation failed (EmulatorConfig.failed_link_vnets): provisioningState Failed, and
+    virtualNetworkLinkState InProgress (what Azure shows for the state of a failed link is unevidenced)."""
     props = body.get("properties") or {}
     vnet_id = _vnet_of_link(body)
     link_id = f"{zone['id']}/virtualNetworkLinks/{name}"
     existing = world.store.raw(link_id)
+    state, link_state = ("Failed", "InProgress") if failed else ("Succeeded", "Completed")
+    if seeded and props.get("provisioningState"):
+        state = str(props["provisioningState"])
+        link_state = str(props.get("virtualNetworkLinkState") or ("Completed" if state == "Succeeded" else "InProgress"))
     link = {"id": existing["id"] if existing else link_id, "name": name, "type": LINK_TYPE, "location": "global",
             "etag": new_etag(),
             "properties": {"virtualNetwork": {"id": vnet_id},
                            "registrationEnabled": bool(props.get("registrationEnabled", False)),
                            "resolutionPolicy": props.get("resolutionPolicy", "Default"),
-                           "virtualNetworkLinkState": "Completed", "provisioningState": "Succeeded"}}
+                           "virtualNetworkLinkState": link_state, "provisioningState": state}}
     if "tags" in body:
         link["tags"] = copy.deepcopy(body["tags"])
     return world.store.put_raw(link)
@@ -231,9 +243,13 @@ def link_put(world: World, req: Req) -> Reply:
     if world.config.dns_lro == "aao" and _create_only_fails(req, existing):
         return _dns_write_failure(world, req, link_id, link_exists(req.arm.names[-1], zone["name"]), key)
     _preconditions(req, existing, f"{LINK_TYPE}/{zone['name']}/{req.arm.names[-1]}")
-    conflict = link_conflict(world, zone, link_id, _vnet_of_link(body))
+    vnet_id = _vnet_of_link(body)
+    conflict = link_conflict(world, zone, link_id, vnet_id)
     if conflict is not None:   # Azure accepts the PUT and fails its operation, whatever dns_lro says
         return _dns_write_failure(world, req, link_id, conflict, key)
+    if vnet_id.lower() in {v.lower() for v in world.config.failed_link_vnets}:
+        link = store_link(world, zone, req.arm.names[-1], body, failed=True)
+        return _dns_write_failure(world, req, link["id"], link_identity_in_use(vnet_id), key, busy=True)
     link = store_link(world, zone, req.arm.names[-1], body)
     return _dns_write_reply(world, req, link["id"], existing is None, lambda l: render_link(world, l), key)
 
@@ -260,13 +276,78 @@ def _record_type(req: Req) -> str:
     return rtype
 
 
+# The key that holds each record type's data, and the check of one entry (RFC 4291/791 text forms).
+RECORD_DATA = {"A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord", "TXT": "txtRecords"}
+MAX_RECORDS = 20   # "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md)
+
+
+def _check_address(entry: Any, key: str, version: int) -> None:
+    value = entry.get(key) if isinstance(entry, dict) else None
+    try:
+        ok = isinstance(value, str) and ipaddress.ip_address(value).version == version
+    except ValueError:
+        ok = False
+    if not ok:  # code and text unevidenced
+        raise bad_request(f"The record data '{value}' is not a valid IPv{version} address ({key}).", "BadRequest")
+
+
+def _record_data(rtype: str, props: dict[str, Any]) -> tuple[str, Any] | None:
+    """The record set's data (its type's key and value), validated; None when the body has none."""
+    key = RECORD_DATA[rtype]
+    if key not in props or props[key] is None:
+        return None
+    data = props[key]
+    if rtype == "CNAME":
+        if not isinstance(data, dict) or not isinstance(data.get("cname"), str) or not data["cname"].strip("."):
+            raise bad_request("The cnameRecord needs a 'cname'.", "BadRequest")  # code and text unevidenced
+        return key, {"cname": data["cname"]}
+    if not isinstance(data, list):
+        raise bad_request(f"'{key}' must be an array.", "BadRequest")
+    if len(data) > MAX_RECORDS:
+        # hashicorp/terraform-provider-azurerm#12406: more than 20 records in a private DNS A record set is
+        # answered 409 with no error body ("StatusCode=409 -- Original Error: … Status=<nil> <nil>").
+        raise ArmError(409, "", "", empty=True)
+    for entry in data:
+        if rtype in ("A", "AAAA"):
+            _check_address(entry, "ipv4Address" if rtype == "A" else "ipv6Address", 4 if rtype == "A" else 6)
+    return key, copy.deepcopy(data)
+
+
+def render_record_set(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record set as Azure renders it: `fqdn` with its trailing dot, `isAutoRegistered`, the etag a bare GUID,
+    `metadata` only when set (Azure/azure-powershell PrivateDns recording TestRecordSetA.json @26cd6621)."""
+    return copy.deepcopy(rec)
+
+
+def _etag_header(rec: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": str(rec.get("etag", ""))}   # unquoted, as the recording above sends it
+
+
 def record_get(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
     rtype = _record_type(req)
     rec = world.store.raw(f"{zone['id']}/{rtype}/{req.arm.names[-1]}")
     if rec is None:
         raise not_found(f"{ZONE_TYPE}/{rtype}", f"{zone['name']}/{req.arm.names[-1]}", req.arm.resource_group)
-    return Reply(200, copy.deepcopy(rec))
+    return Reply(200, render_record_set(rec), _etag_header(rec))
+
+
+def record_set(zone: dict[str, Any], rtype: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """A record set built from a PUT's (or a scenario's) properties, in Azure's key order."""
+    fqdn = f"{zone['name']}." if name == "@" else f"{name}.{zone['name']}."
+    out: dict[str, Any] = {}
+    if props.get("metadata"):
+        out["metadata"] = copy.deepcopy(props["metadata"])
+    out.update({"fqdn": fqdn, "ttl": props.get("ttl", 3600)})
+    data = _record_data(rtype, props)
+    if data is not None:
+        out[data[0]] = data[1]
+    for key, value in props.items():   # other record data kept as sent (MX, SRV, ... are not modelled)
+        if key not in out and key not in ("metadata", "fqdn", "isAutoRegistered", "ttl"):
+            out[key] = copy.deepcopy(value)
+    out["isAutoRegistered"] = False
+    return {"id": f"{zone['id']}/{rtype}/{name}", "name": name, "type": f"{ZONE_TYPE}/{rtype}",
+            "etag": new_etag(), "properties": out}
 
 
 def record_put(world: World, req: Req) -> Reply:
@@ -277,18 +358,9 @@ def record_put(world: World, req: Req) -> Reply:
     rid = f"{zone['id']}/{rtype}/{name}"
     existing = world.store.raw(rid)
     _preconditions(req, existing, f"{ZONE_TYPE}/{rtype}/{zone['name']}/{name}")
-    props = copy.deepcopy(body.get("properties") or {})
-    for ro in ("fqdn", "isAutoRegistered"):
-        props.pop(ro, None)
-    if rtype == "A":
-        for r in props.get("aRecords") or []:
-            if not isinstance(r, dict) or not r.get("ipv4Address"):
-                raise bad_request("Each aRecords entry needs an ipv4Address.", "BadRequest")
-    fqdn = f"{zone['name']}." if name == "@" else f"{name}.{zone['name']}."
-    rec = {"id": rid, "name": name, "type": f"{ZONE_TYPE}/{rtype}", "etag": new_etag(),
-           "properties": {"ttl": props.pop("ttl", 3600), "fqdn": fqdn, "isAutoRegistered": False, **props}}
-    world.store.put_raw(rec)
-    return Reply(200 if existing else 201, copy.deepcopy(rec), {}, rid)
+    props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
+    rec = world.store.put_raw(record_set(zone, rtype, name, props))
+    return Reply(200 if existing else 201, render_record_set(rec), _etag_header(rec), rid)
 
 
 def record_delete(world: World, req: Req) -> Reply:
@@ -309,7 +381,7 @@ def record_list(world: World, req: Req) -> Reply:
     # the list (kept until the store changes), so paging through a zone of 100,000 records stays linear.
     type_ = f"{ZONE_TYPE}/{last}" if last in RECORD_TYPES else None
     items = world.store.children(zone["id"], type_, exclude_type=None if type_ else LINK_TYPE)
-    return page_of(world, req, items, copy.deepcopy, top=True)
+    return page_of(world, req, items, render_record_set, top=True)
 
 
 
