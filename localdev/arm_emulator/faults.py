@@ -1,6 +1,7 @@
 """Injected failures: throttling, errors, slow answers and dropped connections on chosen requests."""
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,8 @@ class Fault:
     status None means "no error": only the delay applies, then the request is served normally.
     times: how many matching requests it applies to (None = forever). delay_s: sleep first.
     reset: close the connection without answering. kind: only requests of this kind
-    ("read", "write", "poll", "token").
+    ("read", "write", "poll", "token"). body: regex searched in the request's JSON body (compact), for a
+    refusal of one part of a write (a PATCH whose `networkAcls` Azure refuses, say).
     """
 
     method: str | None = None
@@ -28,14 +30,18 @@ class Fault:
     delay_s: float = 0.0
     reset: bool = False
     kind: str | None = None
+    body: str = ""
 
     def __post_init__(self) -> None:
         self._regex = re.compile(self.path, re.IGNORECASE)
+        self._body = re.compile(self.body) if self.body else None
 
-    def matches(self, method: str, path: str, kind: str) -> bool:
+    def matches(self, method: str, path: str, kind: str, body: Any = None) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
         if self.kind and self.kind != kind:
+            return False
+        if self._body is not None and not self._body.search(json.dumps(body, separators=(",", ":"))):
             return False
         return bool(self._regex.search(path))
 
@@ -84,11 +90,11 @@ class FaultSet:
         with self._lock:
             return list(self._faults)
 
-    def take(self, method: str, path: str, kind: str) -> Fault | None:
+    def take(self, method: str, path: str, kind: str, body: Any = None) -> Fault | None:
         """First matching fault, consuming one of its uses."""
         with self._lock:
             for f in self._faults:
-                if f.matches(method, path, kind):
+                if f.matches(method, path, kind, body):
                     if f.times is not None:
                         f.times -= 1
                         if f.times <= 0:

@@ -178,7 +178,7 @@ class RequestHandler(TLSRequestHandler):
 
     def _inject_fault(self, incoming: Incoming) -> None:
         """Faults a test asked for: a delay, a dropped connection, or an error instead of the answer."""
-        fault = self.server.emu.faults.take(self.command, incoming.path, incoming.kind)
+        fault = self.server.emu.faults.take(self.command, incoming.path, incoming.kind, incoming.body)
         if fault is None:
             return
         incoming.fault = True

@@ -79,6 +79,9 @@ def judged(plan: Plan, applied: ApplyResult) -> Verdict:
     return Verdict(Outcome.FAILED, "not fixed: " + "; ".join(items), failure)
 
 
+_SHOWN = 5  # unverified resources named in a record's error; the rest are counted
+
+
 def noting_unverified(verdict: Verdict, unverified: Sequence[Unverified]) -> Verdict:
     """The verdict, its error naming what could not be read. None of it counts: an endpoint the identity may not
     read does not serve (the account is judged without it); a zone or record that could not be read, or an
@@ -86,7 +89,9 @@ def noting_unverified(verdict: Verdict, unverified: Sequence[Unverified]) -> Ver
     when another try may get an answer)."""
     if not unverified:
         return verdict
-    note = "unverified, not counted: " + "; ".join(u.note() for u in unverified)
+    shown = "; ".join(u.note() for u in unverified[:_SHOWN])
+    more = f"; and {len(unverified) - _SHOWN} more" if len(unverified) > _SHOWN else ""
+    note = f"unverified, not counted: {shown}{more}"
     verdict = replace(verdict, error=f"{verdict.error}; {note}" if verdict.error else note)
     blocking = [u for u in unverified if u.transient or not u.resource_id.is_type(PRIVATE_ENDPOINT_TYPE)]
     if not blocking or verdict.outcome not in (Outcome.COMPLIANT, Outcome.REMEDIATED):

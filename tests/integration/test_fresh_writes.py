@@ -4,6 +4,7 @@ app cannot create is never counted as created."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -199,3 +200,37 @@ def test_the_sweep_reports_a_taken_link_name_without_queuing_it_again(stack: Sta
 
     assert summary.by_finding["PRIVATE_DNS_ZONE_LINK_MISSING"] == 1
     assert queued == [], "a reconcile could only report it again"
+
+
+def test_a_rule_a_person_removes_while_the_app_reads_the_rest_stays_removed(stack: Stack) -> None:
+    """The close goes first, alone; the PATCH of the rest is built from a read taken after the app's other reads
+    (here, while it reads the endpoint, a person removes a virtual network rule): the rule is not put back."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked(
+        "aoai-prod", public_network_access="Enabled", default_action="Allow",
+        vnet_rules=(ALLOWED_SUBNET, OTHER_SUBNET_ID)))
+    endpoint = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+    stack.emulator.add_fault(Fault(method="GET", path=f"{endpoint}$", status=None, delay_s=0.5))
+    removed = threading.Event()
+
+    def dana_removes_a_rule_while_the_app_reads() -> None:
+        deadline = time.monotonic() + 10
+        while not any(r.path.split("?")[0].lower() == endpoint.lower() for r in stack.emulator.requests):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        stack.as_user("PATCH", AOAI, {"properties": {"networkAcls": {
+            "defaultAction": "Allow", "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}}})
+        removed.set()
+
+    person = threading.Thread(target=dana_removes_a_rule_while_the_app_reads)
+    person.start()
+    record = stack.remediator().reconcile(parse_account_id(AOAI), Trigger.EVENT).record.to_json()
+    person.join()
+
+    assert removed.is_set()
+    close, rest = [w.request_body for w in patches(stack)]
+    assert close == {"properties": {"publicNetworkAccess": "Disabled"}}
+    assert rest["properties"]["networkAcls"]["virtualNetworkRules"] == [{"id": OTHER_SUBNET_ID}]
+    acls = stack.resource(AOAI)["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny" and acls["virtualNetworkRules"] == [{"id": OTHER_SUBNET_ID}]
+    assert record["outcome"] == "remediated", record["error"]

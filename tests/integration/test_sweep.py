@@ -16,7 +16,7 @@ from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, OTHER_SUBNET_ID, OTHER_SUBSCRIPTION, SUBSCRIPTION, Estate, account_id, rg_id
 from remediation.core.ids import parse_resource_id
 from remediation.runtime.cli import main as cli
-from remediation.runtime.sweep import run_sweep
+from remediation.runtime.sweep import SweepIncomplete, run_sweep
 from remediation.store.storage import WORK_QUEUE
 from tests.conftest import Stack
 
@@ -267,3 +267,25 @@ def test_a_list_read_ahead_yields_every_item_counts_its_requests_here_and_stops_
     while any(t.name == "arm-read-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "arm-read-ahead" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("failing", ["endpoint list", "zone list"])
+def test_a_failing_list_still_queues_the_open_account_and_fails_the_run_loudly(stack: Stack, failing: str) -> None:
+    """A shared list that fails (a 503 past the retries) leaves the accounts screened on their own properties:
+    the open one is queued, the compliant one is not judged on what the failed list would have told."""
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod", public_network_access="Enabled")
+               .locked("aoai-ok"))
+    path = "/providers/Microsoft.Network/privateEndpoints$" if failing == "endpoint list" else "/virtualNetworkLinks$"
+    stack.emulator.add_fault(Fault(method="GET", path=path, status=503, times=None))
+    app = stack.app()
+    assert app.stored is not None
+    app.stored.storage.queue(WORK_QUEUE).clear_messages()  # the app's own client creates the queue
+    queue = QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE)
+
+    with pytest.raises(SweepIncomplete, match="503"):
+        run_sweep(app.remediator, app.stored.queue)
+
+    queued = [json.loads(base64.b64decode(m.content))["resource_id"] for m in queue.receive_messages(max_messages=32)]
+    assert queued == [AOAI]
+    [record] = app.history(parse_resource_id(rg_id("rg-ai")), 5)
+    assert record["outcome"] == "failed" and "503" in record["error"]
