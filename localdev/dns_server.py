@@ -22,8 +22,8 @@ What it models, and the evidence for each part:
   name into the private zone. Resolved from a linked network the chain is
   `<sub>.openai.azure.com CNAME <sub>.privatelink.openai.azure.com` then `A <endpoint IP>` (an nslookup
   transcript from a VM in such a network, in a third-party walkthrough that follows
-  zenn.dev/microsoft/articles/198989f60eba61; the docs show no Azure OpenAI transcript). The docs do not say whether a Pending
-  or Rejected connection already adds the alias; the model adds it for any connection, as creating the
+  zenn.dev/microsoft/articles/198989f60eba61; the docs show no Azure OpenAI transcript). The docs do not say
+  whether a Pending or Rejected connection already adds the alias; the model adds it for any connection, as creating the
   endpoint is what the docs name.
 - Which names an account has: the FQDNs the emulator's private endpoints carry for its kind
   (`world.account_fqdns`: OpenAI `openai.azure.com`; AIServices also `cognitiveservices.azure.com` and
@@ -293,12 +293,13 @@ def build_response(model: AzureResolverModel, wire: bytes, max_size: int | None)
             rrset = response.find_rrset(response.answer, dns.name.from_text(record.name), dns.rdataclass.IN,
                                         record.rdtype, create=True)
             if record.rdtype == dns.rdatatype.CNAME:
-                rdata: Any = dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME,
-                                                         dns.name.from_text(record.value))
+                rdata: Any = dns.rdtypes.ANY.CNAME.CNAME(  # type: ignore[no-untyped-call]
+                    dns.rdataclass.IN, dns.rdatatype.CNAME, dns.name.from_text(record.value))
             elif record.rdtype == dns.rdatatype.AAAA:
-                rdata = dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, record.value)
+                rdata = dns.rdtypes.IN.AAAA.AAAA(  # type: ignore[no-untyped-call]
+                    dns.rdataclass.IN, dns.rdatatype.AAAA, record.value)
             else:
-                rdata = dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, record.value)
+                rdata = dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, record.value)  # type: ignore[no-untyped-call]
             rrset.add(rdata, record.ttl)
     if max_size is None:
         return response.to_wire()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.tls_server import ServerThread, TLSRequestHandler, TLSServer, server_context
+from localdev.tls_server import TLSRequestHandler, TLSServer, TlsService
 
 log = logging.getLogger("localdev.eventgrid_topic")
 
@@ -63,13 +63,13 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-class LocalTopic:
+class LocalTopic(TlsService):
+    thread_name = "eventgrid-topic"
+
     def __init__(self, cert_dir: Path | str, port: int = 0, host: str = "127.0.0.1", *,
                  emulator: Any = None, key: str | None = None, topic_id: str = DEFAULT_TOPIC_ID,
                  max_body: int = MAX_BODY) -> None:
-        self.cert_dir = Path(cert_dir)
-        self.host = host
-        self.port = port
+        super().__init__(Path(cert_dir), host, port)
         self.emulator = emulator
         self.key = key
         self.topic_id = topic_id
@@ -77,29 +77,15 @@ class LocalTopic:
         self._events: list[dict[str, Any]] = []
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._serving: ServerThread | None = None
-        self.ca_path: str | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------------------
-    def start(self) -> "LocalTopic":
-        if self._serving is not None:
-            return self
-        context, self.ca_path = server_context(self.cert_dir)
-        server = _TopicServer((self.host, self.port), self, context)
-        self.port = server.server_address[1]
-        self._serving = ServerThread(server, f"eventgrid-topic:{self.port}")
-        return self
+    # -- lifecycle (TlsService) --------------------------------------------------------------------------
+    def make_server(self, address: tuple[str, int], context: ssl.SSLContext) -> TLSServer:
+        return _TopicServer(address, self, context)
 
-    def stop(self) -> None:
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
-
-    def __enter__(self) -> "LocalTopic":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    @property
+    def ca_path(self) -> str | None:
+        """The CA that signed the topic's certificate (None until started)."""
+        return self._ca_path
 
     @property
     def endpoint(self) -> str:
@@ -144,7 +130,7 @@ class LocalTopic:
         if self.emulator is not None:
             from localdev.arm_emulator.tokens import TokenError
             try:
-                return self.emulator.tokens.verify(token, {EVENTGRID_AUDIENCE})
+                return dict(self.emulator.tokens.verify(token, {EVENTGRID_AUDIENCE}))
             except TokenError as e:
                 raise TopicError(401, "Unauthorized", e.message) from None
         try:

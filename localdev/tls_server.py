@@ -1,7 +1,8 @@
 """HTTPS on loopback for the local stack's servers (the ARM emulator, the Event Grid topic).
 
 A threading HTTP server whose TLS handshake runs in each connection's own thread (one slow client
-never blocks accept()), with the stack's own CA, and a thread to serve it from.
+never blocks accept()), with the stack's own CA, a thread to serve it from, and `TlsService`, the
+start/stop/context-manager life cycle both services share.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, Self
 
 from localdev.arm_emulator.certs import ensure_certs
 
@@ -94,4 +96,50 @@ class ServerThread:
         self._thread.join(timeout=5)
 
 
-__all__ = ["ServerThread", "TLSRequestHandler", "TLSServer", "server_context"]
+class TlsService:
+    """A service on a loopback HTTPS server with the stack's certificate: `start()` (port 0 picks a free port,
+    `port` then holds it), `stop()`, and `with service:`. A subclass makes its server (`make_server`) and may
+    act once the port is known, before the first request (`on_started`)."""
+
+    thread_name = "tls-service"
+
+    def __init__(self, cert_dir: Path, host: str, port: int) -> None:
+        self.cert_dir = cert_dir
+        self.host = host
+        self.port = port
+        self._serving: ServerThread | None = None
+        self._ca_path: str | None = None
+
+    def make_server(self, address: tuple[str, int], context: ssl.SSLContext) -> TLSServer:
+        raise NotImplementedError
+
+    def on_started(self) -> None:
+        """Called once the port is known, before the server takes requests."""
+
+    @property
+    def running(self) -> bool:
+        return self._serving is not None
+
+    def start(self) -> Self:
+        if self._serving is not None:
+            return self
+        context, self._ca_path = server_context(self.cert_dir)
+        server = self.make_server((self.host, self.port), context)
+        self.port = server.server_address[1]
+        self.on_started()
+        self._serving = ServerThread(server, f"{self.thread_name}:{self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+__all__ = ["ServerThread", "TLSRequestHandler", "TLSServer", "TlsService", "server_context"]

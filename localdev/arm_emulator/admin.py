@@ -1,21 +1,19 @@
 """Admin API under /_emulator/ (no auth, loopback only, never in the request log)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ArmError
 from .faults import Fault
-from .handlers.base import Reply
-
-if TYPE_CHECKING:
-    from .emulator import ArmEmulator
+from .messages import Reply
+from .protocols import Emulator
 
 
 def _err(status: int, message: str) -> Reply:
     return Reply(status, {"error": {"code": "BadRequest" if status == 400 else "NotFound", "message": message}})
 
 
-def handle_admin(emu: "ArmEmulator", method: str, path: str, query: dict[str, str], body: Any) -> Reply:
+def handle_admin(emu: Emulator, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
     route = path[len("/_emulator/"):].strip("/").lower()
     try:
         if route == "requests" and method == "GET":
@@ -61,7 +59,7 @@ def handle_admin(emu: "ArmEmulator", method: str, path: str, query: dict[str, st
     return _err(404, f"No admin route {method} {path}")
 
 
-def _rbac(emu: "ArmEmulator", method: str, route: str, body: dict[str, Any]) -> Reply:
+def _rbac(emu: Emulator, method: str, route: str, body: dict[str, Any]) -> Reply:
     """Seeding roles without going through Resource Manager's own API (and its authorization):
     POST rbac/roledefinitions {roleName, actions, notActions?, dataActions?, notDataActions?, assignableScopes?,
     description?, name?}; POST rbac/roleassignments {principalId, role (GUID, ID or name), scope, name?,
@@ -75,7 +73,8 @@ def _rbac(emu: "ArmEmulator", method: str, route: str, body: dict[str, Any]) -> 
         return Reply(204)
     if route == "rbac/roledefinitions" and method == "POST":
         role = rbac.define(body["roleName"], body.get("actions") or (), body.get("notActions") or (),
-                           data_actions=body.get("dataActions") or (), not_data_actions=body.get("notDataActions") or (),
+                           data_actions=body.get("dataActions") or (),
+                           not_data_actions=body.get("notDataActions") or (),
                            assignable_scopes=body.get("assignableScopes") or ("/",),
                            description=body.get("description", ""), name=body.get("name"))
         return Reply(201, role.to_arm())

@@ -48,12 +48,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ids, rbac
 from .errors import ArmError
+from .names import ROLE_ASSIGNMENTS, ROLE_DEFINITIONS
 from .operations import Catalogue, catalogue, pattern, provider_of
+from .rbac import LinkedCheck
 
-ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
-ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 # Built-in roles (Learn, built-in-roles: Owner "Grants full access to manage all resources", actions ["*"];
 # Reader "View all resources", actions ["*/read"]). IDs are the same in every cloud.
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -254,10 +253,10 @@ class Authorization:
         sub = scope.split("/")[2] if scope.lower().startswith("/subscriptions/") else None
         definition_id = (f"/subscriptions/{sub}/providers/{ROLE_DEFINITIONS}/{definition.name}" if sub
                          else f"/providers/{ROLE_DEFINITIONS}/{definition.name}")
-        assignment = RoleAssignment(name or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{principal_id}|{definition.name}".lower())),
-                                    scope.rstrip("/"), definition.name,
-                                    role if role.lower().startswith(("/subscriptions/", "/providers/")) else definition_id,
-                                    principal_id, principal_type)
+        default_name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{principal_id}|{definition.name}".lower()))
+        written_as_id = role.lower().startswith(("/subscriptions/", "/providers/"))
+        assignment = RoleAssignment(name or default_name, scope.rstrip("/"), definition.name,
+                                    role if written_as_id else definition_id, principal_id, principal_type)
         with self._lock:
             for other in self._assignments.values():
                 if (other.name.lower() != assignment.name.lower() and other.principal_id.lower() == principal_id.lower()
@@ -298,20 +297,20 @@ class Authorization:
                     return True
             return False
 
-    def authorize(self, claims: dict[str, Any], method: str, path: str, arm: ids.ArmPath, body: Any) -> None:
-        """Raise ArmError(403) as Resource Manager would when the caller may not make this request."""
-        action = rbac.primary_action(method, arm)
+    def authorize(self, claims: dict[str, Any], action: str | None, scope: str,
+                  linked: Iterable[LinkedCheck] = ()) -> None:
+        """Raise ArmError(403) as Resource Manager would when the caller may not perform `action` at `scope`
+        (rbac.primary_action, rbac.request_scope) or one of the `linked` checks its write makes."""
         oid = str(claims.get("oid") or "")
         if action is None:
             return
         client = str(claims.get("unique_name") or claims.get("upn") or oid)
-        scope = rbac.request_scope(path, arm)
         if not self.allowed(oid, action, scope):
             raise ArmError(403, "AuthorizationFailed",
                            f"The client '{client}' with object id '{oid}' does not have authorization to perform "
                            f"action '{action}' over scope '{scope}' or the scope is invalid. If access was recently "
                            "granted, please refresh your credentials.")
-        for check in rbac.linked_checks(method, arm, body):
+        for check in linked:
             if not self.allowed(oid, check.action, check.scope):
                 raise ArmError(403, "LinkedAuthorizationFailed",
                                f"The client '{client}' with object id '{oid}' has permission to perform action "

@@ -35,7 +35,7 @@ def _paths(cert_dir: Path) -> CertPaths:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _write(path: Path, data: bytes, private: bool = False) -> None:
@@ -68,7 +68,7 @@ def _valid(p: CertPaths) -> bool:
             return False
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         return ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
-    except Exception:  # any parse/verify problem means "regenerate"
+    except Exception:  # noqa: BLE001  # any parse/verify problem means "regenerate"
         return False
 
 

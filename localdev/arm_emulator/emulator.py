@@ -4,26 +4,27 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..tls_server import ServerThread, server_context
-from . import handlers, ids, locks
+from ..tls_server import TLSServer, TlsService
+from . import ids, locks, providers, rbac, registry
 from . import seed as seeding
 from .authorization import OWNER, Authorization
 from .certs import ensure_certs
 from .faults import Fault, FaultSet
-from .handlers import network, privatedns
-from .locks import LOCK_TYPE
+from .locks import Locks
 from .model import EmulatorConfig, RequestRecord, WriteEvent
+from .names import LOCK_TYPE, PEC_TYPE
 from .server import EmulatorHTTPServer
 from .store import ResourceStore
 from .throttling import Throttler
 from .tokens import AppIdentity, TokenIssuer
-from .world import ACCOUNT_TYPE, PE_TYPE, PEC_TYPE, World
+from .world import World
 
 log = logging.getLogger("localdev.arm_emulator")
 DEFAULT_CERT_DIR = Path(".localdev/certs")
@@ -31,12 +32,12 @@ OPERATOR_MI_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceG
                   "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-operator")
 
 
-class ArmEmulator:
+class ArmEmulator(TlsService):
+    thread_name = "arm-emulator"
+
     def __init__(self, cert_dir: Path | str | None = None, port: int = 0, host: str = "127.0.0.1",
                  identity: AppIdentity | None = None) -> None:
-        self.cert_dir = Path(cert_dir) if cert_dir is not None else DEFAULT_CERT_DIR
-        self.host = host
-        self.port = port
+        super().__init__(Path(cert_dir) if cert_dir is not None else DEFAULT_CERT_DIR, host, port)
         self.app_identity = identity or AppIdentity()
         # A second managed identity for a person's tools (the Azure CLI): its writes are not the app's.
         self.operator_identity = AppIdentity(tenant_id=self.app_identity.tenant_id, mi_resource_id=OPERATOR_MI_ID)
@@ -45,36 +46,20 @@ class ArmEmulator:
         self.config = EmulatorConfig()
         self.world = World(self.config)
         self.world.tenant_id = self.app_identity.tenant_id
+        self.world.providers = providers.PROVIDERS
         self.faults = FaultSet()
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
         self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
         self.throttler = Throttler(self.config)
-        self._serving: ServerThread | None = None
-        self._ca_path: str | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> ArmEmulator:
-        if self._serving is not None:
-            return self
-        context, self._ca_path = server_context(self.cert_dir)
-        server = EmulatorHTTPServer((self.host, self.port), self, context)
-        self.port = server.server_address[1]
+    # -- lifecycle (TlsService) ------------------------------------------------------------------------
+    def make_server(self, address: tuple[str, int], context: ssl.SSLContext) -> TLSServer:
+        return EmulatorHTTPServer(address, self, context)
+
+    def on_started(self) -> None:
         self.world.base_url = self.url
-        self._serving = ServerThread(server, f"arm-emulator:{self.port}")
-        return self
-
-    def stop(self) -> None:
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
-
-    def __enter__(self) -> ArmEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- where and how to reach it -------------------------------------------------------------------
     @property
@@ -139,20 +124,13 @@ class ArmEmulator:
             out = []
             for rid in self.store.ids(type=type):
                 r = self.store.raw(rid)
-                out.append(self.render(r))
+                if r is not None:
+                    out.append(self.render(r))
             return out
 
     def render(self, r: dict[str, Any]) -> dict[str, Any]:
-        t = r["type"].lower()
-        if t == ACCOUNT_TYPE.lower():
-            return self.world.render_account(r)
-        if t == PE_TYPE.lower():
-            return self.world.render_pe(r)
-        if t == "microsoft.network/virtualnetworks":
-            return network.render_vnet(self.world, r)
-        if t == "microsoft.network/privatednszones":
-            return privatedns.render_zone(self.world, r)
-        return json.loads(json.dumps(r))
+        """A stored resource as a GET shows it (its type's spec, registry.render)."""
+        return registry.render(self.world, r)
 
     def get(self, resource_id: str) -> dict[str, Any] | None:
         """Rendered resource (like an ARM GET, without moving LRO/settle counters)."""
@@ -200,7 +178,7 @@ class ArmEmulator:
         return self.world.rbac
 
     @property
-    def locks(self) -> Any:
+    def locks(self) -> Locks:
         """Management locks (`emu.locks.put(...)`, `emu.locks.all()`; locks.py)."""
         return self.world.locks
 
@@ -209,14 +187,16 @@ class ArmEmulator:
 
         Every token is subject to it by its `oid`; a request without a token (only when `require_auth` is off)
         has no principal to authorize. Operation-status polls pass (see authorization.py)."""
-        if not self.config.enforce_rbac or not claims or handlers.is_poll(req):
+        if not self.config.enforce_rbac or not claims or registry.is_poll(req):
             return
-        self.world.rbac.authorize(claims, method, req.path, req.arm, req.body)
+        self.world.rbac.authorize(claims, registry.primary_action(method, req.arm),
+                                  rbac.request_scope(req.path, req.arm),
+                                  registry.linked_checks(method, req.arm, req.body))
 
     def check_locks(self, method: str, req: Any) -> None:
         """Raise 409 ScopeLocked when a lock over the request's scope refuses it (locks.py): ReadOnly refuses
         PUT, PATCH and POST, either level refuses DELETE. Reads, operation polls and lock writes pass."""
-        if method not in ("PUT", "PATCH", "POST", "DELETE") or handlers.is_poll(req):
+        if method not in ("PUT", "PATCH", "POST", "DELETE") or registry.is_poll(req):
             return
         kind = req.arm.type.lower()
         if kind == LOCK_TYPE.lower() or (kind == PEC_TYPE.lower() and not self.config.lock_connection_approval):

@@ -68,7 +68,7 @@ class Fault:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
         allowed = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**allowed)
 

@@ -12,13 +12,11 @@ emulator has an operator identity, the stand-in for a person at a terminal (`az 
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
 
-from .handlers.base import Reply
+from .messages import Reply
+from .protocols import Emulator
 from .tokens import AppIdentity
-
-if TYPE_CHECKING:
-    from .emulator import ArmEmulator
 
 
 def _error(status: int, message: str) -> Reply:
@@ -32,7 +30,7 @@ _SELECTORS: dict[str, Callable[[AppIdentity], str]] = {
     "mi_res_id": lambda i: i.mi_resource_id}
 
 
-def token_reply(emu: "ArmEmulator", query: dict[str, str], headers: dict[str, str]) -> Reply:
+def token_reply(emu: Emulator, query: dict[str, str], headers: dict[str, str]) -> Reply:
     secret = headers.get("x-identity-header")
     if secret is None:
         return _error(400, "The X-IDENTITY-HEADER header is missing.")

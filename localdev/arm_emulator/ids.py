@@ -1,40 +1,20 @@
 """ARM resource ID parsing, case-insensitive like Resource Manager itself."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Canonical casing for the types the emulator serves, keyed by lower-case type.
-CANONICAL_TYPES = {t.lower(): t for t in (
-    "Microsoft.Resources/resourceGroups",
-    "Microsoft.CognitiveServices/accounts",
-    "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
-    "Microsoft.CognitiveServices/accounts/privateLinkResources",
-    "Microsoft.CognitiveServices/locations/operationResults",
-    "Microsoft.Network/virtualNetworks",
-    "Microsoft.Network/virtualNetworks/subnets",
-    "Microsoft.Network/privateEndpoints",
-    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
-    "Microsoft.Network/networkInterfaces",
-    "Microsoft.Network/locations/operations",
-    "Microsoft.Network/locations/operationResults",
-    "Microsoft.Network/privateDnsZones",
-    "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-    "Microsoft.Network/privateDnsZones/A",
-    "Microsoft.Network/privateDnsZones/AAAA",
-    "Microsoft.Network/privateDnsZones/CNAME",
-    "Microsoft.Network/privateDnsZones/SOA",
-    "Microsoft.Network/privateDnsZones/ALL",
-    "Microsoft.Authorization/roleDefinitions",
-    "Microsoft.Authorization/roleAssignments",
-    "Microsoft.Authorization/locks",
-    "Microsoft.Network/privateDnsOperationStatuses",
-    "Microsoft.Network/privateDnsOperationResults",
-)}
+from .names import NIC_TYPE, PROVIDER_TYPE, RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE
+
+# Canonical casing of the types the emulator knows, keyed by lower-case type: every served type (registry.py
+# registers each spec's) and the types its resources name without serving them.
+CANONICAL_TYPES: dict[str, str] = {t.lower(): t for t in (NIC_TYPE, "Microsoft.Network/privateDnsZones/SOA")}
 
 
-SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
-PROVIDER_TYPE = "Microsoft.Resources/providers"
+def register_types(types: Iterable[str]) -> None:
+    for t in types:
+        CANONICAL_TYPES[t.lower()] = t
 
 
 def canonical_type(t: str) -> str:
@@ -65,7 +45,7 @@ class ArmPath:
         if self.namespace is None:
             if not self.subscription or not self.types:
                 return SUBSCRIPTION_TYPE
-            return PROVIDER_TYPE if self.types[0] == "providers" else "Microsoft.Resources/resourceGroups"
+            return PROVIDER_TYPE if self.types[0] == "providers" else RESOURCE_GROUP_TYPE
         return canonical_type("/".join((self.namespace, *self.types)))
 
     @property
@@ -83,7 +63,7 @@ class ArmPath:
                 return f"{self.scope}/providers/{self.names[0]}"
             return self.scope
         segs = [self.extends or self.scope, "providers", self.namespace]
-        for t, n in zip(self.types, self.names):
+        for t, n in zip(self.types, self.names, strict=False):   # a collection has one type more
             segs += [t, n]
         return "/".join(segs)
 

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ArmError
+from .names import LOCK_TYPE
 
-LOCK_TYPE = "Microsoft.Authorization/locks"
 LEVELS = {"cannotdelete": "CanNotDelete", "readonly": "ReadOnly"}
 _LOCKS_SEGMENT = re.compile(r"/providers/microsoft\.authorization/locks(?:/|$)", re.IGNORECASE)
 # Spec 2020-05-01: "a maximum of 260 characters. It cannot contain <, > %, &, :, \\, ?, /, or any control characters."

@@ -9,15 +9,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 from .model import iso, utcnow
-
-if TYPE_CHECKING:
-    from .handlers.base import Reply
-
-_RUNNING = {"inprogress", "accepted", "running", "updating", "creating", "deleting"}
 
 
 @dataclass
@@ -30,7 +26,7 @@ class Operation:
     start: Any = field(default_factory=utcnow)
     end: Any = None
     error: dict[str, str] | None = None
-    on_done: Callable[["Operation"], None] | None = None
+    on_done: Callable[[Operation], None] | None = None
     result: Callable[[], Any] | None = None   # final body for Location polling (None: empty body)
     due: float | None = None   # monotonic time it finishes (time pace); None: it finishes by polls
 
@@ -126,25 +122,3 @@ class OperationTracker:
         with self._lock:
             self._ops.clear()
             self._by_resource.clear()
-
-
-def add_retry_after(reply: "Reply", kind: str, retry_after: dict[str, str]) -> None:
-    """Tell the client when to poll next, as Resource Manager does, on a long-running operation's first
-    answer (201/202 with Azure-AsyncOperation or Location) and on each poll that finds it still running.
-
-    "Retry-After - The number of seconds to wait before checking the status of the asynchronous
-    operation" (learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
-    azure-core's LROBasePolling._extract_delay uses it in place of the client's polling interval
-    (`get_retry_after(response)`, else `self._timeout`); a value of 0 counts as absent there, so the
-    smallest useful value is above 0 (`pace.retry_after` gives the header, scaled). The Azure CLI's own poller (azure-cli-core `aaz/_client.py`,
-    `AAZBasePolling`) and its SDK clients keep azure-core's default of 30 s, so without this header
-    every poll of a running operation costs an `az` command 30 s.
-    """
-    if not retry_after or any(k.lower() == "retry-after" for k in reply.headers):
-        return
-    headers = {k.lower() for k in reply.headers}
-    started = kind == "write" and reply.status in (201, 202) and bool(headers & {"azure-asyncoperation", "location"})
-    status = reply.body.get("status") if isinstance(reply.body, dict) else None
-    running = kind == "poll" and (reply.status == 202 or str(status or "").lower() in _RUNNING)
-    if started or running:
-        reply.headers.update(retry_after)

@@ -29,7 +29,7 @@ class EmulatorConfig:
     # Retry-After (s, scaled like the durations) on a long-running operation's first answer and on each
     # poll that finds it running; None sends none, as Azure's recorded answers do. Clients then wait
     # their own polling interval (azure-core: 30 s unless the client sets one, as the Azure CLI does
-    # not); see lro.add_retry_after.
+    # not); see messages.add_retry_after.
     lro_retry_after_s: float | None = None
     latency_ms: float = 0.0         # added to every ARM request (not the token endpoint, not /_emulator/)
     # Throttling (throttling.py): token buckets per subscription, principal and operation type, plus a

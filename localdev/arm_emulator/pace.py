@@ -7,24 +7,34 @@ The emulator has two paces (`EmulatorConfig.pace`):
   and an account still reads `Accepted` for its settle time afterwards. `clock_scale` 1.0 is Azure's
   own pace; 0.02 runs everything 50 times faster with the same ratios.
 
-The table below is what the time pace uses (seconds at Azure's pace). Where a number is measured,
+The list below is what the time pace uses (seconds at Azure's pace). Where a number is measured,
 `source` says where; where it is not, `source` says so. `EmulatorConfig.durations` overrides any
 entry (same keys, seconds at Azure's pace).
 
-| key                   | seconds | settle | source |
-|-----------------------|---------|--------|--------|
-| account/create        | 60      | 60     | Azure/azure-cli recording test_cognitiveservices_aiservices.yaml (AIServices create: operation 13:50:40 → 13:51:39); settle: microsoft-foundry/foundry-samples PR #746 waits 60 s after create to avoid AccountProvisioningStateInvalid |
-| account/update        | 30      | 30     | issue 10 ("a network PATCH of an account takes about 30 s"); hashicorp/terraform-provider-azurerm #31712 (account PUT → Succeeded in 17 s, still `Accepted` to the Network RP 0.4 s later); settle length unevidenced (#31712, #15152 and PR #31751 show it exists) |
-| account/tags          | 0       | 0      | a tags-only PATCH: Azure/azure-rest-api-specs #28209 shows the RP answering it asynchronously (202 + Location); its length is unevidenced, modelled as done at once |
-| account/delete        | 30      | 0      | unevidenced |
-| connection/update     | 22      | 0      | Azure/azure-cli recording test_cognitiveservices_private_endpoint_connection.yaml: a connection state change (reject) answered 200 synchronously after 21958 ms (x-envoy-upstream-service-time); an unchanged state took 64 ms |
-| privateEndpoint/create| 40      | 0      | same recording: PE PUT 13:17:28, AAO InProgress at 13:17:49, Succeeded at 13:18:09 (21–41 s) |
-| privateEndpoint/update| 20      | 0      | unevidenced |
-| privateEndpoint/delete| 30      | 0      | unevidenced |
-| zoneGroup/write       | 20      | 0      | unevidenced (a Network RP AAO like the endpoint's) |
-| zoneGroup/delete      | 20      | 0      | unevidenced |
-| privateDnsZone/write  | 30      | 0      | Azure/azure-cli recordings test_PutZone_ZoneExistsIfNoneMatchFailure_ExpectError.yaml, test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml: first poll 30–31 s after the PUT already Succeeded (an upper bound) |
-| virtualNetworkLink/write | 28   | 0      | test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml: PUT 11:08:22, the link's etag carries 0x66c327c2 = 11:08:50, InProgress at 11:08:52, Succeeded at 11:09:23 |
+- account/create: 60 s, settle 60 s. Azure/azure-cli recording test_cognitiveservices_aiservices.yaml (AIServices
+  create: operation 13:50:40 → 13:51:39); settle: microsoft-foundry/foundry-samples PR #746 waits 60 s after create
+  to avoid AccountProvisioningStateInvalid
+- account/update: 30 s, settle 30 s. issue 10 ("a network PATCH of an account takes about 30 s");
+  hashicorp/terraform-provider-azurerm #31712 (account PUT → Succeeded in 17 s, still `Accepted` to the Network RP
+  0.4 s later); settle length unevidenced (#31712, #15152 and PR #31751 show it exists)
+- account/tags: 0 s, settle 0 s. a tags-only PATCH: Azure/azure-rest-api-specs #28209 shows the RP answering it
+  asynchronously (202 + Location); its length is unevidenced, modelled as done at once
+- account/delete: 30 s, settle 0 s. unevidenced
+- connection/update: 22 s, settle 0 s. Azure/azure-cli recording
+  test_cognitiveservices_private_endpoint_connection.yaml: a connection state change (reject) answered 200
+  synchronously after 21958 ms (x-envoy-upstream-service-time); an unchanged state took 64 ms
+- privateEndpoint/create: 40 s, settle 0 s. same recording: PE PUT 13:17:28, AAO InProgress at 13:17:49, Succeeded
+  at 13:18:09 (21–41 s)
+- privateEndpoint/update: 20 s, settle 0 s. unevidenced
+- privateEndpoint/delete: 30 s, settle 0 s. unevidenced
+- zoneGroup/write: 20 s, settle 0 s. unevidenced (a Network RP AAO like the endpoint's)
+- zoneGroup/delete: 20 s, settle 0 s. unevidenced
+- privateDnsZone/write: 30 s, settle 0 s. Azure/azure-cli recordings
+  test_PutZone_ZoneExistsIfNoneMatchFailure_ExpectError.yaml,
+  test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml: first poll 30–31 s after the PUT already
+  Succeeded (an upper bound)
+- virtualNetworkLink/write: 28 s, settle 0 s. test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml:
+  PUT 11:08:22, the link's etag carries 0x66c327c2 = 11:08:50, InProgress at 11:08:52, Succeeded at 11:09:23
 
 Retry-After: none of the recorded answers of these three providers carry one (the recordings above;
 Azure/azure-cli #16598 debug log of a private endpoint PUT), so the SDK polls at its own
@@ -49,26 +59,29 @@ class Pace:
 
 
 DURATIONS: dict[str, Pace] = {
-    "account/create": Pace(60, 60, "azure-cli recording test_cognitiveservices_aiservices.yaml; foundry-samples PR #746"),
+    "account/create": Pace(60, 60, "azure-cli recording test_cognitiveservices_aiservices.yaml; "
+                                   "foundry-samples PR #746"),
     "account/update": Pace(30, 30, "issue 10; terraform-provider-azurerm #31712; settle length unevidenced"),
     "account/tags": Pace(0, 0, "azure-rest-api-specs #28209 (async answer); length unevidenced"),
     "account/delete": Pace(30, 0, "unevidenced"),
     "connection/update": Pace(22, 0, "azure-cli recording test_cognitiveservices_private_endpoint_connection.yaml"),
-    "privateEndpoint/create": Pace(40, 0, "azure-cli recording test_cognitiveservices_private_endpoint_connection.yaml"),
+    "privateEndpoint/create": Pace(40, 0, "azure-cli recording "
+                                          "test_cognitiveservices_private_endpoint_connection.yaml"),
     "privateEndpoint/update": Pace(20, 0, "unevidenced"),
     "privateEndpoint/delete": Pace(30, 0, "unevidenced"),
     "zoneGroup/write": Pace(20, 0, "unevidenced"),
     "zoneGroup/delete": Pace(20, 0, "unevidenced"),
     "privateDnsZone/write": Pace(30, 0, "azure-cli privatedns recordings (upper bound)"),
-    "virtualNetworkLink/write": Pace(28, 0, "azure-cli recording test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml"),
+    "virtualNetworkLink/write": Pace(28, 0, "azure-cli recording "
+                                            "test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml"),
 }
 
 
-def timed(config: "EmulatorConfig") -> bool:
+def timed(config: EmulatorConfig) -> bool:
     return config.pace == "time"
 
 
-def duration(config: "EmulatorConfig", key: str) -> float | None:
+def duration(config: EmulatorConfig, key: str) -> float | None:
     """Seconds (scaled) the operation runs in the time pace; None in the poll pace."""
     if not timed(config):
         return None
@@ -76,7 +89,7 @@ def duration(config: "EmulatorConfig", key: str) -> float | None:
     return max(0.0, float(seconds) * float(config.clock_scale))
 
 
-def settle(config: "EmulatorConfig", key: str) -> float:
+def settle(config: EmulatorConfig, key: str) -> float:
     """Seconds (scaled) the resource still reads its transitional state after the operation."""
     if not timed(config):
         return 0.0
@@ -84,7 +97,7 @@ def settle(config: "EmulatorConfig", key: str) -> float:
     return max(0.0, float(seconds) * float(config.clock_scale))
 
 
-def retry_after(config: "EmulatorConfig") -> dict[str, str]:
+def retry_after(config: EmulatorConfig) -> dict[str, str]:
     """The Retry-After header for long-running answers, or none (Azure's answers carry none)."""
     seconds = config.lro_retry_after_s
     if seconds is None:

@@ -8,20 +8,19 @@ import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..tls_server import TLSRequestHandler, TLSServer
-from . import handlers, ids, pace, rbac
+from . import ids, pace, registry
+from .admin import handle_admin
 from .errors import ArmError
-from .handlers.base import Reply, Req
-from .lro import add_retry_after
+from .identity import token_reply
+from .messages import Reply, Req, add_retry_after
 from .model import RequestRecord, WriteEvent, utcnow
+from .protocols import Emulator
 from .throttling import operation_type
 from .tokens import TokenError
-
-if TYPE_CHECKING:
-    from .emulator import ArmEmulator
 
 log = logging.getLogger("localdev.arm_emulator")
 CALLER_KEYS = ("oid", "appid", "name", "upn")
@@ -54,7 +53,7 @@ class Incoming:
 
 
 class EmulatorHTTPServer(TLSServer):
-    def __init__(self, addr: tuple[str, int], emu: "ArmEmulator", ctx: ssl.SSLContext) -> None:
+    def __init__(self, addr: tuple[str, int], emu: Emulator, ctx: ssl.SSLContext) -> None:
         self.emu = emu
         super().__init__(addr, RequestHandler, ctx)
 
@@ -83,7 +82,6 @@ class RequestHandler(TLSRequestHandler):
             if self.client_address[0] not in ("127.0.0.1", "::1"):
                 return self._send(Reply(403, {"error": {"code": "Forbidden", "message": "loopback only"}}),
                                   incoming.correlation)
-            from .admin import handle_admin
             return self._send(handle_admin(emu, self.command, incoming.path, incoming.query, incoming.body),
                               incoming.correlation)
         try:
@@ -126,16 +124,16 @@ class RequestHandler(TLSRequestHandler):
         incoming.req = Req(self.command, incoming.path, incoming.query, headers, incoming.body,
                            incoming.query.get("api-version"), arm)
         request_id = headers.get("x-ms-client-request-id")
-        if handlers.is_poll(incoming.req):
+        if registry.is_poll(incoming.req):
             incoming.kind = "poll"
         elif self.command in ("PUT", "PATCH", "DELETE", "POST"):
             incoming.kind = "write"
             emu.note_write_request(request_id)
         elif emu.follows_write(request_id):
             incoming.kind = "poll"  # the SDK's final GET of a long-running operation reuses the write's request ID
-        if not handlers.is_poll(incoming.req):  # the final GET of an operation is authorized like any read
-            primary = rbac.primary_action(self.command, arm)
-            incoming.linked = rbac.linked_actions(self.command, arm, incoming.body)
+        if not registry.is_poll(incoming.req):  # the final GET of an operation is authorized like any read
+            primary = registry.primary_action(self.command, arm)
+            incoming.linked = [(c.action, c.scope) for c in registry.linked_checks(self.command, arm, incoming.body)]
             incoming.actions = tuple(a for a in (primary, *(action for action, _ in incoming.linked)) if a)
         return incoming
 
@@ -144,7 +142,6 @@ class RequestHandler(TLSRequestHandler):
         emu = self.server.emu
         try:
             if incoming.kind == "token":
-                from .identity import token_reply
                 return token_reply(emu, incoming.query, incoming.headers)
             if emu.config.latency_ms:  # Resource Manager's own time per request (EmulatorConfig.latency_ms)
                 time.sleep(float(emu.config.latency_ms) / 1000.0)
@@ -154,7 +151,7 @@ class RequestHandler(TLSRequestHandler):
             incoming.ratelimit = emu.throttle(incoming.claims, self.command, req.arm) or {}
             emu.authorize(incoming.claims, self.command, req, incoming.kind)
             emu.check_locks(self.command, req)
-            handler = handlers.lookup(req)
+            handler = registry.lookup(req)
             with emu.world.lock:
                 reply = handler(emu.world, req)
             if reply.delay_s:  # a provider that answers synchronously but slowly (pace.py)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .errors import throttled
 
@@ -62,7 +63,7 @@ class TokenBucket:
 class Throttler:
     """Buckets by (subscription, principal, operation type) and (subscription, operation type)."""
 
-    def __init__(self, config: "EmulatorConfig", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
         self._lock = threading.Lock()

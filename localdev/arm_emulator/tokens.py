@@ -109,7 +109,7 @@ class TokenIssuer:
         try:
             ok = hmac.compare_digest(expected, _unb64(parts[2]))
             claims = json.loads(_unb64(parts[1]))
-        except Exception:
+        except Exception:  # noqa: BLE001  # whatever is wrong with it, the token is invalid
             raise TokenError("InvalidAuthenticationToken", "The access token is invalid.") from None
         if not ok:
             raise TokenError("InvalidAuthenticationToken",
@@ -124,4 +124,4 @@ class TokenIssuer:
             raise TokenError("InvalidAuthenticationTokenAudience",
                              f"The access token has been obtained for wrong audience or resource "
                              f"'{claims.get('aud')}'. It should exactly match with one of the allowed audiences.")
-        return claims
+        return dict(claims)

@@ -21,16 +21,13 @@ from .errors import ArmError
 from .locks import Locks
 from .lro import Operation, OperationTracker
 from .model import EmulatorConfig, iso, utcnow
+from .names import A_TYPE, ACCOUNT_TYPE, LINK_TYPE, PE_TYPE, PEC_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, ZONE_TYPE
 from .store import ResourceStore
 
-ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
-PEC_TYPE = "Microsoft.CognitiveServices/accounts/privateEndpointConnections"
-PE_TYPE = "Microsoft.Network/privateEndpoints"
-ZONE_GROUP_TYPE = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
-SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
-ZONE_TYPE = "Microsoft.Network/privateDnsZones"
-LINK_TYPE = "Microsoft.Network/privateDnsZones/virtualNetworkLinks"
-A_TYPE = "Microsoft.Network/privateDnsZones/A"
+# The type names (names.py), here too for the modules outside the emulator that read them from the world.
+__all__ = ["ACCOUNT_TYPE", "A_TYPE", "LINK_TYPE", "PEC_TYPE", "PE_TYPE", "SUBNET_TYPE", "ZONE_GROUP_TYPE",
+           "ZONE_SUFFIX", "ZONE_TYPE", "AccountRuntime", "World", "account_endpoint", "account_etag",
+           "account_fqdns", "new_etag", "pec_name", "zones_for_kind"]
 
 TERMINAL_STATES = {"succeeded", "failed", "canceled"}
 ZONE_GROUP_TTL = 10
@@ -109,6 +106,7 @@ class World:
         self.group_locations: dict[str, str] = {}
         self.rbac = Authorization()  # role definitions and assignments (authorization.py)
         self.locks = Locks()         # management locks (locks.py)
+        self.providers: tuple[Any, ...] = ()   # provider metadata the providers API serves (providers.py)
 
     def clear(self) -> None:
         with self.lock:
@@ -152,7 +150,7 @@ class World:
         rt = self.accounts.get(account["id"].lower())
         if rt and (rt.body_gets_left > 0 or rt.settle_gets_left > 0 or rt.settle_until > self.clock()):
             return "Accepted"
-        return (account.get("properties") or {}).get("provisioningState", "Succeeded")
+        return str((account.get("properties") or {}).get("provisioningState", "Succeeded"))
 
     def account_busy(self, account: dict[str, Any]) -> bool:
         return self.account_state(account).lower() not in TERMINAL_STATES
@@ -220,21 +218,23 @@ class World:
     def pe_ip(self, pe: dict[str, Any]) -> str | None:
         for cfg in (pe.get("properties") or {}).get("customDnsConfigs") or []:
             if cfg.get("ipAddresses"):
-                return cfg["ipAddresses"][0]
-        return ((pe.get("properties") or {}).get("_emulator") or {}).get("ip")
+                return str(cfg["ipAddresses"][0])
+        ip = ((pe.get("properties") or {}).get("_emulator") or {}).get("ip")
+        return str(ip) if ip else None
 
     def connect(self, pe: dict[str, Any], conn: dict[str, Any], manual: bool) -> dict[str, Any]:
         """Create (or keep) the provider-side connection on the account for one PE connection."""
         props = conn.get("properties") or {}
-        target = props["privateLinkServiceId"]
-        pec_id = f"{self.store.raw(target)['id']}/privateEndpointConnections/{pec_name(pe['id'], conn['name'])}"
+        target = self.store.raw(props["privateLinkServiceId"])
+        assert target is not None   # apply_private_endpoint checked it
+        pec_id = f"{target['id']}/privateEndpointConnections/{pec_name(pe['id'], conn['name'])}"
         existing = self.store.raw(pec_id)
         if existing is not None:
             return existing
         status, desc = ("Pending", props.get("requestMessage") or "Please approve my connection.") if manual \
             else ("Approved", "Auto-Approved")
         pec = {"id": pec_id, "name": pec_id.rsplit("/", 1)[-1], "type": PEC_TYPE,
-               "etag": account_etag(), "location": self.store.raw(target).get("location"),
+               "etag": account_etag(), "location": target.get("location"),
                "properties": {"privateEndpoint": {"id": pe["id"]},
                               "privateLinkServiceConnectionState": {"status": status, "description": desc,
                                                                     "actionsRequired": "None"},

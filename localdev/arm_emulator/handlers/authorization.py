@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-from ..authorization import ROLE_ASSIGNMENTS, Authorization, Permission, RoleDefinition, within
+from ..authorization import Authorization, Permission, RoleDefinition, within
 from ..errors import ArmError, bad_request
+from ..names import ROLE_ASSIGNMENTS, ROLE_DEFINITIONS
+from ..spec import TypeSpec
 from ..world import World
 from .base import Reply, Req, body_dict
 
@@ -33,7 +35,8 @@ def _scope(req: Req) -> str:
 # -- role definitions ------------------------------------------------------------------------------------
 def _definition_not_found(name: str) -> ArmError:
     # Code as Resource Manager names it (JulianHayward/AzAPICall#23); the message wording is not evidenced.
-    return ArmError(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{name}' does not exist.")
+    return ArmError(404, "RoleDefinitionDoesNotExist",
+                    f"The specified role definition with ID '{name}' does not exist.")
 
 
 def definition_get(world: World, req: Req) -> Reply:
@@ -113,10 +116,9 @@ def assignment_list(world: World, req: Req) -> Reply:
     return Reply(200, {"value": [a.to_arm() for a in found]})
 
 
-ROUTES = {
-    ("microsoft.authorization/roledefinitions", False): {"GET": definition_get, "PUT": definition_put,
-                                                         "DELETE": definition_delete},
-    ("microsoft.authorization/roledefinitions", True): {"GET": definition_list},
-    (ROLE_ASSIGNMENTS.lower(), False): {"GET": assignment_get, "PUT": assignment_put, "DELETE": assignment_delete},
-    (ROLE_ASSIGNMENTS.lower(), True): {"GET": assignment_list},
-}
+SPECS = (
+    TypeSpec(ROLE_DEFINITIONS, item={"GET": definition_get, "PUT": definition_put, "DELETE": definition_delete},
+             collection={"GET": definition_list}, provider_names=()),
+    TypeSpec(ROLE_ASSIGNMENTS, item={"GET": assignment_get, "PUT": assignment_put, "DELETE": assignment_delete},
+             collection={"GET": assignment_list}, provider_names=()),
+)

@@ -1,37 +1,14 @@
-"""Request/response types and helpers shared by the provider handlers."""
+"""Helpers shared by the provider handlers (the request and reply types are in messages.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import ArmError, bad_request, not_found, rg_not_found
-from ..ids import ArmPath
+from ..messages import Reply as Reply
+from ..messages import Req as Req
 from ..world import World
-
-
-@dataclass
-class Req:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]          # lower-case names
-    body: Any
-    api_version: str | None
-    arm: ArmPath
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    resource_id: str | None = None    # set on accepted writes: the resource the write concerns
-    delay_s: float = 0.0              # answer only after this long (a slow synchronous provider, pace.py)
-
 
 Handler = Callable[[World, Req], Reply]
 
@@ -137,7 +114,7 @@ def method_not_allowed(req: Req) -> ArmError:
                     f"The requested resource does not support http method '{req.method}'.")
 
 
-# -- operations (one store for every provider) ----------------------------------------------------------------------------------------
+# -- operations (one store for every provider) ------------------------------------------------------------
 def operation_status(world: World, req: Req) -> Reply:
     op = world.ops.poll(req.arm.names[-1])
     if op is None:  # code and text unevidenced

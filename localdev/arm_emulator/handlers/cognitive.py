@@ -14,7 +14,9 @@ from typing import Any
 from .. import pace
 from ..errors import ArmError, bad_request, conflict_busy, connection_put_not_allowed, not_found
 from ..lro import Operation
-from ..world import ACCOUNT_TYPE, PEC_TYPE, World, account_etag, zones_for_kind
+from ..names import ACCOUNT_TYPE, PEC_TYPE, PLR_TYPE
+from ..spec import TypeSpec
+from ..world import World, account_etag, zones_for_kind
 from .base import Reply, Req, body_dict, children_list, op_api, paged, require, require_group
 
 READONLY_PROPS = {"provisioningState", "endpoint", "endpoints", "privateEndpointConnections", "internalId",
@@ -74,8 +76,11 @@ def _account_write_reply(world: World, req: Req, account: dict[str, Any], create
             runtime.settle_gets_left = max(0, int(world.config.account_settle_gets))
 
     if mode in ("aao", "location"):
-        op = world.start_operation(rid, key, transitional_state=state, on_done=done,
-                                   result=lambda: world.render_account(world.store.raw(rid)) if world.store.raw(rid) else None)
+        def result() -> dict[str, Any] | None:
+            stored = world.store.raw(rid)
+            return world.render_account(stored) if stored else None
+
+        op = world.start_operation(rid, key, transitional_state=state, on_done=done, result=result)
         aao, loc = _op_urls(world, req, account.get("location", ""), op)
         headers = {"Location": loc, **pace.retry_after(world.config)}
         if mode == "aao":
@@ -281,13 +286,54 @@ def _query(req: Req) -> str:
     return urlencode(req.query)
 
 
-ROUTES = {
-    ("microsoft.cognitiveservices/accounts", False): {"GET": account_get, "PUT": account_put,
-                                                     "PATCH": account_patch, "DELETE": account_delete},
-    ("microsoft.cognitiveservices/accounts", True): {"GET": account_list},
-    ("microsoft.cognitiveservices/accounts/privateendpointconnections", True): {"GET": pec_list},
-    ("microsoft.cognitiveservices/accounts/privateendpointconnections", False): {
-        "GET": pec_get, "PUT": pec_put, "DELETE": pec_delete},
-    ("microsoft.cognitiveservices/accounts/privatelinkresources", True): {"GET": plr_list},
-    ("microsoft.cognitiveservices/locations/operationresults", False): {"GET": operation_get},
-}
+# -- seeding ---------------------------------------------------------------------------------------------------
+def seed_account(world: World, r: dict[str, Any]) -> None:
+    """An account as a scenario states it; connections listed in it are stored too (endpoints outside the
+    scenario, e.g. another tenant's)."""
+    props = dict(r.get("properties") or {})
+    pecs = props.pop("privateEndpointConnections", None) or []
+    props.pop("endpoint", None)
+    props.setdefault("provisioningState", "Succeeded")
+    account = {"id": r["id"], "name": r["id"].rstrip("/").rsplit("/", 1)[-1], "type": ACCOUNT_TYPE,
+               "location": r.get("location", "eastus"), "kind": r.get("kind", "OpenAI"),
+               "sku": r.get("sku") or {"name": "S0"}, "etag": r.get("etag") or account_etag(),
+               "properties": copy.deepcopy(props)}
+    for key in ("tags", "identity", "systemData"):
+        if key in r:
+            account[key] = copy.deepcopy(r[key])
+    world.store.put_raw(account)
+    for pec in pecs:
+        pec = copy.deepcopy(pec)
+        pec["id"] = pec.get("id") or f"{r['id']}/privateEndpointConnections/{pec['name']}"
+        seed_pec(world, pec)
+
+
+def seed_pec(world: World, r: dict[str, Any]) -> None:
+    pec = copy.deepcopy(r)
+    pec.setdefault("etag", account_etag())
+    pec.setdefault("properties", {}).setdefault("provisioningState", "Succeeded")
+    world.store.put_raw(pec)
+
+
+# API versions: those Azure/bicep-types-az (commit 1f896de, 2026-08-20, generated from azure-rest-api-specs
+# b7170cade0) lists for each type (`generated/cognitiveservices/microsoft.cognitiveservices/<version>/types.md`).
+VERSIONS = ("2026-07-01", "2026-05-15-preview", "2026-05-01", "2026-03-15-preview", "2026-03-01",
+            "2026-01-15-preview", "2025-12-01", "2025-10-01-preview", "2025-09-01", "2025-07-01-preview",
+            "2025-06-01", "2025-04-01-preview", "2024-10-01", "2024-06-01-preview", "2024-04-01-preview",
+            "2023-10-01-preview", "2023-05-01", "2022-12-01", "2022-10-01", "2022-03-01", "2021-10-01",
+            "2021-04-30", "2017-04-18")
+ACCOUNT_VERSIONS = VERSIONS + ("2016-02-01-preview",)
+
+SPECS = (
+    TypeSpec(ACCOUNT_TYPE, item={"GET": account_get, "PUT": account_put, "PATCH": account_patch,
+                                 "DELETE": account_delete},
+             collection={"GET": account_list}, render=lambda world, r: world.render_account(r),
+             seed=seed_account, seed_order=30, api_versions=ACCOUNT_VERSIONS,
+             durations=("account/create", "account/update", "account/tags", "account/delete")),
+    TypeSpec(PEC_TYPE, item={"GET": pec_get, "PUT": pec_put, "DELETE": pec_delete}, collection={"GET": pec_list},
+             render=lambda world, r: world.render_pec(r), seed=seed_pec, seed_order=40, api_versions=VERSIONS,
+             durations=("connection/update",)),
+    TypeSpec(PLR_TYPE, collection={"GET": plr_list}, api_versions=VERSIONS, provider_names=()),
+    TypeSpec("Microsoft.CognitiveServices/locations/operationResults", item={"GET": operation_get},
+             api_versions=VERSIONS, provider_names=(), poll=True),
+)

@@ -7,8 +7,12 @@ quoted in locks.py); `$filter=atScope()` keeps the locks at or above the URL's s
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ArmError
 from ..locks import lock_scope, validate
+from ..names import LOCK_TYPE
+from ..spec import TypeSpec
 from ..world import World
 from .base import Reply, Req, body_dict
 
@@ -48,7 +52,16 @@ def lock_list(world: World, req: Req) -> Reply:
     return Reply(200, {"value": [lock.to_arm() for lock in locks]})
 
 
-ROUTES = {
-    ("microsoft.authorization/locks", False): {"GET": lock_get, "PUT": lock_put, "DELETE": lock_delete},
-    ("microsoft.authorization/locks", True): {"GET": lock_list},
-}
+def seed_lock(world: World, lock: dict[str, Any]) -> None:
+    level, notes, owners = validate(lock["id"].rstrip("/").rsplit("/", 1)[-1], lock)
+    world.locks.put(lock["id"], level, notes, owners)
+
+
+# The stable api-versions in azure-rest-api-specs `specification/resources/resource-manager/Microsoft.Authorization/
+# locks/stable` (2020-05-01 the latest; the Azure CLI sends 2016-09-01).
+VERSIONS = ("2020-05-01", "2017-04-01", "2016-09-01", "2015-01-01")
+
+SPECS = (
+    TypeSpec(LOCK_TYPE, item={"GET": lock_get, "PUT": lock_put, "DELETE": lock_delete},
+             collection={"GET": lock_list}, seed=seed_lock, seed_order=100, api_versions=VERSIONS, provider_names=()),
+)

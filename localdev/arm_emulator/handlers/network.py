@@ -5,10 +5,13 @@ import copy
 import uuid
 from typing import Any
 
-from .. import pace
+from .. import ids, pace, rbac
 from ..errors import ArmError, bad_request, more_than_one_zone_group, not_found, parent_not_found
 from ..lro import Operation
-from ..world import ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, ZONE_GROUP_TYPE, World, account_fqdns, pec_name
+from ..names import ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, VNET_TYPE, ZONE_GROUP_TYPE
+from ..rbac import LinkedCheck
+from ..spec import TypeSpec
+from ..world import World, account_fqdns, pec_name
 from .base import (
     Reply,
     Req,
@@ -22,7 +25,6 @@ from .base import (
     require_group,
 )
 
-VNET_TYPE = "Microsoft.Network/virtualNetworks"
 MAX_ZONES_PER_GROUP = 5
 
 
@@ -43,7 +45,8 @@ def _op_headers(world: World, req: Req, location: str, op: Operation, delete: bo
 # -- virtual networks / subnets ------------------------------------------------------------------------
 def render_vnet(world: World, vnet: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(vnet)
-    out.setdefault("properties", {})["subnets"] = [copy.deepcopy(s) for s in world.store.children(vnet["id"], SUBNET_TYPE)]
+    subnets = world.store.children(vnet["id"], SUBNET_TYPE)
+    out.setdefault("properties", {})["subnets"] = [copy.deepcopy(s) for s in subnets]
     return out
 
 
@@ -126,6 +129,13 @@ def _invalid_reference(ref: str, by: str) -> ArmError:
                     "referenced resource exists, and that both resources are in the same region.")
 
 
+def _stored(world: World, resource_id: str) -> dict[str, Any]:
+    """A resource the caller already checked exists."""
+    found = world.store.raw(resource_id)
+    assert found is not None, resource_id
+    return found
+
+
 def _proxy_id(target: dict[str, Any], pe_id: str, connection: str) -> str:
     """The `privateEndpointConnectionProxies` child the Network RP writes on the target for a connection
     (named like the connection, hashicorp/terraform-provider-azurerm#17478: `…/privateEndpointConnectionProxies/
@@ -160,7 +170,8 @@ def pe_lock_failure(world: World, pe: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, check_state: bool = True) -> tuple[dict[str, Any], bool]:
+def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *,
+                           check_state: bool = True) -> tuple[dict[str, Any], bool]:
     """Validate and store a PE (create or update) with its provider-side connections. Returns (pe, created)."""
     props = body.get("properties") or {}
     if not body.get("location"):
@@ -189,7 +200,7 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
         known = {(c["name"].lower(), (c.get("properties") or {}).get("privateLinkServiceId", "").lower())
                  for c, _ in world.pe_connections(existing)}
     targets: list[dict[str, Any]] = []
-    for key, c in conns:
+    for _key, c in conns:
         cp = c.setdefault("properties", {})
         target_id = cp.get("privateLinkServiceId") or ""
         target = world.store.raw(target_id)
@@ -222,7 +233,7 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
     a = pe_id.split("/providers/")[0]
     nic_id = (f"{a}/providers/Microsoft.Network/networkInterfaces/"
               f"{pe_name}.nic.{uuid.uuid5(uuid.NAMESPACE_URL, pe_id.lower())}")
-    dns = []
+    dns: list[dict[str, Any]] = []
     for target in targets:
         for fqdn in account_fqdns(target):
             if all(d["fqdn"] != fqdn for d in dns):
@@ -244,7 +255,8 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
             "id": f"{pe['id']}/{key}/{c['name']}",
             "name": c["name"], "type": "Microsoft.Network/privateEndpoints/privateLinkServiceConnections",
             "etag": pe["etag"],
-            "properties": {"provisioningState": "Succeeded", "privateLinkServiceId": world.store.raw(cp["privateLinkServiceId"])["id"],
+            "properties": {"provisioningState": "Succeeded",
+                           "privateLinkServiceId": _stored(world, cp["privateLinkServiceId"])["id"],
                            "groupIds": list(cp.get("groupIds") or []), "requestMessage": cp.get("requestMessage", ""),
                            "privateLinkServiceConnectionState": {"status": "Pending", "description": "",
                                                                  "actionsRequired": "None"}}})
@@ -253,8 +265,10 @@ def apply_private_endpoint(world: World, pe_id: str, body: dict[str, Any], *, ch
         keep = {(c["name"].lower(), c["properties"]["privateLinkServiceId"].lower()) for _, c in conns}
         for c, _ in world.pe_connections(existing):
             tid = (c.get("properties") or {}).get("privateLinkServiceId", "")
-            if (c["name"].lower(), tid.lower()) not in keep and world.store.raw(tid):
-                world.store.delete_raw(f"{world.store.raw(tid)['id']}/privateEndpointConnections/{pec_name(existing['id'], c['name'])}")
+            target = world.store.raw(tid)
+            if (c["name"].lower(), tid.lower()) not in keep and target is not None:
+                gone = pec_name(existing["id"], c["name"])
+                world.store.delete_raw(f"{target['id']}/privateEndpointConnections/{gone}")
     world.store.put_raw(pe)
     for c, manual in world.pe_connections(pe):
         world.connect(pe, c, manual)
@@ -387,18 +401,109 @@ def group_list(world: World, req: Req) -> Reply:
     return children_list(world, req, pe, ZONE_GROUP_TYPE, lambda g: render_group(world, g), page=True)
 
 
+# -- seeding ---------------------------------------------------------------------------------------------------
+def seed_vnet(world: World, r: dict[str, Any]) -> None:
+    store_vnet(world, r)
 
 
-ROUTES = {
-    ("microsoft.network/virtualnetworks", False): {"GET": vnet_get, "PUT": vnet_put},
-    ("microsoft.network/virtualnetworks", True): {"GET": vnet_list},
-    ("microsoft.network/virtualnetworks/subnets", False): {"GET": subnet_get, "PUT": subnet_put},
-    ("microsoft.network/virtualnetworks/subnets", True): {"GET": subnet_list},
-    ("microsoft.network/privateendpoints", False): {"GET": pe_get, "PUT": pe_put, "DELETE": pe_delete},
-    ("microsoft.network/privateendpoints", True): {"GET": pe_list},
-    ("microsoft.network/privateendpoints/privatednszonegroups", False): {
-        "GET": group_get, "PUT": group_put, "DELETE": group_delete},
-    ("microsoft.network/privateendpoints/privatednszonegroups", True): {"GET": group_list},
-    ("microsoft.network/locations/operations", False): {"GET": operation_status},
-    ("microsoft.network/locations/operationresults", False): {"GET": operation_result},
-}
+def seed_subnet(world: World, r: dict[str, Any]) -> None:
+    store_subnet(world, ids.parent_id(r["id"]) or "", {**r, "name": r["id"].rstrip("/").rsplit("/", 1)[-1]})
+
+
+def seed_pe(world: World, r: dict[str, Any]) -> None:
+    """An endpoint with its connections, IP and DNS configs; a connection may state its provider-side status
+    (e.g. Pending, Rejected)."""
+    pe, _ = apply_private_endpoint(world, r["id"], r, check_state=False)
+    props = r.get("properties") or {}
+    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        for i, c in enumerate(props.get(key) or []):
+            state = (c.get("properties") or {}).get("privateLinkServiceConnectionState")
+            if not state:
+                continue
+            name = c.get("name") or (pe["name"] if i == 0 else f"{pe['name']}-{i}")
+            target = _stored(world, c["properties"]["privateLinkServiceId"])
+            pec = world.store.raw(f"{target['id']}/privateEndpointConnections/{pec_name(pe['id'], name)}")
+            if pec is not None:
+                pec["properties"]["privateLinkServiceConnectionState"] = {
+                    "status": state.get("status", "Pending"), "description": state.get("description", ""),
+                    "actionsRequired": state.get("actionsRequired", "None")}
+
+
+def seed_zone_group(world: World, r: dict[str, Any]) -> None:
+    pe = world.store.raw(ids.parent_id(r["id"]) or "")
+    if pe is None:
+        raise ValueError(f"zone group {r['id']}: private endpoint not in scenario")
+    apply_zone_group(world, pe, r["id"].rstrip("/").rsplit("/", 1)[-1], r)
+
+
+# -- linked authorization checks (rbac.py) ---------------------------------------------------------------------
+def pe_linked(props: dict[str, Any]) -> list[LinkedCheck]:
+    """A private endpoint's PUT:
+    - `Microsoft.Network/virtualNetworks/subnets/join/action` on its subnet. Learn, "Azure RBAC permissions for
+      Azure Private Link" (articles/private-link/rbac-permissions.md): "Allow a private endpoint to join a virtual
+      network"; MicrosoftDocs/azure-docs#116917: a role with subnets/join/action and no subnets/write creates
+      endpoints.
+    - for each auto-approved connection (`privateLinkServiceConnections`; the manual ones need no right on the
+      target), `<target type>/privateEndpointConnectionsApproval/action` on the target, where the target's
+      provider publishes that action. Same Learn page, section "Approval RBAC for private endpoint": automatic
+      approval needs `Microsoft.[ServiceProvider]/[resourceType]/privateEndpointConnectionsApproval/action`;
+      MicrosoftDocs/azure-docs#96892 quotes the 403 of a `privateEndpoints/write` whose identity lacked it on an
+      Automation account, naming the action `PrivateEndpointConnectionsApproval/action`. Where the target's
+      provider publishes no such action, no linked check is made: what Azure checks then is not evidenced."""
+    checks = rbac.join_check("Microsoft.Network/virtualNetworks/subnets/join/action", rbac.ref(props.get("subnet")))
+    for connection in props.get("privateLinkServiceConnections") or []:
+        target = rbac.props(connection).get("privateLinkServiceId")
+        target_path = ids.parse_path(target) if isinstance(target, str) else None
+        if target_path is None or target_path.namespace is None or target_path.is_collection:
+            continue
+        if approval := rbac.approval_action(target_path):
+            checks.append(LinkedCheck(approval, str(target), "PrivateEndpointConnectionsApproval/action"))
+    return checks
+
+
+def zone_group_linked(props: dict[str, Any]) -> list[LinkedCheck]:
+    """A private DNS zone group's PUT: `Microsoft.Network/privateDnsZones/join/action` on each zone it names.
+    Azure/data-landing-zone#203 quotes the 403 (`privateDnsZoneGroups/write` lacking it on the zone);
+    Azure/Azure-Landing-Zones#2942: join/action is what writing the zone's A record through a zone group takes
+    (no `privateDnsZones/A/write`)."""
+    return [check for config in props.get("privateDnsZoneConfigs") or []
+            for check in rbac.join_check("Microsoft.Network/privateDnsZones/join/action",
+                                         rbac.props(config).get("privateDnsZoneId"))]
+
+
+# API versions: those Azure/bicep-types-az (commit 1f896de, 2026-08-20, generated from azure-rest-api-specs
+# b7170cade0) lists for each type (`generated/network/microsoft.network/<version>/types.md`), plus the published
+# versions newer than that snapshot that clients here send: azure-mgmt-network 33.1.0 sends 2026-03-01, and
+# azure-cli 2.91.0's network commands (`az network private-endpoint create|delete`) send 2026-01-01.
+SINCE_2020_03 = ("2026-03-01", "2026-01-01", "2025-09-01", "2025-07-01", "2025-05-01", "2025-03-01",
+                 "2025-01-01", "2024-10-01", "2024-07-01", "2024-05-01", "2024-03-01", "2024-01-01",
+                 "2023-11-01", "2023-09-01", "2023-06-01", "2023-05-01", "2023-04-01", "2023-02-01",
+                 "2022-11-01", "2022-09-01", "2022-07-01", "2022-05-01", "2022-01-01", "2021-08-01",
+                 "2021-05-01", "2021-03-01", "2021-02-01", "2020-11-01", "2020-08-01", "2020-07-01",
+                 "2020-06-01", "2020-05-01", "2020-04-01", "2020-03-01")
+PRIVATE_ENDPOINT_VERSIONS = SINCE_2020_03 + ("2019-12-01", "2019-11-01", "2019-09-01", "2019-08-01",
+                                             "2019-07-01", "2019-06-01", "2019-04-01", "2018-10-01")
+VNET_VERSIONS = PRIVATE_ENDPOINT_VERSIONS[:-1] + ("2019-02-01", "2018-12-01", "2018-11-01", "2018-10-01",
+                                                  "2018-08-01", "2018-07-01", "2018-06-01", "2018-04-01",
+                                                  "2018-02-01", "2018-01-01", "2017-11-01", "2017-10-01",
+                                                  "2017-09-01", "2017-08-01", "2017-06-01", "2017-03-30",
+                                                  "2017-03-01", "2016-12-01", "2016-09-01", "2016-06-01",
+                                                  "2016-03-30", "2015-06-15", "2015-05-01-preview")
+
+SPECS = (
+    TypeSpec(VNET_TYPE, item={"GET": vnet_get, "PUT": vnet_put}, collection={"GET": vnet_list}, render=render_vnet,
+             seed=seed_vnet, seed_order=10, api_versions=VNET_VERSIONS),
+    TypeSpec(SUBNET_TYPE, item={"GET": subnet_get, "PUT": subnet_put}, collection={"GET": subnet_list},
+             seed=seed_subnet, seed_order=20, api_versions=VNET_VERSIONS),
+    TypeSpec(PE_TYPE, item={"GET": pe_get, "PUT": pe_put, "DELETE": pe_delete}, collection={"GET": pe_list},
+             render=lambda world, r: world.render_pe(r), seed=seed_pe, seed_order=70, linked=pe_linked,
+             api_versions=PRIVATE_ENDPOINT_VERSIONS,
+             durations=("privateEndpoint/create", "privateEndpoint/update", "privateEndpoint/delete")),
+    TypeSpec(ZONE_GROUP_TYPE, item={"GET": group_get, "PUT": group_put, "DELETE": group_delete},
+             collection={"GET": group_list}, render=render_group, seed=seed_zone_group, seed_order=80,
+             linked=zone_group_linked, api_versions=SINCE_2020_03, durations=("zoneGroup/write", "zoneGroup/delete")),
+    TypeSpec("Microsoft.Network/locations/operations", item={"GET": operation_status}, api_versions=VNET_VERSIONS,
+             provider_names=(), poll=True),
+    TypeSpec("Microsoft.Network/locations/operationResults", item={"GET": operation_result},
+             api_versions=VNET_VERSIONS, provider_names=(), poll=True),
+)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
-from .. import pace
+from .. import ids, pace, rbac
 from ..errors import (
     ArmError,
     bad_request,
@@ -18,7 +19,10 @@ from ..errors import (
     parent_not_found,
     zone_exists,
 )
-from ..world import LINK_TYPE, ZONE_TYPE, World, new_etag
+from ..names import LINK_TYPE, ZONE_TYPE
+from ..rbac import LinkedCheck
+from ..spec import TypeSpec
+from ..world import World, new_etag
 from .base import (
     Reply,
     Req,
@@ -52,7 +56,7 @@ def _strip_etag(value: str) -> str:
 
 def _create_only_fails(req: Req, existing: dict[str, Any] | None) -> bool:
     inm = req.header("If-None-Match")
-    return bool(inm) and inm.strip() == "*" and existing is not None
+    return inm is not None and inm.strip() == "*" and existing is not None
 
 
 def _preconditions(req: Req, existing: dict[str, Any] | None, label: str) -> None:
@@ -75,15 +79,21 @@ def _preconditions(req: Req, existing: dict[str, Any] | None, label: str) -> Non
                            f"The etag '{im}' does not match the current etag of resource '{label}'.")
 
 
-def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool, render, key: str) -> Reply:
+def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool,
+                     render: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> Reply:
     """Answer a zone/link PUT: 202 `{}` + RG-scoped operation URLs as Azure does (config.dns_lro "aao"; Azure/azure-cli
     privatedns recordings), or the emulator's shortcut of 201/200 with the body at once ("sync")."""
     if world.config.dns_lro == "aao":
-        op = world.start_operation(resource_id, key,
-                                   result=lambda: render(world.store.raw(resource_id)) if world.store.raw(resource_id) else None)
+        def result() -> dict[str, Any] | None:
+            stored = world.store.raw(resource_id)
+            return render(stored) if stored else None
+
+        op = world.start_operation(resource_id, key, result=result)
         return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
                                **pace.retry_after(world.config)}, resource_id)
-    return Reply(201 if created else 200, render(world.store.raw(resource_id)), {}, resource_id)
+    stored = world.store.raw(resource_id)
+    assert stored is not None   # the caller has just written it
+    return Reply(201 if created else 200, render(stored), {}, resource_id)
 
 
 def _dns_write_failure(world: World, req: Req, resource_id: str, error: dict[str, str], key: str,
@@ -108,7 +118,7 @@ def render_zone(world: World, zone: dict[str, Any]) -> dict[str, Any]:
                   "maxNumberOfVirtualNetworkLinks": 1000, "numberOfVirtualNetworkLinks": len(links),
                   "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
                   "numberOfVirtualNetworkLinksWithRegistration":
-                      sum(1 for l in links if (l.get("properties") or {}).get("registrationEnabled")),
+                      sum(1 for link in links if (link.get("properties") or {}).get("registrationEnabled")),
                   "provisioningState": "Succeeded" if world.ops.running(zone["id"]) is None else "Updating"})
     props.setdefault("internalId", f"Microsoft.Network/privateDnsZones/{zone['name']}")
     return out
@@ -116,7 +126,7 @@ def render_zone(world: World, zone: dict[str, Any]) -> dict[str, Any]:
 
 def store_zone(world: World, zone_id: str, body: dict[str, Any]) -> dict[str, Any]:
     existing = world.store.raw(zone_id)
-    zone = {"id": existing["id"] if existing else zone_id, "name": zone_id.rsplit("/", 1)[-1].lower(),
+    zone: dict[str, Any] = {"id": existing["id"] if existing else zone_id, "name": zone_id.rsplit("/", 1)[-1].lower(),
             "type": ZONE_TYPE, "location": "global", "etag": new_etag(), "properties": {}}
     tags = body.get("tags", (existing or {}).get("tags"))
     if tags is not None:
@@ -195,8 +205,8 @@ def link_conflict(world: World, zone: dict[str, Any], link_id: str, vnet_id: str
         if same_name is None or same_name["id"].lower() == zone["id"].lower() or \
                 same_name["name"].lower() != zone["name"].lower():
             continue
-        if any(l["properties"]["virtualNetwork"]["id"].lower() == vnet_id.lower()
-               for l in world.store.children(same_name["id"], LINK_TYPE)):
+        if any(link["properties"]["virtualNetwork"]["id"].lower() == vnet_id.lower()
+               for link in world.store.children(same_name["id"], LINK_TYPE)):
             return link_overlapping_namespace(zone["name"])
     return None
 
@@ -213,7 +223,8 @@ def store_link(world: World, zone: dict[str, Any], name: str, body: dict[str, An
     state, link_state = ("Failed", "InProgress") if failed else ("Succeeded", "Completed")
     if seeded and props.get("provisioningState"):
         state = str(props["provisioningState"])
-        link_state = str(props.get("virtualNetworkLinkState") or ("Completed" if state == "Succeeded" else "InProgress"))
+        link_state = str(props.get("virtualNetworkLinkState")
+                         or ("Completed" if state == "Succeeded" else "InProgress"))
     link = {"id": existing["id"] if existing else link_id, "name": name, "type": LINK_TYPE, "location": "global",
             "etag": new_etag(),
             "properties": {"virtualNetwork": {"id": vnet_id},
@@ -251,7 +262,7 @@ def link_put(world: World, req: Req) -> Reply:
         link = store_link(world, zone, req.arm.names[-1], body, failed=True)
         return _dns_write_failure(world, req, link["id"], link_identity_in_use(vnet_id), key, busy=True)
     link = store_link(world, zone, req.arm.names[-1], body)
-    return _dns_write_reply(world, req, link["id"], existing is None, lambda l: render_link(world, l), key)
+    return _dns_write_reply(world, req, link["id"], existing is None, lambda stored: render_link(world, stored), key)
 
 
 def link_delete(world: World, req: Req) -> Reply:
@@ -265,7 +276,8 @@ def link_delete(world: World, req: Req) -> Reply:
 
 def link_list(world: World, req: Req) -> Reply:
     zone = _zone(world, req, parent=True)
-    return children_list(world, req, zone, LINK_TYPE, lambda l: render_link(world, l), page=True, top=True)
+    return children_list(world, req, zone, LINK_TYPE, lambda stored: render_link(world, stored), page=True,
+                         top=True)
 
 
 # -- record sets (synchronous) -------------------------------------------------------------------------
@@ -278,7 +290,8 @@ def _record_type(req: Req) -> str:
 
 # The key that holds each record type's data, and the check of one entry (RFC 4291/791 text forms).
 RECORD_DATA = {"A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord", "TXT": "txtRecords"}
-MAX_RECORDS = 20   # "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md)
+# "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md)
+MAX_RECORDS = 20
 
 
 def _check_address(entry: Any, key: str, version: int) -> None:
@@ -358,7 +371,7 @@ def record_put(world: World, req: Req) -> Reply:
     rid = f"{zone['id']}/{rtype}/{name}"
     existing = world.store.raw(rid)
     _preconditions(req, existing, f"{ZONE_TYPE}/{rtype}/{zone['name']}/{name}")
-    props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
+    props: dict[str, Any] = body["properties"] if isinstance(body.get("properties"), dict) else {}
     rec = world.store.put_raw(record_set(zone, rtype, name, props))
     return Reply(200 if existing else 201, render_record_set(rec), _etag_header(rec), rid)
 
@@ -384,20 +397,71 @@ def record_list(world: World, req: Req) -> Reply:
     return page_of(world, req, items, render_record_set, top=True)
 
 
+# -- seeding ---------------------------------------------------------------------------------------------------
+def seed_zone(world: World, r: dict[str, Any]) -> None:
+    zone = store_zone(world, r["id"], r)
+    if r.get("etag"):
+        zone["etag"] = r["etag"]
 
 
-_RECORD_ITEM = {"GET": record_get, "PUT": record_put, "DELETE": record_delete}
-ROUTES = {
-    ("microsoft.network/privatednszones", False): {"GET": zone_get, "PUT": zone_put, "DELETE": zone_delete},
-    ("microsoft.network/privatednszones", True): {"GET": zone_list},
-    ("microsoft.network/privatednszones/virtualnetworklinks", False): {
-        "GET": link_get, "PUT": link_put, "DELETE": link_delete},
-    ("microsoft.network/privatednszones/virtualnetworklinks", True): {"GET": link_list},
-    ("microsoft.network/privatednszones/all", True): {"GET": record_list},
-    ("microsoft.network/privatednszones/recordsets", True): {"GET": record_list},
-    ("microsoft.network/privatednsoperationstatuses", False): {"GET": private_dns_status},
-    ("microsoft.network/privatednsoperationresults", False): {"GET": operation_result},
-}
-for _t in RECORD_TYPES:
-    ROUTES[(f"microsoft.network/privatednszones/{_t}", False)] = _RECORD_ITEM
-    ROUTES[(f"microsoft.network/privatednszones/{_t}", True)] = {"GET": record_list}
+def seed_link(world: World, r: dict[str, Any]) -> None:
+    zone = world.store.raw(ids.parent_id(r["id"]) or "")
+    if zone is None:
+        raise ValueError(f"link {r['id']}: zone not in scenario")
+    store_link(world, zone, r["id"].rstrip("/").rsplit("/", 1)[-1], r, seeded=True)
+
+
+def seed_record(world: World, r: dict[str, Any]) -> None:
+    """A record set as a scenario states it (stored as given, say after a person changed what a zone group wrote;
+    not validated, so a scenario can hold what Azure would refuse)."""
+    p = ids.parse_path(r["id"])
+    assert p is not None
+    rec = copy.deepcopy(r)
+    rec["name"] = p.name.lower()
+    rec.setdefault("etag", new_etag())
+    props = rec.setdefault("properties", {})
+    props.setdefault("ttl", 3600)
+    props["fqdn"] = f"{p.names[0].lower()}." if p.name == "@" else f"{p.name.lower()}.{p.names[0].lower()}."
+    props.setdefault("isAutoRegistered", False)
+    world.store.put_raw(rec)
+
+
+# -- linked authorization checks (rbac.py) ---------------------------------------------------------------------
+def link_linked(props: dict[str, Any]) -> list[LinkedCheck]:
+    """A virtual network link's PUT: `Microsoft.Network/virtualNetworks/join/action` on the VNet. Inferred, not
+    captured: the built-in "Private DNS Zone Contributor" role (b12aa53e-6015-4669-85d0-8515ebb3ae7f, Learn
+    built-in-roles) holds exactly `Microsoft.Network/virtualNetworks/join/action` beside its zone rights; no
+    quoted 403 for a link was found."""
+    return rbac.join_check("Microsoft.Network/virtualNetworks/join/action", rbac.ref(props.get("virtualNetwork")))
+
+
+# API versions: those Azure/bicep-types-az (commit 1f896de) lists for privateDnsZones and their children.
+VERSIONS = ("2024-06-01", "2020-06-01", "2020-01-01", "2018-09-01")
+GLOBAL = ("global",)   # private DNS zones and links exist in 'global' only
+
+
+def _record_spec(rtype: str) -> TypeSpec:
+    """One record type's spec. Only A is listed in the provider metadata (what the emulator has always listed)."""
+    return TypeSpec(f"{ZONE_TYPE}/{rtype}", item={"GET": record_get, "PUT": record_put, "DELETE": record_delete},
+                    collection={"GET": record_list}, render=lambda world, r: render_record_set(r), seed=seed_record,
+                    seed_order=90, provider_names=None if rtype == "A" else (), api_versions=VERSIONS, locations=GLOBAL)
+
+
+SPECS = (
+    TypeSpec(ZONE_TYPE, item={"GET": zone_get, "PUT": zone_put, "DELETE": zone_delete},
+             collection={"GET": zone_list}, render=render_zone, seed=seed_zone, seed_order=50,
+             durations=("privateDnsZone/write",), api_versions=VERSIONS, locations=GLOBAL),
+    TypeSpec(LINK_TYPE, item={"GET": link_get, "PUT": link_put, "DELETE": link_delete},
+             collection={"GET": link_list}, render=render_link, seed=seed_link, seed_order=60, linked=link_linked,
+             durations=("virtualNetworkLink/write",), api_versions=VERSIONS, locations=GLOBAL),
+    *(_record_spec(rtype) for rtype in RECORD_TYPES.values()),
+    # Every record set of a zone: `ALL` (the SDK's path) and `recordsets` (the Azure CLI's).
+    TypeSpec(f"{ZONE_TYPE}/ALL", collection={"GET": record_list}, provider_names=(), api_versions=VERSIONS,
+             locations=GLOBAL),
+    TypeSpec(f"{ZONE_TYPE}/recordsets", collection={"GET": record_list}, provider_names=(),
+             api_versions=VERSIONS, locations=GLOBAL),
+    TypeSpec("Microsoft.Network/privateDnsOperationStatuses", item={"GET": private_dns_status}, provider_names=(),
+             poll=True, api_versions=VERSIONS, locations=GLOBAL),
+    TypeSpec("Microsoft.Network/privateDnsOperationResults", item={"GET": operation_result}, provider_names=(),
+             poll=True, api_versions=VERSIONS, locations=GLOBAL),
+)
