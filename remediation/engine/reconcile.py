@@ -103,7 +103,8 @@ class Remediator:
             actor=actor, actors=actors_json(folded) if folded else None, findings=findings, actions=run.actions,
             before=run.before, after=run.after,
             duration_ms=int((self.clock() - started) * 1000), event_to_fix_ms=run.event_to_fix_ms,
-            error=run.verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
+            error=run.verdict.error, error_kind=run.verdict.failure.value if run.verdict.failure else None,
+            exemption=run.exemption.to_json() if run.exemption else None,
             contest=run.contest.to_json() if run.contest else None)
         return ReconcileResult(record, run.verdict, self.auditor.record(record))
 
