@@ -32,16 +32,27 @@ MAX_LINE_CHARS = 8192  # far below Application Insights' 32,768; test_telemetry 
 
 _MAX_LIST = 20  # finding codes and actions kept; the rest counted
 _ID_CHARS = 1024  # an ARM resource ID is at most a few hundred characters; a hostile one is cut
-_TEXT_CHARS = 256  # names, UPNs, codes
+_TEXT_CHARS = 256  # names, UPNs
+_CODE_CHARS = 48  # finding codes and action names (the longest the app has is 35 characters)
 _ERROR_CHARS = 600  # the error's start: what is open and the manual fix; the record has it whole
 _ACTOR_FIELDS = ("name", "upn", "appId", "objectId")  # no IP address: personal data, and no use to an alert
 
 
 def _text(value: Any, limit: int = _TEXT_CHARS) -> str | None:
+    """The value as a string that takes at most `limit` characters in the line's JSON (json.dumps escapes a
+    non-ASCII or control character to six), cut with "..." when longer."""
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+    if len(text) <= limit and len(json.dumps(text)) - 2 <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += len(json.dumps(char)) - 2
+        if used > limit - 3:
+            break
+        kept.append(char)
+    return "".join(kept) + "..."
 
 
 def _int(value: Any) -> int | None:
@@ -70,11 +81,11 @@ def _where(resource_id: str | None) -> dict[str, str | None]:
 def _codes(findings: list[Any]) -> tuple[list[str], int]:
     """The distinct finding codes in order, at most _MAX_LIST, and how many distinct codes were cut."""
     codes = list(dict.fromkeys(str(_mapping(f).get("code")) for f in findings if _mapping(f).get("code")))
-    return [_text(c, 64) or "" for c in codes[:_MAX_LIST]], max(0, len(codes) - _MAX_LIST)
+    return [_text(c, _CODE_CHARS) or "" for c in codes[:_MAX_LIST]], max(0, len(codes) - _MAX_LIST)
 
 
 def _actions(actions: list[Any]) -> tuple[list[dict[str, str | None]], int]:
-    kept = [{"name": _text(_mapping(a).get("name"), 64), "status": _text(_mapping(a).get("status"), 16)}
+    kept = [{"name": _text(_mapping(a).get("name"), _CODE_CHARS), "status": _text(_mapping(a).get("status"), 16)}
             for a in actions[:_MAX_LIST]]
     return kept, max(0, len(actions) - _MAX_LIST)
 
@@ -91,7 +102,7 @@ def _actor(record: Mapping[str, Any]) -> dict[str, str | None] | None:
 def _fix_kind(actions: list[Any]) -> str | None:
     """The kind of fix: the first action written (the close-first PATCH when the account was open)."""
     first = next((a for a in actions if _mapping(a).get("status") == "succeeded"), None)
-    return _text(_mapping(first).get("name"), 64) if first is not None else None
+    return _text(_mapping(first).get("name"), _CODE_CHARS) if first is not None else None
 
 
 def reconcile_fields(record: Mapping[str, Any]) -> dict[str, Any]:

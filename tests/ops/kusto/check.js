@@ -7,7 +7,8 @@
 // stdout: [{"name", "diagnostics": [{severity, code, message, start, length}],
 //           "bindings": {"t": "remediation.reconcile "},    // variables bound to parse_json(substring(Message, strlen(prefix)))
 //           "reads": [["t", "outcome"], ["t", "actor", "upn"]],  // member paths read from those variables
-//           "filters": [<expression>, ...]}]                   // every `where` condition, in the order written
+//           "filters": [<expression>, ...],                    // every `where` condition, in the order written
+//           "operators": ["FilterOperator", "ExtendOperator", ...]}]
 // An expression is {"op", "left", "right"} | {"op": "in", "left", "list"} | {"call", "args"} | {"path": [...]} |
 // {"name"} | {"literal"} | {"unsupported": <syntax kind>, "text"}.
 
@@ -116,6 +117,15 @@ function reads(root, bound) {
     .filter((p, i, all) => all.findIndex((q) => q.join('.') === p.join('.')) === i);
 }
 
+function operators(node, found = []) {
+  // The query operators (where, extend, summarize…), in the order written.
+  for (const child of children(node)) {
+    operators(child, found);
+    if (kindOf(child).endsWith('Operator')) found.push(kindOf(child));
+  }
+  return found;
+}
+
 function check(globals, query) {
   const code = K.KustoCode.ParseAndAnalyze(query.text, globals);
   const diagnostics = [];
@@ -129,6 +139,7 @@ function check(globals, query) {
   return {
     name: query.name, diagnostics, bindings: bound, reads: reads(root, bound),
     filters: descendants(root, 'FilterOperator').map((where) => expression(where.Condition)),
+    operators: operators(root),
   };
 }
 
