@@ -43,8 +43,13 @@ function listElements(list) {
 }
 
 function literal(node) {
+  // Numbers come as JavaScript numbers or Bridge's Int64 (toNumber); timespans and the like as their text.
   const value = node.LiteralValue;
-  return value === undefined ? node.ToString().trim() : (typeof value === 'object' && value !== null ? String(value) : value);
+  if (value === undefined) return node.ToString().trim();
+  if (value !== null && typeof value === 'object') {
+    return typeof value.toNumber === 'function' ? value.toNumber() : String(value);
+  }
+  return value;
 }
 
 function path(node) {
