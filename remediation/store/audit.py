@@ -7,8 +7,8 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from remediation.core.ids import ResourceId
@@ -111,6 +111,13 @@ class AuditTable:
         query = self._table().query_entities("PartitionKey eq @pk and RowKey lt @rk",
                                              parameters={"pk": table_key(str(resource_id)), "rk": bound})
         return [json.loads(_record_text(entity)) for entity in query]
+
+    def records_since(self, moment: datetime) -> Iterator[dict[str, Any]]:
+        """Every account's audit records written at or after `moment`, in the table's order (the table's other rows,
+        leases and the serving index, have no recordTime and are not returned)."""
+        since = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for entity in self._table().query_entities("recordTime ge @since", parameters={"since": since}):
+            yield json.loads(_record_text(entity))
 
     def history(self, resource_id: ResourceId, top: int) -> list[dict[str, Any]]:
         """The account's records, newest first."""
