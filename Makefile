@@ -1,7 +1,8 @@
 # Everything is set up from nothing, idempotently; stamp files make re-runs fast.
 #   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
 #                loader for tests/app), .venv-infra (checkov and its Bicep parser, for tests/infra),
-#                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite)
+#                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite),
+#                tests/ops/kusto/node_modules (Microsoft's Kusto language service, to check every KQL query)
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
 #   make lint    ruff and mypy only
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
@@ -29,6 +30,7 @@ VENV_INFRA := .venv-infra
 VENV_C7N := .venv-c7n
 VENV_AZCLI := .venv-azcli
 NODE_MODULES := localdev/node_modules
+KUSTO_MODULES := tests/ops/kusto/node_modules
 
 DEV_STAMP := $(VENV)/.deps-stamp
 INDEXING_STAMP := $(VENV313)/.deps-stamp
@@ -36,10 +38,11 @@ INFRA_STAMP := $(VENV_INFRA)/.deps-stamp
 C7N_STAMP := $(VENV_C7N)/.deps-stamp
 AZCLI_STAMP := $(VENV_AZCLI)/.deps-stamp
 NODE_STAMP := $(NODE_MODULES)/.deps-stamp
+KUSTO_STAMP := $(KUSTO_MODULES)/.deps-stamp
 
 .PHONY: deps test test-azcli deps-azcli demo bench bench-scale clean
 
-deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(C7N_STAMP) $(NODE_STAMP)
+deps: $(DEV_STAMP) $(INDEXING_STAMP) $(INFRA_STAMP) $(C7N_STAMP) $(NODE_STAMP) $(KUSTO_STAMP)
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +89,11 @@ $(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
 	fi
 	touch $@
 
+# The Kusto language service, pinned by its lock file (tests/ops parses every KQL query of infra/ with it).
+$(KUSTO_STAMP): tests/ops/kusto/package.json tests/ops/kusto/package-lock.json
+	$(NPM) ci --prefix tests/ops/kusto --no-audit --no-fund
+	touch $@
+
 # Static checks first (seconds), then the suite.
 test: deps lint
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
@@ -112,7 +120,7 @@ bench-scale: deps
 	$(VENV)/bin/python -m bench --scale
 
 clean:
-	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(VENV_C7N) $(VENV_AZCLI) $(NODE_MODULES) .localdev
+	rm -rf $(VENV) $(VENV313) $(VENV_INFRA) $(VENV_C7N) $(VENV_AZCLI) $(NODE_MODULES) $(KUSTO_MODULES) .localdev
 
 .PHONY: faults
 faults: deps

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import logging
 import os
 import random
@@ -38,6 +37,7 @@ from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
 from localdev.functions_host import LocalHost
 from localdev.person import write_as
+from remediation.core.telemetry import RECONCILE_PREFIX, parse_line
 from remediation.core.triage import WATCHED_OPERATIONS
 
 DRIFT_ACCOUNTS = 20
@@ -82,7 +82,8 @@ def fresh_app(emulator: ArmEmulator, azurite: Azurite, **overrides: str) -> Iter
 
 
 class LogWatch(logging.Handler):
-    """Audit records (`remediation.audit`) and ignored events (`remediation.events`) as the app logs them."""
+    """Audit records' telemetry lines (`remediation.audit`) and the ignored events (`remediation.events`), as the
+    app logs them."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -94,8 +95,9 @@ class LogWatch(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with self.changed:
-            if record.name == "remediation.audit" and record.levelno == logging.INFO:
-                self.records.append(json.loads(record.getMessage()))
+            fields = parse_line(record.getMessage(), RECONCILE_PREFIX) if record.name == "remediation.audit" else None
+            if fields is not None and record.levelno == logging.INFO:
+                self.records.append(fields)  # the record's telemetry line
             elif record.name == "remediation.events" and isinstance(record.msg, str) \
                     and record.msg.startswith("event %s ignored:") and isinstance(record.args, tuple):
                 reason = str(record.args[1])

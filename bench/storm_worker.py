@@ -3,7 +3,8 @@
     python -m bench.storm_worker --audit audit-3.jsonl --ready ready-3 --stop stop [--threads 24]
 
 Settings come from the environment, as on a Functions instance. The app's own logger writes each audit
-record (`remediation.audit`); this process appends them to --audit as JSON lines. It runs the queue with
+record's telemetry line (`remediation.audit`); this process appends their fields to --audit as JSON
+lines. It runs the queue with
 localdev/functions_host.py's LocalHost.serve, as one host instance does (batchSize messages fetched whenever
 no more than newBatchThreshold run, each on a pool of --threads threads, PYTHON_THREADPOOL_THREAD_COUNT in
 the deployment; deleted once the function returns, made visible again when it raises) until the --stop file
@@ -19,6 +20,8 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from remediation.core.telemetry import RECONCILE_PREFIX, parse_line
+
 IDLE_POLL = 0.1  # seconds between polls of an empty queue (the host backs off to maxPollingInterval, 2 s)
 
 
@@ -28,8 +31,9 @@ class AuditFile(logging.Handler):
         self.stream = stream
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno == logging.INFO:
-            self.stream.write(json.dumps(json.loads(record.getMessage()), separators=(",", ":")) + "\n")
+        fields = parse_line(record.getMessage(), RECONCILE_PREFIX) if record.levelno == logging.INFO else None
+        if fields is not None:  # the record's telemetry line: id, resourceId, outcome, eventToFixMs…
+            self.stream.write(json.dumps(fields, separators=(",", ":")) + "\n")
             self.stream.flush()
 
 

@@ -74,6 +74,18 @@ param REMEDIATION_DNS_RESOLVER string = ''
 @description('Subnet for the function app\'s virtual network integration, so it resolves names with that network\'s DNS: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>, in the app\'s region, delegated to Microsoft.App/environments (Flex Consumption), with the Microsoft.App resource provider registered. All outbound traffic then leaves through that network, which must reach Resource Manager, the app\'s storage and monitoring. Empty: no integration.')
 param APP_SUBNET_ID string = ''
 
+@description('Address the alerts are mailed to (one action group). Empty: no action group; the alerts still show in the portal (Monitor > Alerts).')
+param ALERT_EMAIL string = ''
+@description('Minutes without a finished sweep before the "sweep has stopped" alert fires: three periods of REMEDIATION_SWEEP_SCHEDULE (90 for the default, every 30 minutes). Set both together.')
+param SWEEP_ALERT_WINDOW_MINUTES string = '90'
+@allowed([
+  'none'
+  'audit'
+  'modify'
+])
+@description('Azure Policy beside the app at each scope of REMEDIATION_SCOPES: audit assigns the built-in "Azure AI Services resources should restrict network access" (Policy compliance shows open accounts); modify also assigns "Configure Cognitive Services accounts to disable public network access" (a write enabling public access is turned into one disabling it), with its identity and the Contributor role it requires. The deployer needs rights to assign policy and roles there.')
+param POLICY_ASSIGNMENT string = 'none'
+
 var tags = {
   'azd-env-name': environmentName
 }
@@ -215,6 +227,54 @@ module events 'modules/events-subscription.bicep' = [for (s, i) in targetSubscri
     deadLetterStorageId: app.outputs.storageAccountId
     deadLetterContainer: app.outputs.deadLetterContainer
     subscribeFunction: SUBSCRIBE_EVENTS == 'true'
+    actionGroupId: alerts.outputs.actionGroupId
+  }
+}]
+
+// Operations: alert rules on the app's telemetry and the workbook (docs/operations.md).
+module alerts 'modules/alerts.bicep' = {
+  name: 'remediation-alerts'
+  scope: group
+  params: {
+    location: location
+    resourceToken: resourceToken
+    tags: tags
+    workspaceName: app.outputs.workspaceName
+    alertEmail: trim(ALERT_EMAIL)
+    sweepAlertWindowMinutes: int(SWEEP_ALERT_WINDOW_MINUTES)
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'remediation-workbook'
+  scope: group
+  params: {
+    location: location
+    tags: tags
+    workspaceId: app.outputs.workspaceId
+    systemTopicIds: [for (s, i) in targetSubscriptions: events[i].outputs.topicId]
+    environmentName: environmentName
+  }
+}
+
+// Prevent and cure: Azure Policy at each watched scope, the app beside it (POLICY_ASSIGNMENT).
+var policyMode = POLICY_ASSIGNMENT == 'modify' ? 'modify' : 'audit'
+
+module policyAtSubscription 'modules/policy-subscription.bicep' = [for (s, i) in scopeList: if (POLICY_ASSIGNMENT != 'none' && length(split(s, '/')) == 3) {
+  name: 'remediation-policy-${i}'
+  scope: subscription(split(s, '/')[2])
+  params: {
+    mode: policyMode
+    location: location
+  }
+}]
+
+module policyAtGroup 'modules/policy-resource-group.bicep' = [for (s, i) in scopeList: if (POLICY_ASSIGNMENT != 'none' && length(split(s, '/')) == 5) {
+  name: 'remediation-policy-rg-${i}'
+  scope: resourceGroup(split(s, '/')[2], split(s, '/')[4])
+  params: {
+    mode: policyMode
+    location: location
   }
 }]
 
@@ -223,3 +283,4 @@ output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
 output REMEDIATION_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output REMEDIATION_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 output REMEDIATION_TARGET_SUBSCRIPTIONS array = targetSubscriptions
+output OPERATIONS_WORKBOOK_ID string = workbook.outputs.workbookId

@@ -3,7 +3,8 @@
 Starts Azurite and the ARM emulator, seeds a small estate, reconciles each account through the
 HTTP function exactly as `POST /api/remediate` would, and prints what was found, what was done and
 the state the accounts end in. Then the live loop: a person breaks two accounts, the emulator turns
-every write into an ARM event, and the app puts both back on its own.
+every write into an ARM event, and the app puts both back on its own. It ends with `python -m remediation report`
+on the audit table: the exposures closed and how long each lasted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from localdev.person import DANA, write_as
 from localdev.rights import enforce as enforce_rights
 from remediation.core.ids import parse_account_id
 from remediation.core.triage import WATCHED_OPERATIONS
+from remediation.runtime.cli import main as report
 
 STATE_DIR = Path(".localdev")
 EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # within REMEDIATION_EXEMPT_MAX_DAYS
@@ -252,6 +254,8 @@ def main() -> int:
             governed = {k: record[when][k] for k in ("publicNetworkAccess", "networkAcls")}
             print(f"  {when:<6} {json.dumps(governed)}")
         live_loop(app, emulator, azurite)
+        print("\npython -m remediation report: the same numbers as the workbook, from the audit table\n")
+        report(["report", "--days", "1"])
         print("\nRun `make demo` again for a fresh estate.")
         return 0
     finally:

@@ -268,3 +268,5 @@ output storageAccountId string = storage.id
 output deadLetterContainer string = deadLetterContainer
 output functionAppId string = functionApp.id
 output functionAppName string = functionApp.name
+output workspaceName string = logs.name
+output workspaceId string = logs.id

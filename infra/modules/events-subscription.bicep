@@ -9,6 +9,8 @@ param functionAppId string
 param deadLetterStorageId string
 param deadLetterContainer string
 param subscribeFunction bool
+@description('Action group the topic\'s delivery alerts notify; empty: none.')
+param actionGroupId string = ''
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -27,5 +29,8 @@ module events 'events.bicep' = {
     deadLetterStorageId: deadLetterStorageId
     deadLetterContainer: deadLetterContainer
     subscribeFunction: subscribeFunction
+    actionGroupId: actionGroupId
   }
 }
+
+output topicId string = events.outputs.topicId

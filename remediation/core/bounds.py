@@ -19,7 +19,8 @@ from typing import Any
 
 MAX_RECORD_CHARS = 300_000
 _STEPS = ((50, 4000), (10, 1000), (3, 200))  # (entries kept of a list, characters kept of a string)
-_KEPT = ("id", "time", "resourceId", "kind", "trigger", "mode", "outcome", "durationMs", "eventToFixMs")
+_KEPT = ("id", "time", "resourceId", "kind", "trigger", "mode", "outcome", "durationMs", "eventToFixMs",
+         "eventToClosedMs", "errorKind")
 
 
 def size(record: Any) -> int:
@@ -35,7 +36,8 @@ def bounded(record: dict[str, Any]) -> dict[str, Any]:
         if size(cut) <= MAX_RECORD_CHARS:
             return cut  # type: ignore[no-any-return]
     # Still too large (a record of very many keys): its identity and outcome, and that the rest was cut.
-    return {**{k: record.get(k) for k in _KEPT}, "error": "the record was too large to keep; see the log",
+    return {**{k: record.get(k) for k in _KEPT},
+            "error": "the record was too large to keep; its telemetry line has the findings",
             "truncated": True}
 
 

@@ -46,6 +46,7 @@ class AuditRecord:
     event_to_fix_ms: int | None = None
     event_to_closed_ms: int | None = None  # from the drift event to the close-first write's success
     error: str | None = None
+    error_kind: str | None = None  # verdict.Failure value: why Resource Manager or the app could not do the job
     exemption: Mapping[str, Any] | None = None  # desired.Exemption.to_json(): exempt, or why the tag does not exempt
     contest: Mapping[str, Any] | None = None  # breaker.Contest.to_json(): fixes in the last hour, next fix, alert
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -75,6 +76,7 @@ class AuditRecord:
             "eventToFixMs": self.event_to_fix_ms,
             "eventToClosedMs": self.event_to_closed_ms,
             "error": self.error,
+            "errorKind": self.error_kind,
             "exemption": self.exemption,
             "contest": self.contest,
         }

@@ -260,7 +260,8 @@ class Remediator:
             duration_ms=int((self.clock() - run.started) * 1000),
             event_to_fix_ms=_since(run.event_time, run.first_write_at),
             event_to_closed_ms=_since(run.event_time, run.closed_at),
-            error=verdict.error, exemption=run.exemption.to_json() if run.exemption else None,
+            error=verdict.error, error_kind=_error_kind(verdict, run.results),
+            exemption=run.exemption.to_json() if run.exemption else None,
             contest=run.contest.to_json() if run.contest else None)
 
     def _remember(self, account_id: ResourceId, observation: Observation, desired: DesiredState,
@@ -286,6 +287,15 @@ class Remediator:
             dns_resource_group=settings.dns_zone_resource_group,
             dns_record_name=observation.account.custom_subdomain,
         )
+
+
+def _error_kind(verdict: Verdict, results: Sequence[ActionResult]) -> str | None:
+    """Why it could not do its job, in one word a query can filter on: the first failed write's treatment (locked,
+    limit, policy, refused, forbidden, unavailable, busy), else the reconcile's own failure (not-found, ...)."""
+    failed = next((r.error_kind for r in results if r.status is ActionStatus.FAILED and r.error_kind), None)
+    if failed is not None:
+        return failed.value
+    return verdict.failure.value if verdict.failure else None
 
 
 def _since(event_time: datetime | None, moment: float | None) -> int | None:

@@ -1,17 +1,19 @@
-"""Where each audit record goes: a log line, the audit table and, when a topic is configured, an Event Grid
-event. Called by `reconcile.Remediator` once per reconcile, and by the sweep.
+"""Where each audit record goes: a telemetry line in the log, the audit table and, when a topic is configured, an
+Event Grid event. Called by `reconcile.Remediator` once per reconcile, and by the sweep.
 
-The log line is written first, so a record survives an unreachable table; a sink that fails is reported
-(logged as an error and returned to the caller), never swallowed.
+The log gets the record's bounded summary (`telemetry.reconcile_line`: outcome, account, findings, actions, actor,
+times, error kind), never the record itself, which can be ten times what Application Insights keeps of a message;
+the whole record goes to the table. The log line is written first, so the summary survives an unreachable table; a
+sink that fails is reported (logged as an error and returned to the caller), never swallowed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Protocol
 
 from remediation.core.record import EVENT_TYPE_PREFIX, AuditRecord, published_type
+from remediation.core.telemetry import reconcile_line
 
 log = logging.getLogger("remediation.audit")
 
@@ -23,10 +25,13 @@ class AuditSink(Protocol):
 
 
 class LogSink:
+    """One telemetry line per record, from the thread that reconciled (the invocation's own: the Functions host
+    drops a log line that carries no invocation ID)."""
+
     name = "log"
 
     def write(self, record: dict[str, Any]) -> None:
-        log.info(json.dumps(record, sort_keys=False, default=str))
+        log.info("%s", reconcile_line(record))
 
 
 class EventGridSink:

@@ -2,6 +2,8 @@
 
     python -m remediation scan [--scope ID ...] [--json]      which accounts are open right now? (never writes)
     python -m remediation fix <account id> [--dry-run] [--json]   reconcile one account (honours REMEDIATION_MODE)
+    python -m remediation report [--days N] [--format table|json|csv]   exposures closed and how long they lasted,
+        who opened accounts, which accounts need a person: from the audit table (AzureWebJobsStorage, as the app)
 
 Settings come from the environment as in the app (REMEDIATION_SCOPES may be given with --scope);
 credentials are the caller's own, through DefaultAzureCredential (an `az login` is enough).
@@ -154,6 +156,25 @@ def fix(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if record["outcome"] in done else DRIFT
 
 
+def report(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from remediation.runtime import report as reports
+    from remediation.store.audit import AuditTable
+    from remediation.store.storage import Storage
+
+    settings = Settings.from_env(dict(os.environ))  # the app's own settings: its storage, its audit table
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    try:
+        records = list(AuditTable(Storage(settings)).records_since(since))
+    except Exception as error:  # noqa: BLE001 - one line for a person or a pipeline
+        print(f"report failed: the audit table cannot be read: {type(error).__name__}: "
+              f"{str(error).splitlines()[0] if str(error) else ''}"[:500], file=sys.stderr)
+        return AZURE_FAILED
+    reports.write(reports.build(records, since), args.format, out)
+    return 0
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m remediation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,9 +186,14 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     fix_cmd.add_argument("account_id")
     fix_cmd.add_argument("--dry-run", action="store_true", help="plan only, whatever REMEDIATION_MODE says")
     fix_cmd.add_argument("--json", action="store_true", help="the audit record as JSON")
+    report_cmd = commands.add_parser("report", help="exposures closed, their durations, who opened accounts, "
+                                                    "accounts that need a person (from the audit table)")
+    report_cmd.add_argument("--days", type=float, default=7.0, help="how far back (default 7)")
+    report_cmd.add_argument("--format", choices=("table", "json", "csv"), default="table")
     args = parser.parse_args(argv)
+    commands_by_name = {"scan": scan, "fix": fix, "report": report}
     try:
-        return scan(args, out) if args.command == "scan" else fix(args, out)
+        return commands_by_name[args.command](args, out)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return BAD_INPUT

@@ -51,9 +51,11 @@ from remediation.core.model import Account, Mode, Outcome, Trigger, vnet_of
 from remediation.core.naming import private_endpoint_id, zone_link_name
 from remediation.core.plan import account_findings
 from remediation.core.record import AuditRecord
-from remediation.core.settings import Settings
+from remediation.core.settings import PublicAccessMode, Settings
+from remediation.core.telemetry import heartbeat_line, is_open, open_since
 from remediation.core.triage import TargetKind
 from remediation.engine.reconcile import Remediator
+from remediation.store.audit import AuditTable
 from remediation.store.queue import WorkItem, WorkQueue
 
 log = logging.getLogger("remediation")
@@ -403,13 +405,17 @@ class SweepIncomplete(Exception):
 
 def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
     """The timer's sweep: screen every account in scope, queue work for the drifted ones, record one
-    summary per scope (and a failed record, then the error, when the sweep itself fails). A list that fails
-    does not stop the others: every account listed is still screened on its own properties (an open one is
-    queued), its summary names the failure, and the run ends in SweepIncomplete."""
+    summary per scope (and a failed record, then the error, when the sweep itself fails), then write the
+    heartbeat line. A list that fails does not stop the others: every account listed is still screened on its
+    own properties (an open one is queued), its summary names the failure, and once the heartbeat is out the run
+    ends in SweepIncomplete. Every log line is written here, on the invocation's own thread: the sweep's pool
+    threads and the page read-ahead thread only count (the host drops log lines that carry no invocation ID)."""
     settings = remediator.settings
+    started = time.monotonic()
+    pulse = Pulse(settings.public_network_access is PublicAccessMode.SELECTED_NETWORKS)
     try:
         summaries = Sweeper(remediator.clients, settings).run(lambda account: queue.put(
-            WorkItem(TargetKind.ACCOUNT.value, str(account.id), Trigger.SWEEP.value)))
+            WorkItem(TargetKind.ACCOUNT.value, str(account.id), Trigger.SWEEP.value)), pulse.count)
     except Exception as error:  # noqa: BLE001 - recorded, then raised so the host logs the failed run
         record = AuditRecord(",".join(map(str, settings.scopes)), Trigger.SWEEP, settings.mode,
                              Outcome.FAILED, error=describe(error))
@@ -420,10 +426,90 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
                  summary.accounts, summary.queued, summary.arm_requests, summary.duration_ms,
                  dict(summary.by_finding))
         remediator.auditor.record(summary_record(summary, settings.mode))
+    table = remediator.breaker.table if remediator.breaker else None  # the audit table, where exposures began
+    log.info("%s", heartbeat(pulse, summaries, queue, table, int((time.monotonic() - started) * 1000)))
     failed = [error for summary in summaries for error in summary.errors]
     if failed:
         raise SweepIncomplete("; ".join(failed)[:2000])
     return summaries
+
+
+_MAX_OPEN_LOOKUPS = 100  # open accounts whose history the heartbeat reads (each one table query)
+_HISTORY = 20  # records read back per open account
+
+
+@dataclass
+class Pulse:
+    """What the heartbeat counts while the accounts stream past (called by `Sweeper.run` under its lock)."""
+
+    selected_networks: bool
+    screened: int = 0
+    open: int = 0
+    drifted: int = 0
+    exempt: int = 0
+    open_ids: list[ResourceId] = field(default_factory=list)  # the first _MAX_OPEN_LOOKUPS open accounts
+
+    def count(self, screened: Screened) -> None:
+        self.screened += 1
+        if screened.exemption.exempt:
+            self.exempt += 1
+            return
+        self.drifted += bool(screened.findings)
+        if is_open(screened.findings, self.selected_networks):
+            self.open += 1
+            if len(self.open_ids) < _MAX_OPEN_LOOKUPS:
+                self.open_ids.append(screened.account.id)
+
+
+def heartbeat(pulse: Pulse, summaries: list[SweepSummary], queue: WorkQueue, table: AuditTable | None,
+              duration_ms: int) -> str:
+    """The sweep's heartbeat line: accounts screened and open, the oldest open exposure, the queues' lengths."""
+    now = datetime.now(UTC)
+    oldest, unknown = _oldest_exposure(pulse, table)
+    lengths: tuple[int | None, int | None]
+    try:
+        lengths = queue.lengths()
+    except Exception as error:  # noqa: BLE001 - the heartbeat still goes out, the lengths unknown (null)
+        log.warning("queue lengths unreadable: %s", type(error).__name__)
+        lengths = (None, None)
+    fields = {"scopes": len(summaries), "accountsScreened": pulse.screened, "accountsOpen": pulse.open,
+              "accountsDrifted": pulse.drifted, "accountsExempt": pulse.exempt,
+              "workItemsQueued": sum(s.queued for s in summaries),
+              "oldestOpenExposureMs": _age_ms(oldest[0], now) if oldest else None,
+              "oldestOpenAccount": str(oldest[1]) if oldest else None, "openSinceUnknown": unknown,
+              "workQueueLength": lengths[0], "poisonQueueLength": lengths[1],
+              "armRequests": sum(s.arm_requests for s in summaries), "durationMs": duration_ms,
+              "listsFailed": sum(len(s.errors) for s in summaries)}
+    return heartbeat_line(fields, now)
+
+
+def _oldest_exposure(pulse: Pulse, table: AuditTable | None) -> tuple[tuple[str, ResourceId] | None, int]:
+    """The earliest start among the open accounts' exposures (from their audit records), and how many open accounts
+    have no known start (no record left them open yet, more than _MAX_OPEN_LOOKUPS, or no table)."""
+    if table is None:
+        return None, pulse.open
+    starts: list[tuple[str, ResourceId]] = []
+    for account_id in pulse.open_ids:
+        try:
+            since = open_since(table.history(account_id, _HISTORY), pulse.selected_networks)
+        except Exception as error:  # noqa: BLE001 - an unreadable history is an unknown start, not a failed sweep
+            log.warning("audit history of %s unreadable: %s", account_id, type(error).__name__)
+            since = None
+        if since is not None and (moment := _parse_time(since)) is not None:
+            starts.append((moment.isoformat(), account_id))
+    return (min(starts, key=lambda s: s[0]) if starts else None), pulse.open - len(starts)
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _age_ms(start: str, now: datetime) -> int:
+    return max(0, int((now - datetime.fromisoformat(start)).total_seconds() * 1000))
 
 
 def summary_record(summary: SweepSummary, mode: Mode) -> AuditRecord:

@@ -7,8 +7,8 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from remediation.core.ids import ResourceId
@@ -41,7 +41,8 @@ class AuditTable:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         # Records the table could not take yet (it was unreachable), oldest first, written after the next
-        # record that gets through; every one this buffer lets go of is logged (the log line has it whole).
+        # record that gets through; every one this buffer lets go of is logged as an error. The log keeps only the
+        # record's telemetry line (outcome, findings, actions, actor), not the record.
         self._unwritten: deque[dict[str, Any]] = deque()
         self._max_unwritten = _MAX_UNWRITTEN
         self._lock = threading.Lock()
@@ -68,8 +69,9 @@ class AuditTable:
         while len(self._unwritten) >= self._max_unwritten:
             dropped = self._unwritten.popleft()
             log.error("audit record %s (%s, %s, %s) dropped from the unwritten-records buffer (%d records while the "
-                      "table is unreachable); it is whole in its log line", dropped.get("id"),
-                      dropped.get("resourceId"), dropped.get("outcome"), dropped.get("time"), self._max_unwritten)
+                      "table is unreachable); only its telemetry line (remediation.reconcile, same id) remains",
+                      dropped.get("id"), dropped.get("resourceId"), dropped.get("outcome"), dropped.get("time"),
+                      self._max_unwritten)
         self._unwritten.append(record)
 
     def _write_backlog(self) -> None:
@@ -77,7 +79,7 @@ class AuditTable:
             record = self._unwritten[0]
             try:
                 self._upsert(record)
-            except Exception as error:  # noqa: BLE001 - the backlog is best-effort; the log has every record
+            except Exception as error:  # noqa: BLE001 - the backlog is best-effort; each record has its telemetry line
                 if not refused_for_good(error):
                     return  # still not taking records: keep the rest for the next write
                 _log_refused(record, error)
@@ -110,6 +112,13 @@ class AuditTable:
                                              parameters={"pk": table_key(str(resource_id)), "rk": bound})
         return [json.loads(_record_text(entity)) for entity in query]
 
+    def records_since(self, moment: datetime) -> Iterator[dict[str, Any]]:
+        """Every account's audit records written at or after `moment`, in the table's order (the table's other rows,
+        leases and the serving index, have no recordTime and are not returned)."""
+        since = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for entity in self._table().query_entities("recordTime ge @since", parameters={"since": since}):
+            yield json.loads(_record_text(entity))
+
     def history(self, resource_id: ResourceId, top: int) -> list[dict[str, Any]]:
         """The account's records, newest first."""
         query = self._table().query_entities(
@@ -132,7 +141,7 @@ def refused_for_good(error: BaseException) -> bool:
 
 def _log_refused(record: dict[str, Any], error: BaseException) -> None:
     first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-    log.error("audit record %s for %s refused by the table for good and dropped (%s); it is whole in its log line",
-              record.get("id"), record.get("resourceId"), first_line[:300])
+    log.error("audit record %s for %s refused by the table for good and dropped (%s); only its telemetry line "
+              "(remediation.reconcile, same id) remains", record.get("id"), record.get("resourceId"), first_line[:300])
 
 

@@ -109,6 +109,12 @@ class WorkQueue:
             text = json.dumps(body, default=str)
         self._storage.queue(POISON_QUEUE).send_message(text)
 
+    def lengths(self) -> tuple[int, int]:
+        """The approximate message counts of the work and poison queues (Storage's own count, which may lag a
+        little): no platform metric counts one queue's messages, so the sweep's heartbeat reports them."""
+        work, poison = (self._storage.queue(name).get_queue_properties() for name in (WORK_QUEUE, POISON_QUEUE))
+        return int(work.approximate_message_count), int(poison.approximate_message_count)
+
 
 def _bounded(item: WorkItem) -> dict[str, Any]:
     """The item as JSON, cut down when a hostile one is too large to fit a message whole."""

@@ -160,7 +160,8 @@ class _Walk:
         properties = dict(t.get("properties") or t.get("baseProperties") or {})
         additional = t.get("additionalProperties")
         if t["$type"] == "DiscriminatedObjectType":
-            chosen = value.get(t["discriminator"])
+            field = t["discriminator"]
+            chosen = value.get(field, value.get(f"'{field}'"))  # pycep keeps the quotes of a key like 'odata.type'
             for key, element in t["elements"].items():
                 if not isinstance(chosen, str) or chosen in self.symbols or key.lower() == chosen.lower():
                     properties.update(self.resolve(element).get("properties") or {})

@@ -24,6 +24,7 @@ from localdev.estate import (
 from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from remediation.core.naming import private_endpoint_name
+from remediation.core.telemetry import RECONCILE_PREFIX, parse_line, reconcile_line
 from tests.conftest import Stack
 
 AOAI = account_id("aoai-prod")
@@ -438,15 +439,15 @@ def test_audit_record_is_logged_and_stored_newest_first(stack: Stack, caplog: py
     first = remediator.reconcile(AOAI_ID, Trigger.HTTP).record.to_json()
     second = remediator.reconcile(AOAI_ID, Trigger.HTTP).record.to_json()
 
-    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "remediation.audit"]
-    assert [r["id"] for r in logged] == [first["id"], second["id"]]
+    logged = [parse_line(r.getMessage(), RECONCILE_PREFIX) for r in caplog.records if r.name == "remediation.audit"]
+    assert [(r["id"], r["outcome"]) for r in logged] == [(first["id"], "remediated"), (second["id"], "compliant")]
     history = app.history(AOAI_ID, 10)
     assert [r["id"] for r in history] == [second["id"], first["id"]]
     assert history[1] == first
     assert [r["outcome"] for r in history] == ["compliant", "remediated"]
 
 
-def test_unreachable_audit_table_still_logs_the_whole_record(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+def test_unreachable_audit_table_still_logs_the_telemetry_line(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
     from localdev.azurite import connection_string, free_port
 
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
@@ -459,7 +460,7 @@ def test_unreachable_audit_table_still_logs_the_whole_record(stack: Stack, caplo
     assert result.record.outcome.value == "compliant"
     assert len(result.audit_errors) == 1 and "audit table write failed" in result.audit_errors[0]
     logged = [r for r in caplog.records if r.name == "remediation.audit"]
-    assert json.loads(logged[0].getMessage()) == result.record.to_json()
+    assert logged[0].getMessage() == reconcile_line(result.record.to_json())
     assert logged[1].levelno == logging.ERROR
 
 
