@@ -24,7 +24,7 @@ def test_the_demo_runs_to_the_end_and_shows_each_step() -> None:
     report = out.split("python -m remediation report:", 1)[1]
     section = report.split("Exposures closed", 1)[1].split("Their durations by kind of fix", 1)[0]
     closed = [line.split() for line in section.splitlines() if line.startswith("20")]
-    assert [(row[1], row[2]) for row in closed] == [("aoai-prod", "patch-account-network"),
+    assert [(row[1], row[2]) for row in closed] == [("aoai-prod", "close-account-exposure"),
                                                     ("aoai-chat", "create-private-endpoint"),
                                                     ("aoai-prod", "put-private-dns-record")]
     assert all(0 <= float(row[-1]) < 30 for row in closed), "drift to first fix, in seconds"
