@@ -297,15 +297,27 @@ class Authorization:
                     return True
             return False
 
+    def allowed_at_or_below(self, principal_id: str, action: str, scope: str) -> bool:
+        """Does a role assigned at, above or below `scope` grant `action` (a list filtered to what is readable)?"""
+        with self._lock:
+            below = [a for a in self._assignments.values()
+                     if a.principal_id.lower() == principal_id.lower() and within(a.scope, scope)]
+            return self.allowed(principal_id, action, scope) or any(
+                (role := self._definitions.get(a.role)) is not None and role.allows(action) for a in below)
+
     def authorize(self, claims: dict[str, Any], action: str | None, scope: str,
-                  linked: Iterable[LinkedCheck] = ()) -> None:
+                  linked: Iterable[LinkedCheck] = (), *, or_below: bool = False) -> None:
         """Raise ArmError(403) as Resource Manager would when the caller may not perform `action` at `scope`
-        (rbac.primary_action, rbac.request_scope) or one of the `linked` checks its write makes."""
+        (rbac.primary_action, rbac.request_scope) or one of the `linked` checks its write makes. `or_below`: a
+        list Resource Manager filters item by item, refused only when no assignment at, above or below grants it
+        (inferred from a 403 for a principal without rights, microsoft/startstopv2-deployments#21, and lists that
+        come back filtered for a principal with rights below the scope, Azure/azure-sdk-for-net#15715)."""
         oid = str(claims.get("oid") or "")
         if action is None:
             return
         client = str(claims.get("unique_name") or claims.get("upn") or oid)
-        if not self.allowed(oid, action, scope):
+        granted = self.allowed_at_or_below(oid, action, scope) if or_below else self.allowed(oid, action, scope)
+        if not granted:
             raise ArmError(403, "AuthorizationFailed",
                            f"The client '{client}' with object id '{oid}' does not have authorization to perform "
                            f"action '{action}' over scope '{scope}' or the scope is invalid. If access was recently "

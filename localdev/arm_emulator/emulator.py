@@ -47,6 +47,7 @@ class ArmEmulator(TlsService):
         self.world = World(self.config)
         self.world.tenant_id = self.app_identity.tenant_id
         self.world.providers = providers.PROVIDERS
+        self.world.catalog = registry
         self.faults = FaultSet()
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
@@ -189,9 +190,14 @@ class ArmEmulator(TlsService):
         has no principal to authorize. Operation-status polls pass (see authorization.py)."""
         if not self.config.enforce_rbac or not claims or registry.is_poll(req):
             return
+        spec = registry.spec_of(req.arm.type)
+        filtered = spec is not None and spec.filtered and req.arm.is_collection
         self.world.rbac.authorize(claims, registry.primary_action(method, req.arm),
                                   rbac.request_scope(req.path, req.arm),
-                                  registry.linked_checks(method, req.arm, req.body))
+                                  registry.linked_checks(method, req.arm, req.body), or_below=filtered)
+        if filtered:
+            oid = str(claims.get("oid") or "")
+            req.can = lambda action, scope: self.world.rbac.allowed(oid, action, scope)
 
     def check_locks(self, method: str, req: Any) -> None:
         """Raise 409 ScopeLocked when a lock over the request's scope refuses it (locks.py): ReadOnly refuses

@@ -20,7 +20,7 @@ class ArmError(Exception):
         if self.empty:
             return None
         err: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
+        if self.details is not None:
             err["details"] = self.details
         return {"error": err} if self.wrapped else err
 
@@ -150,3 +150,24 @@ def link_identity_in_use(vnet_id: str) -> dict[str, str]:
     return {"code": "Conflict",
             "message": f"Virtual network resource identity '{vnet_id}' already in use. This is possible in case the "
                        "virtual network was moved, or re-created. Please contact support."}
+
+
+def no_registered_provider(location: str, api_version: str, type_name: str, versions: tuple[str, ...],
+                           locations: tuple[str, ...]) -> ArmError:
+    """A resource provider's path with an api-version the provider does not serve: 400 NoRegisteredProviderFound
+    (Azure/azure-cli#7075 quotes the raw body: "No registered resource provider found for location 'usgovvirginia'
+    and API version '2018-03-01-preview' for type 'storageAccounts'. The supported api-versions are '2017-10-01,
+    2017-06-01, …'. The supported locations are 'usgoviowa, usgovvirginia, …'."; status 400 in Azure/azure-cli#23985).
+    `type` is the last type segment; lists are joined by ", " (their order varies between samples)."""
+    return ArmError(400, "NoRegisteredProviderFound",
+                    f"No registered resource provider found for location '{location}' and API version "
+                    f"'{api_version}' for type '{type_name}'. The supported api-versions are "
+                    f"'{', '.join(versions)}'. The supported locations are '{', '.join(locations)}'.")
+
+
+def invalid_api_version(api_version: str, versions: tuple[str, ...]) -> ArmError:
+    """Resource Manager's own endpoints (resource groups, role assignments) with an api-version they do not serve:
+    400 InvalidApiVersionParameter "The api-version '2018-01-01-preview' is invalid. The supported versions are
+    '2018-08-01,2018-07-01,…,2014-04'." (hashicorp/vault-plugin-secrets-azure#13; the list joined by "," alone)."""
+    return ArmError(400, "InvalidApiVersionParameter",
+                    f"The api-version '{api_version}' is invalid. The supported versions are '{','.join(versions)}'.")

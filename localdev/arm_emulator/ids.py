@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .names import NIC_TYPE, PROVIDER_TYPE, RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE
+from .names import NIC_TYPE, PROVIDER_TYPE, RESOURCE_GROUP_TYPE, RESOURCES_TYPE, SUBSCRIPTION_TYPE
 
 # Canonical casing of the types the emulator knows, keyed by lower-case type: every served type (registry.py
 # registers each spec's) and the types its resources name without serving them.
@@ -45,7 +45,7 @@ class ArmPath:
         if self.namespace is None:
             if not self.subscription or not self.types:
                 return SUBSCRIPTION_TYPE
-            return PROVIDER_TYPE if self.types[0] == "providers" else RESOURCE_GROUP_TYPE
+            return {"providers": PROVIDER_TYPE, "resources": RESOURCES_TYPE}.get(self.types[0], RESOURCE_GROUP_TYPE)
         return canonical_type("/".join((self.namespace, *self.types)))
 
     @property
@@ -91,6 +91,8 @@ def parse_path(path: str) -> ArmPath | None:
     sub, rest = segs[1], segs[2:]
     if rest and rest[0].lower() == "providers" and len(rest) <= 2:
         return ArmPath(sub, None, None, ("providers",), tuple(rest[1:]))
+    if [r.lower() for r in rest] == ["resources"]:   # a subscription's resources
+        return ArmPath(sub, None, None, ("resources",), ())
     rg = None
     if rest and rest[0].lower() == "resourcegroups":
         if len(rest) == 1:
@@ -98,6 +100,8 @@ def parse_path(path: str) -> ArmPath | None:
         rg, rest = rest[1], rest[2:]
     if not rest:
         return ArmPath(sub, rg, None, ("resourceGroups",) if rg else (), (rg,) if rg else ())
+    if rg and [r.lower() for r in rest] == ["resources"]:   # a resource group's resources
+        return ArmPath(sub, rg, None, ("resources",), ())
     if rest[0].lower() != "providers" or len(rest) < 3:
         return None
     ns, rest = rest[1], rest[2:]

@@ -3,6 +3,10 @@
 Tying progress to polls keeps tests deterministic: with lro_polls=N the operation answers InProgress
 N times, then Succeeded, however fast or slow the client is. In the time pace an operation has a due
 time instead and is done once that time has passed, whether anyone polls it or not, as in Azure.
+Azure's operations end on their own whoever polls them (server-side startTime/endTime precede the client's
+polls in every recording; research-pace-rendering §5.1), and `az … wait` reads the resource, never the operation
+URL; so in the poll pace too, when a Retry-After is configured, an operation nobody polls ends once its polls
+would have been due (pace.unpolled), not only at the age limit (lro_max_age_s).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class Operation:
     on_done: Callable[[Operation], None] | None = None
     result: Callable[[], Any] | None = None   # final body for Location polling (None: empty body)
     due: float | None = None   # monotonic time it finishes (time pace); None: it finishes by polls
+    deadline: float | None = None   # poll pace: monotonic time it finishes even if nobody polls it
 
     @property
     def done(self) -> bool:
@@ -60,13 +65,15 @@ class OperationTracker:
     def start(self, resource_id: str, polls: int, *, transitional_state: str = "Accepted",
               on_done: Callable[[Operation], None] | None = None,
               result: Callable[[], Any] | None = None, fail: dict[str, str] | None = None,
-              duration_s: float | None = None, busy: bool = True) -> Operation:
+              duration_s: float | None = None, busy: bool = True, unpolled_s: float | None = None) -> Operation:
         """A new operation on resource_id: done after `polls` polls, or after `duration_s` seconds when
         given (the time pace). `fail` makes it end Failed with that error instead of Succeeded.
-        `busy=False`: the resource does not read as busy meanwhile (a write that will only fail)."""
+        `busy=False`: the resource does not read as busy meanwhile (a write that will only fail).
+        `unpolled_s`: in the poll pace, it also finishes this long after it started, polled or not."""
         op_id = str(uuid.uuid4())
         op = Operation(op_id, resource_id, max(0, polls), transitional_state, on_done=on_done, result=result,
-                       error=fail, due=None if duration_s is None else self._clock() + max(0.0, duration_s))
+                       error=fail, due=None if duration_s is None else self._clock() + max(0.0, duration_s),
+                       deadline=None if unpolled_s is None else self._clock() + max(0.0, unpolled_s))
         with self._lock:
             self._ops[op_id] = op
             if busy:
@@ -86,6 +93,9 @@ class OperationTracker:
             if op.due is not None:
                 if self._clock() >= op.due:
                     self._finish(op)
+                return op
+            if op.deadline is not None and self._clock() >= op.deadline:
+                self._finish(op)
                 return op
             if op.polls_left > 0:
                 op.polls_left -= 1
@@ -112,7 +122,8 @@ class OperationTracker:
                     self._finish(op)
                     return None
                 return op
-            if (utcnow() - op.start).total_seconds() > self._max_age_s():
+            past_deadline = op.deadline is not None and self._clock() >= op.deadline
+            if past_deadline or (utcnow() - op.start).total_seconds() > self._max_age_s():
                 op.polls_left = 0
                 self._finish(op)
                 return None

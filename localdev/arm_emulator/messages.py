@@ -1,6 +1,7 @@
 """A request as the handlers see it and the reply they give, and the Retry-After the front door adds to it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,9 @@ class Req:
     body: Any
     api_version: str | None
     arm: ArmPath
+    # May the caller perform (action, at scope)? Set when RBAC is enforced, for lists that leave out what the
+    # caller may not read (TypeSpec.filtered); None: everything is visible.
+    can: Callable[[str, str], bool] | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -67,6 +67,11 @@ class EmulatorConfig:
     # case the virtual network was moved, or re-created. Please contact support." (Azure/azure-powershell#9537);
     # the link is kept with provisioningState Failed (that it stays is unevidenced).
     failed_link_vnets: list[str] = field(default_factory=list)
+    # An account's networkAcls.virtualNetworkRules naming a subnet the emulator does not hold: "accept" stores the
+    # rule (the only report, hashicorp/terraform-provider-azurerm#13108, has the RP "neither fail nor apply"), "refuse"
+    # answers 400 (code and text unevidenced for Cognitive Services; Storage's refusal of an unusable subnet,
+    # NetworkAclsValidationFailure in terraform-provider-azurerm#16547, is borrowed).
+    acl_missing_subnet: str = "accept"
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():
@@ -77,6 +82,8 @@ class EmulatorConfig:
             raise ValueError(f"account_lro must be one of {ACCOUNT_LRO_MODES}")
         if self.pace not in PACES:
             raise ValueError(f"pace must be one of {PACES}")
+        if self.acl_missing_subnet not in ("accept", "refuse"):
+            raise ValueError("acl_missing_subnet must be 'accept' or 'refuse'")
         if float(self.clock_scale) <= 0:
             raise ValueError("clock_scale must be positive")
 

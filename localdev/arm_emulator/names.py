@@ -4,6 +4,7 @@ from __future__ import annotations
 RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 PROVIDER_TYPE = "Microsoft.Resources/providers"
+RESOURCES_TYPE = "Microsoft.Resources/resources"   # a subscription's or resource group's resources (a list)
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 PEC_TYPE = "Microsoft.CognitiveServices/accounts/privateEndpointConnections"

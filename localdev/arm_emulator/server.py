@@ -198,6 +198,7 @@ class RequestHandler(TLSRequestHandler):
         if not incoming.req.api_version:
             raise ArmError(400, "MissingApiVersionParameter",
                            "The api-version query parameter (?api-version=) is required for all requests.")
+        registry.check_api_version(self.server.emu.world, incoming.req)
         return incoming.req
 
     def _authenticate(self, headers: dict[str, str]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .handlers.base import Handler
+from .ids import ArmPath
 from .rbac import LinkedCheck
 from .world import World
 
@@ -36,6 +37,10 @@ class TypeSpec:
       listed).
     - `durations`: the pace.DURATIONS keys of its long-running operations.
     - `poll`: an operation-status URL (polls are counted and authorized apart).
+    - `tracked`: a tracked resource (it has a location): `Resources - List` returns it.
+    - `filtered`: a list Resource Manager filters to what the caller may read (authorized when the caller holds
+      the list action at, above or below its scope; the handler leaves out the rest, `Req.can`).
+    `action_type` may be a function of the request's path when one type has two action names.
     """
 
     type: str
@@ -45,12 +50,14 @@ class TypeSpec:
     seed: Seed | None = None
     seed_order: int | None = None
     linked: Linked | None = None
-    action_type: str | None = None
+    action_type: str | Callable[[ArmPath], str] | None = None
     api_versions: tuple[str, ...] = ()
     locations: tuple[str, ...] = REGIONS
     provider_names: tuple[str, ...] | None = None
     durations: tuple[str, ...] = ()
     poll: bool = False
+    tracked: bool = False
+    filtered: bool = False
 
     @property
     def namespace(self) -> str:

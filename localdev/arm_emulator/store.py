@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from typing import Any
@@ -26,6 +27,7 @@ class ResourceStore:
         self._by_scope: dict[tuple[str, str], dict[str, None]] = {}   # (type, scope) -> ids, insertion order
         self._children: dict[str, dict[str, None]] = {}              # parent id -> child ids
         self._groups: dict[str, str] = {}                            # lower rg id -> rg id as first seen
+        self._times: dict[str, tuple[float, float]] = {}             # id -> (created, last changed), epoch s
         self._version = 0                                            # bumped by every put and delete
         self._snapshots: OrderedDict[Hashable, tuple[int, list[dict[str, Any]]]] = OrderedDict()
 
@@ -68,6 +70,8 @@ class ResourceStore:
         resource.setdefault("name", p.name)
         resource.setdefault("type", p.type)
         key = rid.lower()
+        now = time.time()
+        self._times[key] = (self._times.get(key, (now, now))[0], now)
         if key not in self._items:
             tkey = p.type.lower()
             self._by_scope.setdefault((tkey, f"/subscriptions/{p.subscription}".lower()), {})[key] = None
@@ -86,6 +90,7 @@ class ResourceStore:
         item = self._items.pop(key, None)
         if item is None:
             return False
+        self._times.pop(key, None)
         self._version += 1
         p = ids.parse_path(item["id"])
         assert p is not None
@@ -153,6 +158,15 @@ class ResourceStore:
                                lambda: [self._items[k] for k in self._scope_keys(type, scope)])
         return items[offset:offset + size], offset + size < len(items)
 
+    def times(self, resource_id: str) -> tuple[float, float] | None:
+        """(created, last changed) in epoch seconds, as the store saw them."""
+        return self._times.get(resource_id.lower())
+
+    def in_scope(self, scope: str) -> list[dict[str, Any]]:
+        """Every resource under a subscription or resource group, in insertion order (a snapshot)."""
+        prefix = scope.rstrip("/").lower() + "/"
+        return self._snapshot(("in", prefix), lambda: [r for k, r in self._items.items() if k.startswith(prefix)])
+
     # -- resource groups -----------------------------------------------------------------------------
     def add_group(self, group_id: str) -> None:
         self._groups.setdefault(group_id.rstrip("/").lower(), group_id.rstrip("/"))
@@ -176,6 +190,7 @@ class ResourceStore:
     def clear(self) -> None:
         with self.lock:
             self._items.clear()
+            self._times.clear()
             self._by_scope.clear()
             self._children.clear()
             self._groups.clear()

@@ -107,6 +107,7 @@ class World:
         self.rbac = Authorization()  # role definitions and assignments (authorization.py)
         self.locks = Locks()         # management locks (locks.py)
         self.providers: tuple[Any, ...] = ()   # provider metadata the providers API serves (providers.py)
+        self.catalog: Any = None   # the type registry (registry.py), for handlers that look across types
 
     def clear(self) -> None:
         with self.lock:
@@ -136,7 +137,7 @@ class World:
         after its scaled duration."""
         return self.ops.start(resource_id, self.config.lro_polls, transitional_state=transitional_state,
                               on_done=on_done, result=result, fail=fail, busy=busy,
-                              duration_s=pace.duration(self.config, key))
+                              duration_s=pace.duration(self.config, key), unpolled_s=pace.unpolled(self.config))
 
     # -- accounts ------------------------------------------------------------------------------------
     def runtime(self, account_id: str) -> AccountRuntime:

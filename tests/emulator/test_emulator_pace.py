@@ -186,3 +186,24 @@ def test_config_rejects_an_unknown_pace():
         EmulatorConfig().update({"pace": "fast"})
     with pytest.raises(ValueError):
         EmulatorConfig().update({"clock_scale": 0})
+
+
+def test_an_operation_nobody_polls_ends_at_the_configured_pace(emu):
+    """Azure's operations end on their own, and `az … wait` reads the resource, never the operation URL
+    (research-pace-rendering §5: recorded endTimes precede the client's polls; azure-cli-core WaitCommandOperation
+    calls the getter). In the poll pace with a Retry-After, an operation nobody polls ends when its polls would have
+    been due, not at the 60 s age limit: `az … --no-wait` then `az … wait` no longer waits a minute."""
+    emu.seed(base_scenario())
+    emu.config.update({"lro_retry_after_s": 0.2, "lro_polls": 1})
+    raw = Raw(emu)
+    pe_path = f"/subscriptions/{ACCOUNT.split('/')[2]}/resourceGroups/rg-net/providers/Microsoft.Network/" \
+              f"privateEndpoints/{PE_NAME}"
+    started = time.monotonic()
+    assert raw("PUT", pe_path, pe_body(), api_version="2026-03-01")[0] == 201   # --no-wait: no poll follows
+    state = "Updating"
+    while state == "Updating" and time.monotonic() - started < 10:
+        state = raw("GET", pe_path, api_version="2026-03-01")[2]["properties"]["provisioningState"]
+        time.sleep(0.05)
+    took = time.monotonic() - started
+    assert state == "Succeeded" and 0.2 <= took < 5
+    assert emu.config.lro_max_age_s == 60   # the age limit is not what ended it

@@ -35,7 +35,8 @@ def test_top_sets_the_page_size_of_private_dns_lists(emu):
     seed_records(emu, 5)
     raw = Raw(emu)
     pages = follow(raw, emu, f"{ZONE}/ALL?$top=2", "2024-06-01")
-    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [len(p) for p in pages] == [2, 2, 2]   # the five A record sets and the zone's SOA at '@'
+    assert pages[0][0] == "@"
     status, _, body = raw("GET", f"{ZONE}/A?$top=3", api_version="2024-06-01")
     assert len(body["value"]) == 3 and "$top=3" in body["nextLink"]
     emu.seed({"resources": [{"id": f"{DNS_RG}/providers/Microsoft.Network/privateDnsZones/z{i}.example",
@@ -64,7 +65,7 @@ def test_top_is_capped_and_validated(emu):
 def test_the_sdk_sends_top_and_follows_the_pages(emu, clients):
     seed_records(emu, 5)
     names = [r.name for r in clients.dns.record_sets.list("rg-dns", "privatelink.openai.azure.com", top=2)]
-    assert names == [f"host{i:02d}" for i in range(5)]
+    assert names == ["@"] + [f"host{i:02d}" for i in range(5)]   # every zone holds its SOA record set
     lists = [r for r in emu.requests if r.kind == "read" and r.path.lower().endswith("/all")]
     assert len(lists) == 3 and lists[0].query["$top"] == "2"
 

@@ -222,7 +222,7 @@ def test_list_record_sets(enforced, clients):
     listing = lambda: list(clients.dns.record_sets.list("rg-dns", "privatelink.openai.azure.com"))
     assert refused(listing).error.message == denied(enforced, "Microsoft.Network/privateDnsZones/ALL/read", ZONE)
     grant(enforced, "dns", DNS_RG)
-    assert [r.name for r in listing()] == ["aoai-prod"]   # written by the seeded zone group
+    assert [r.name for r in listing()] == ["@", "aoai-prod"]   # the zone's SOA, the seeded zone group's record
 
 
 def test_approve_a_connection(enforced, clients):

@@ -41,7 +41,7 @@ def test_an_aaaa_record_set_is_written_read_listed_and_deleted(emu: ArmEmulator,
                                    "aaaaRecords": [{"ipv6Address": "fd00:10::4"}], "isAutoRegistered": False}}
     assert [r.name for r in clients.dns.record_sets.list_by_type("rg-dns", ZONE_NAME, "AAAA")] == ["aoai-prod"]
     assert [r.type for r in clients.dns.record_sets.list("rg-dns", ZONE_NAME)] == [
-        "Microsoft.Network/privateDnsZones/AAAA"]
+        "Microsoft.Network/privateDnsZones/SOA", "Microsoft.Network/privateDnsZones/AAAA"]
     clients.dns.record_sets.delete("rg-dns", ZONE_NAME, "AAAA", "aoai-prod")
     assert raw("GET", f"{ZONE}/AAAA/aoai-prod", api_version=API)[0] == 404
 
@@ -92,3 +92,59 @@ def test_the_client_sees_the_refusals(emu: ArmEmulator, clients, raw: Raw) -> No
         clients.dns.record_sets.create_or_update("rg-dns", ZONE_NAME, "AAAA", "x",
                                                  RecordSet(ttl=5, aaaa_records=[AaaaRecord(ipv6_address="nope")]))
     assert err.value.status_code == 400
+
+
+# -- the SOA record set every zone has, and updates ---------------------------------------------------------------
+def test_a_new_zone_holds_its_soa_record_set_at_the_apex(emu: ArmEmulator, clients, raw: Raw) -> None:
+    """Azure/azure-cli recording test_ListRecordSetsAcrossType_DefaultRecordSetPresent (2021): the new zone's one
+    record set, `numberOfRecordSets: 1`, with these values."""
+    new = "privatelink.cognitiveservices.azure.com"
+    zone = clients.dns.private_zones.begin_create_or_update("rg-dns", new, {"location": "global"}).result()
+    assert zone.number_of_record_sets == 1
+    [soa] = raw("GET", f"{zone.id}/ALL", api_version=API)[2]["value"]
+    assert GUID.fullmatch(soa["etag"]) and soa == {
+        "id": f"{zone.id}/SOA/@", "name": "@", "type": "Microsoft.Network/privateDnsZones/SOA", "etag": soa["etag"],
+        "properties": {"fqdn": f"{new}.", "ttl": 3600, "soaRecord": {
+            "email": "azureprivatedns-host.microsoft.com", "expireTime": 2419200, "host": "azureprivatedns.net",
+            "minimumTtl": 10, "refreshTime": 3600, "retryTime": 300, "serialNumber": 1}, "isAutoRegistered": False}}
+    assert clients.dns.record_sets.get("rg-dns", new, "SOA", "@").soa_record.email == \
+        "azureprivatedns-host.microsoft.com"
+
+
+def test_the_soa_record_set_cannot_be_deleted(emu: ArmEmulator, raw: Raw) -> None:
+    """PowerShell recording TestRecordSetSOA.json: 400 with the body not wrapped in "error"."""
+    status, _, body = raw("DELETE", f"{ZONE}/SOA/@", api_version=API)
+    assert (status, body) == (400, {"code": "BadRequest",
+                                    "message": "Record sets of type 'SOA' with name '@' cannot be deleted."})
+    assert raw("GET", f"{ZONE}/SOA/@", api_version=API)[0] == 200
+
+
+def test_a_patch_sets_metadata_and_the_table_keys_are_there(emu: ArmEmulator, clients, raw: Raw) -> None:
+    """The CLI recording test_CrudRecordSet_AAAARecord: a PATCH of `metadata` answers 200 with the record set,
+    `metadata` first. `az network private-dns record-set … list -o table` reads name, resourceGroup, ttl, type,
+    isAutoRegistered and metadata (azure-cli privatedns/_format.py); `metadata` is there once set, and absent
+    before, as Azure renders it (the 2023 CLI recording of test_CrudRecordSet_ARecord shows no `metadata` key)."""
+    raw("PUT", f"{ZONE}/A/web", {"properties": {"ttl": 30, "aRecords": [{"ipv4Address": "10.0.1.7"}]}},
+        api_version=API)
+    assert "metadata" not in raw("GET", f"{ZONE}/A/web", api_version=API)[2]["properties"]
+    status, _, body = raw("PATCH", f"{ZONE}/A/web", {"properties": {"metadata": {"owner": "ops"}}}, api_version=API)
+    assert status == 200 and list(body["properties"]) == ["metadata", "fqdn", "ttl", "aRecords", "isAutoRegistered"]
+    assert body["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.7"}]
+    updated = clients.dns.record_sets.update("rg-dns", ZONE_NAME, "A", "web", RecordSet(ttl=60))
+    assert updated.ttl == 60 and updated.metadata == {"owner": "ops"}
+
+
+def test_a_zone_with_links_is_refused_on_delete(emu: ArmEmulator, raw: Raw) -> None:
+    """409 CannotDeleteResource with Resource Manager's text (learntocloud/networking-lab#8); without links the
+    zone goes, its record sets with it."""
+    from emu_helpers import VNET
+    raw("PUT", f"{ZONE}/virtualNetworkLinks/hub", {"location": "global", "properties": {
+        "virtualNetwork": {"id": VNET}, "registrationEnabled": False}}, api_version=API)
+    status, _, body = raw("DELETE", ZONE, api_version=API)
+    assert (status, body) == (409, {"error": {"code": "CannotDeleteResource", "message": (
+        "Cannot delete resource while nested resources exist. Some existing nested resource IDs include: "
+        f"'Microsoft.Network/privateDnsZones/{ZONE_NAME}/virtualNetworkLinks/hub'. Please delete all nested "
+        "resources before deleting this resource.")}})
+    assert raw("DELETE", f"{ZONE}/virtualNetworkLinks/hub", api_version=API)[0] == 200
+    assert raw("DELETE", ZONE, api_version=API)[0] == 200
+    assert emu.get(f"{ZONE}/SOA/@") is None

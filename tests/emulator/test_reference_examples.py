@@ -208,7 +208,9 @@ def _link_put(dns_lro: str):
         emu.config.dns_lro = dns_lro
         ex = load("privatedns/VirtualNetworkLinks_CreateOrUpdate.2024-06-01.json")
         p = ex["parameters"]
-        emu.seed({"resources": [{"id": zone_id(p), "location": "global"}]})
+        # The example's VNet must exist: Azure refuses a link to a missing one (Azure/azure-cli#23351).
+        vnet = p["parameters"]["properties"]["virtualNetwork"]["id"]
+        emu.seed({"resources": [{"id": zone_id(p), "location": "global"}, {"id": vnet, "location": "eastus"}]})
         return ex, raw("PUT", f"{zone_id(p)}/virtualNetworkLinks/{p['virtualNetworkLinkName']}", p["parameters"],
                        api_version=p["api-version"])
     return case

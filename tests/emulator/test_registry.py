@@ -83,7 +83,8 @@ def _path(type_: str, collection: bool) -> ids.ArmPath:
     if namespace.lower() == "microsoft.resources":   # Resource Manager's own paths
         path = {"subscriptions": f"/subscriptions{'' if collection else '/' + SUB}",
                 "providers": f"/subscriptions/{SUB}/providers{'' if collection else '/Microsoft.Network'}",
-                "resourceGroups": f"/subscriptions/{SUB}/resourceGroups{'' if collection else '/rg'}"}[types[0]]
+                "resourceGroups": f"/subscriptions/{SUB}/resourceGroups{'' if collection else '/rg'}",
+                "resources": f"/subscriptions/{SUB}/resources"}[types[0]]
     else:
         path = f"/subscriptions/{SUB}/resourceGroups/rg/providers/{namespace}/" + "/".join(
             f"{t}/n{i}" for i, t in enumerate(types))

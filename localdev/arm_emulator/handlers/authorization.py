@@ -116,9 +116,17 @@ def assignment_list(world: World, req: Req) -> Reply:
     return Reply(200, {"value": [a.to_arm() for a in found]})
 
 
+# API versions: the folders of azure-rest-api-specs `specification/authorization/resource-manager/
+# Microsoft.Authorization/{stable,preview}` that hold the type's calls (the folder listing read for this; further
+# preview folders may exist: a version a client sends that is missing here is refused, so add it with its source).
+ASSIGNMENT_VERSIONS = ("2022-04-01", "2022-03-01", "2020-10-01", "2018-05-01", "2018-01-01-preview",
+                       "2017-10-01-preview", "2015-07-01")
+DEFINITION_VERSIONS = ("2022-04-01", "2022-03-01", "2018-05-01", "2018-01-01-preview", "2017-10-01-preview",
+                       "2015-07-01")
+
 SPECS = (
     TypeSpec(ROLE_DEFINITIONS, item={"GET": definition_get, "PUT": definition_put, "DELETE": definition_delete},
-             collection={"GET": definition_list}, provider_names=()),
+             collection={"GET": definition_list}, api_versions=DEFINITION_VERSIONS, provider_names=()),
     TypeSpec(ROLE_ASSIGNMENTS, item={"GET": assignment_get, "PUT": assignment_put, "DELETE": assignment_delete},
-             collection={"GET": assignment_list}, provider_names=()),
+             collection={"GET": assignment_list}, api_versions=ASSIGNMENT_VERSIONS, provider_names=()),
 )

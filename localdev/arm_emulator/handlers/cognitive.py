@@ -9,6 +9,7 @@ PATCH semantics (Azure's own deep-merge rules are undocumented; these are the em
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from .. import pace
@@ -40,6 +41,71 @@ def _validate_props(props: dict[str, Any]) -> None:
     pna = props.get("publicNetworkAccess")
     if pna is not None and str(pna).lower() not in ("enabled", "disabled"):
         raise bad_request(f"The value '{pna}' is not valid for publicNetworkAccess. Allowed values: Enabled, Disabled.")
+
+
+# A subdomain is a DNS label; underscores are refused (400 CustomDomainInvalid "Sub domain name
+# 'ai_foundry-resource' is not valid.", microsoft/microsoft-foundry-for-vscode#121). The length bound is the DNS
+# label's (63), Azure's own is unevidenced.
+_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _subdomain_in_use(name: str) -> str:
+    """409 CustomDomainInUse's message (microsoft/microsoft-foundry-for-vscode#107 and #52; the link as in
+    Azure-Samples/azuresandbox#164)."""
+    return (f"Please pick a different name. The subdomain name '{name}' is not available as it's already used by a "
+            "resource. If the resource using the name was deleted in the last 48 hours, you may need to purge the "
+            'deleted resource. Learn more at "https://go.microsoft.com/fwlink/?linkid=2215493"')
+
+
+def _subdomain_owner(world: World, name: str) -> str | None:
+    """The account that holds a custom subdomain (names compare case-insensitively, as DNS names do)."""
+    for account_id in world.store.ids(ACCOUNT_TYPE):
+        account = world.store.raw(account_id)
+        taken = ((account or {}).get("properties") or {}).get("customSubDomainName")
+        if isinstance(taken, str) and taken.lower() == name.lower():
+            return account_id
+    return None
+
+
+def _claim_subdomain(world: World, account_id: str, name: Any) -> None:
+    """Refuse a subdomain that is not a DNS label (400 CustomDomainInvalid) or that another account holds: 409
+    CustomDomainInUse at the PUT itself (Azure-Samples/azuresandbox#164: "performing AccountsCreate: unexpected
+    status 409 (409 Conflict) with error: CustomDomainInUse"). Soft-deleted accounts holding names are not modelled."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not _SUBDOMAIN.match(name):
+        raise ArmError(400, "CustomDomainInvalid", f"Sub domain name '{name}' is not valid.")
+    owner = _subdomain_owner(world, name)
+    if owner is not None and owner.lower() != account_id.lower():
+        raise ArmError(409, "CustomDomainInUse", _subdomain_in_use(name))
+
+
+def check_domain_availability(world: World, req: Req) -> Reply:
+    """`POST /subscriptions/{s}/providers/Microsoft.CognitiveServices/checkDomainAvailability`: the spec example
+    CheckDomainAvailability.json (stable/2025-06-01 @1f4159c6) answers 200 `{"isSubdomainAvailable": false, "reason":
+    "Sub domain name 'contosodemoapp1' is not valid", "subdomainName", "type"}`. For a name in use the reason is
+    the CustomDomainInUse message, and an available name has no reason: both unevidenced."""
+    body = body_dict(req)
+    name, type_ = body.get("subdomainName"), body.get("type")
+    if not isinstance(name, str) or not isinstance(type_, str):
+        raise bad_request("The request content was invalid: 'subdomainName' and 'type' are required.")
+    out: dict[str, Any] = {"isSubdomainAvailable": True}
+    if not _SUBDOMAIN.match(name):
+        out = {"isSubdomainAvailable": False, "reason": f"Sub domain name '{name}' is not valid"}
+    elif _subdomain_owner(world, name) is not None:
+        out = {"isSubdomainAvailable": False, "reason": _subdomain_in_use(name)}
+    return Reply(200, {**out, "subdomainName": name, "type": type_})
+
+
+def _check_acl_subnets(world: World, account_id: str, props: dict[str, Any]) -> None:
+    """EmulatorConfig.acl_missing_subnet: refuse rules naming subnets the emulator does not hold (see there)."""
+    if world.config.acl_missing_subnet != "refuse":
+        return
+    for rule in (props.get("networkAcls") or {}).get("virtualNetworkRules") or []:
+        subnet = rule.get("id") if isinstance(rule, dict) else None
+        if isinstance(subnet, str) and world.store.raw(subnet) is None:
+            raise ArmError(400, "NetworkAclsValidationFailure",
+                           f"Validation of network acls failure: subnet {subnet} named by {account_id} was not found.")
 
 
 def _writable(props: dict[str, Any] | None) -> dict[str, Any]:
@@ -120,6 +186,7 @@ def account_put(world: World, req: Req) -> Reply:
         raise bad_request("The request content was invalid: required property 'sku.name' is missing.")
     props = _writable(body.get("properties"))
     _validate_props(props)
+    _check_acl_subnets(world, req.arm.resource_id, props)
     existing = world.store.raw(req.arm.resource_id)
     if existing is not None:
         if world.account_busy(existing):
@@ -127,6 +194,7 @@ def account_put(world: World, req: Req) -> Reply:
         old_sub = existing.get("properties", {}).get("customSubDomainName")
         if old_sub and props.get("customSubDomainName", old_sub).lower() != old_sub.lower():
             raise bad_request("The custom subdomain name of an account cannot be changed.", "BadRequest")
+    _claim_subdomain(world, req.arm.resource_id, props.get("customSubDomainName"))
     rid = existing["id"] if existing else req.arm.resource_id
     account: dict[str, Any] = {"id": rid, "name": req.arm.name, "type": ACCOUNT_TYPE,
                                "location": body["location"], "kind": body["kind"], "sku": copy.deepcopy(body["sku"]),
@@ -146,11 +214,14 @@ def account_patch(world: World, req: Req) -> Reply:
         raise conflict_busy(account["id"])
     props = _writable(body.get("properties"))
     _validate_props(props)
+    _check_acl_subnets(world, account["id"], props)
     stored = account.setdefault("properties", {})
     old_sub = stored.get("customSubDomainName")
     new_sub = props.get("customSubDomainName")
     if old_sub and new_sub and new_sub.lower() != old_sub.lower():
         raise bad_request("The custom subdomain name of an account cannot be changed.", "BadRequest")
+    if not old_sub:
+        _claim_subdomain(world, account["id"], new_sub)
     stored.update(props)
     stored["provisioningState"] = "Succeeded"
     for key in ("tags", "sku", "identity"):
@@ -328,12 +399,14 @@ SPECS = (
     TypeSpec(ACCOUNT_TYPE, item={"GET": account_get, "PUT": account_put, "PATCH": account_patch,
                                  "DELETE": account_delete},
              collection={"GET": account_list}, render=lambda world, r: world.render_account(r),
-             seed=seed_account, seed_order=30, api_versions=ACCOUNT_VERSIONS,
+             seed=seed_account, seed_order=30, api_versions=ACCOUNT_VERSIONS, tracked=True,
              durations=("account/create", "account/update", "account/tags", "account/delete")),
     TypeSpec(PEC_TYPE, item={"GET": pec_get, "PUT": pec_put, "DELETE": pec_delete}, collection={"GET": pec_list},
              render=lambda world, r: world.render_pec(r), seed=seed_pec, seed_order=40, api_versions=VERSIONS,
              durations=("connection/update",)),
     TypeSpec(PLR_TYPE, collection={"GET": plr_list}, api_versions=VERSIONS, provider_names=()),
+    TypeSpec("Microsoft.CognitiveServices/checkDomainAvailability", collection={"POST": check_domain_availability},
+             api_versions=VERSIONS, provider_names=()),
     TypeSpec("Microsoft.CognitiveServices/locations/operationResults", item={"GET": operation_get},
              api_versions=VERSIONS, provider_names=(), poll=True),
 )

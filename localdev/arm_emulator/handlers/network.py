@@ -124,9 +124,11 @@ def subnet_list(world: World, req: Req) -> Reply:
 # -- private endpoints ---------------------------------------------------------------------------------
 def _invalid_reference(ref: str, by: str) -> ArmError:
     # Network RP's text, as public deployment logs quote it ("InvalidResourceReference: …/subnets/pe-subnet").
+    # The body carries `"details": []` (MicrosoftDocs/azure-docs#81734 quotes it whole; Azure/azure-cli#13614 the
+    # endpoint form).
     return ArmError(400, "InvalidResourceReference",
                     f"Resource {ref} referenced by resource {by} was not found. Please make sure that the "
-                    "referenced resource exists, and that both resources are in the same region.")
+                    "referenced resource exists, and that both resources are in the same region.", details=[])
 
 
 def _stored(world: World, resource_id: str) -> dict[str, Any]:
@@ -492,12 +494,12 @@ VNET_VERSIONS = PRIVATE_ENDPOINT_VERSIONS[:-1] + ("2019-02-01", "2018-12-01", "2
 
 SPECS = (
     TypeSpec(VNET_TYPE, item={"GET": vnet_get, "PUT": vnet_put}, collection={"GET": vnet_list}, render=render_vnet,
-             seed=seed_vnet, seed_order=10, api_versions=VNET_VERSIONS),
+             seed=seed_vnet, seed_order=10, api_versions=VNET_VERSIONS, tracked=True),
     TypeSpec(SUBNET_TYPE, item={"GET": subnet_get, "PUT": subnet_put}, collection={"GET": subnet_list},
              seed=seed_subnet, seed_order=20, api_versions=VNET_VERSIONS),
     TypeSpec(PE_TYPE, item={"GET": pe_get, "PUT": pe_put, "DELETE": pe_delete}, collection={"GET": pe_list},
              render=lambda world, r: world.render_pe(r), seed=seed_pe, seed_order=70, linked=pe_linked,
-             api_versions=PRIVATE_ENDPOINT_VERSIONS,
+             api_versions=PRIVATE_ENDPOINT_VERSIONS, tracked=True,
              durations=("privateEndpoint/create", "privateEndpoint/update", "privateEndpoint/delete")),
     TypeSpec(ZONE_GROUP_TYPE, item={"GET": group_get, "PUT": group_put, "DELETE": group_delete},
              collection={"GET": group_list}, render=render_group, seed=seed_zone_group, seed_order=80,

@@ -37,7 +37,12 @@ from .base import (
     require_group,
 )
 
-RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT"}
+RECORD_TYPES = {"a": "A", "aaaa": "AAAA", "cname": "CNAME", "txt": "TXT", "soa": "SOA"}
+# The SOA record set every new zone gets at `@`, as production rendered it (Azure/azure-cli recording
+# test_ListRecordSetsAcrossType_DefaultRecordSetPresent_ExpectDefaultRecordSetRetrieved.yaml @9227cdd7, 26 Apr 2021:
+# the zone's only record set, `numberOfRecordSets: 1` on the new zone).
+SOA_RECORD = {"email": "azureprivatedns-host.microsoft.com", "expireTime": 2419200, "host": "azureprivatedns.net",
+              "minimumTtl": 10, "refreshTime": 3600, "retryTime": 300, "serialNumber": 1}
 
 
 def _check_location(body: dict[str, Any], resource_type: str) -> None:
@@ -114,7 +119,7 @@ def render_zone(world: World, zone: dict[str, Any]) -> dict[str, Any]:
     links = world.store.children(zone["id"], LINK_TYPE)
     records = world.store.children(zone["id"], exclude_type=LINK_TYPE)
     props = out.setdefault("properties", {})
-    props.update({"maxNumberOfRecordSets": 25000, "numberOfRecordSets": 1 + len(records),
+    props.update({"maxNumberOfRecordSets": 25000, "numberOfRecordSets": len(records),
                   "maxNumberOfVirtualNetworkLinks": 1000, "numberOfVirtualNetworkLinks": len(links),
                   "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
                   "numberOfVirtualNetworkLinksWithRegistration":
@@ -131,7 +136,12 @@ def store_zone(world: World, zone_id: str, body: dict[str, Any]) -> dict[str, An
     tags = body.get("tags", (existing or {}).get("tags"))
     if tags is not None:
         zone["tags"] = copy.deepcopy(tags)
-    return world.store.put_raw(zone)
+    stored = world.store.put_raw(zone)
+    if existing is None:
+        world.store.put_raw({"id": f"{stored['id']}/SOA/@", "name": "@", "type": f"{ZONE_TYPE}/SOA", "etag": new_etag(),
+                             "properties": {"fqdn": f"{stored['name']}.", "ttl": 3600,
+                                            "soaRecord": dict(SOA_RECORD), "isAutoRegistered": False}})
+    return stored
 
 
 def _zone(world: World, req: Req, parent: bool = False) -> dict[str, Any]:
@@ -167,6 +177,17 @@ def zone_delete(world: World, req: Req) -> Reply:
     zone = world.store.raw(req.arm.resource_id)
     if zone is None:
         return Reply(204, None, {}, req.arm.resource_id)
+    links = world.store.children(zone["id"], LINK_TYPE)
+    if links:
+        # Resource Manager's own refusal: learntocloud/networking-lab#8 (409 CannotDeleteResource "Cannot delete
+        # resource while nested resources exist. Some existing nested resource IDs include: 'Microsoft.Network/
+        # privateDnsZones/internal.local/virtualNetworkLinks/LabVNetLink'. Please delete all nested resources before
+        # deleting this resource."); Azure/azure-cli#15010 the same. Several links: each quoted, ", " between them
+        # (unevidenced).
+        named = ", ".join(f"'{ZONE_TYPE}/{zone['name']}/virtualNetworkLinks/{link['name']}'" for link in links)
+        raise ArmError(409, "CannotDeleteResource",
+                       "Cannot delete resource while nested resources exist. Some existing nested resource IDs "
+                       f"include: {named}. Please delete all nested resources before deleting this resource.")
     _preconditions(req, zone, f"{ZONE_TYPE}/{req.arm.name}")
     world.store.delete_raw(zone["id"])
     return Reply(200, None, {}, zone["id"])
@@ -255,6 +276,10 @@ def link_put(world: World, req: Req) -> Reply:
         return _dns_write_failure(world, req, link_id, link_exists(req.arm.names[-1], zone["name"]), key)
     _preconditions(req, existing, f"{LINK_TYPE}/{zone['name']}/{req.arm.names[-1]}")
     vnet_id = _vnet_of_link(body)
+    if world.store.raw(vnet_id) is None:
+        # Azure/azure-cli#23351: "(BadRequest) Virtual network resource not found for '<vnet id>'"; the body is
+        # Private DNS's unwrapped one (Azure/azure-rest-api-specs#31176) and the status 400 presumed from the code.
+        raise ArmError(400, "BadRequest", f"Virtual network resource not found for '{vnet_id}'", wrapped=False)
     conflict = link_conflict(world, zone, link_id, vnet_id)
     if conflict is not None:   # Azure accepts the PUT and fails its operation, whatever dns_lro says
         return _dns_write_failure(world, req, link_id, conflict, key)
@@ -289,7 +314,8 @@ def _record_type(req: Req) -> str:
 
 
 # The key that holds each record type's data, and the check of one entry (RFC 4291/791 text forms).
-RECORD_DATA = {"A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord", "TXT": "txtRecords"}
+RECORD_DATA = {"A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord", "TXT": "txtRecords",
+               "SOA": "soaRecord"}
 # "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md)
 MAX_RECORDS = 20
 
@@ -310,6 +336,10 @@ def _record_data(rtype: str, props: dict[str, Any]) -> tuple[str, Any] | None:
     if key not in props or props[key] is None:
         return None
     data = props[key]
+    if rtype == "SOA":
+        if not isinstance(data, dict):
+            raise bad_request("The soaRecord must be an object.", "BadRequest")   # code and text unevidenced
+        return key, {**SOA_RECORD, **copy.deepcopy(data)}
     if rtype == "CNAME":
         if not isinstance(data, dict) or not isinstance(data.get("cname"), str) or not data["cname"].strip("."):
             raise bad_request("The cnameRecord needs a 'cname'.", "BadRequest")  # code and text unevidenced
@@ -370,6 +400,8 @@ def record_put(world: World, req: Req) -> Reply:
     name = req.arm.names[-1].lower()
     rid = f"{zone['id']}/{rtype}/{name}"
     existing = world.store.raw(rid)
+    if rtype == "SOA" and name != "@":   # a zone has one SOA record set, at its apex (code and text unevidenced)
+        raise ArmError(400, "BadRequest", "Record sets of type 'SOA' can only be at '@'.", wrapped=False)
     _preconditions(req, existing, f"{ZONE_TYPE}/{rtype}/{zone['name']}/{name}")
     props: dict[str, Any] = body["properties"] if isinstance(body.get("properties"), dict) else {}
     rec = world.store.put_raw(record_set(zone, rtype, name, props))
@@ -382,9 +414,31 @@ def record_delete(world: World, req: Req) -> Reply:
     rec = world.store.raw(f"{zone['id']}/{rtype}/{req.arm.names[-1]}")
     if rec is None:
         return Reply(204, None, {}, req.arm.resource_id)
+    if rtype == "SOA":
+        # PS recording TestRecordSetSOA.json @1c76d853: 400, the body not wrapped in "error".
+        raise ArmError(400, "BadRequest", "Record sets of type 'SOA' with name '@' cannot be deleted.", wrapped=False)
     _preconditions(req, rec, rec["id"])
     world.store.delete_raw(rec["id"])
     return Reply(200, None, {}, rec["id"])
+
+
+def record_patch(world: World, req: Req) -> Reply:
+    """An update of the keys sent (metadata, ttl, the type's records), 200 with the record set (Azure/azure-cli
+    recording test_CrudRecordSet_AAAARecord_ExpectCrudSuccessful.yaml @1e4829c3: PATCH `{"properties":
+    {"metadata": {...}, "ttl": 3600, "aaaaRecords": [...]}}` answered 200 with the merged record set)."""
+    zone = _zone(world, req, parent=True)
+    rtype = _record_type(req)
+    name = req.arm.names[-1].lower()
+    rec = world.store.raw(f"{zone['id']}/{rtype}/{name}")
+    if rec is None:
+        raise not_found(f"{ZONE_TYPE}/{rtype}", f"{zone['name']}/{name}", req.arm.resource_group)
+    _preconditions(req, rec, rec["id"])
+    sent = body_dict(req).get("properties")
+    props = {**rec["properties"], **(sent if isinstance(sent, dict) else {})}
+    updated = record_set(zone, rtype, name, props)
+    updated["id"] = rec["id"]
+    world.store.put_raw(updated)
+    return Reply(200, render_record_set(updated), _etag_header(updated), rec["id"])
 
 
 def record_list(world: World, req: Req) -> Reply:
@@ -442,7 +496,8 @@ GLOBAL = ("global",)   # private DNS zones and links exist in 'global' only
 
 def _record_spec(rtype: str) -> TypeSpec:
     """One record type's spec. Only A is listed in the provider metadata (what the emulator has always listed)."""
-    return TypeSpec(f"{ZONE_TYPE}/{rtype}", item={"GET": record_get, "PUT": record_put, "DELETE": record_delete},
+    return TypeSpec(f"{ZONE_TYPE}/{rtype}", item={"GET": record_get, "PUT": record_put, "PATCH": record_patch,
+                                                  "DELETE": record_delete},
                     collection={"GET": record_list}, render=lambda world, r: render_record_set(r), seed=seed_record,
                     seed_order=90, provider_names=None if rtype == "A" else (), api_versions=VERSIONS, locations=GLOBAL)
 
@@ -450,10 +505,10 @@ def _record_spec(rtype: str) -> TypeSpec:
 SPECS = (
     TypeSpec(ZONE_TYPE, item={"GET": zone_get, "PUT": zone_put, "DELETE": zone_delete},
              collection={"GET": zone_list}, render=render_zone, seed=seed_zone, seed_order=50,
-             durations=("privateDnsZone/write",), api_versions=VERSIONS, locations=GLOBAL),
+             durations=("privateDnsZone/write",), api_versions=VERSIONS, locations=GLOBAL, tracked=True),
     TypeSpec(LINK_TYPE, item={"GET": link_get, "PUT": link_put, "DELETE": link_delete},
              collection={"GET": link_list}, render=render_link, seed=seed_link, seed_order=60, linked=link_linked,
-             durations=("virtualNetworkLink/write",), api_versions=VERSIONS, locations=GLOBAL),
+             durations=("virtualNetworkLink/write",), api_versions=VERSIONS, locations=GLOBAL, tracked=True),
     *(_record_spec(rtype) for rtype in RECORD_TYPES.values()),
     # Every record set of a zone: `ALL` (the SDK's path) and `recordsets` (the Azure CLI's).
     TypeSpec(f"{ZONE_TYPE}/ALL", collection={"GET": record_list}, provider_names=(), api_versions=VERSIONS,
