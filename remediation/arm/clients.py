@@ -19,8 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from remediation.core.allowed_hosts import same_origin
 from remediation.core.failures import error_kind
 from remediation.core.ids import ResourceId
 from remediation.core.model import ErrorKind, Principal
@@ -105,7 +105,9 @@ class ArmClients:
         return {
             "credential_scopes": [self.settings.arm_scope],
             "polling_interval": self.settings.poll_interval_seconds,
-            "per_retry_policies": [_counting_policy(self._count)],
+            # After the retry and redirect policies, so every request sent (each retry, each redirect, each poll
+            # of a long-running operation, each nextLink) is checked before it leaves.
+            "per_retry_policies": [_counting_policy(self._count), _origin_policy(self.settings.arm_endpoint)],
             **_RETRY,
             **_TIMEOUTS,
         }
@@ -160,7 +162,8 @@ class ArmClients:
                 policies.UserAgentPolicy(sdk_moniker="openai-private-network-remediation"),
                 policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RetryPolicy(**_RETRY),
                 ARMChallengeAuthenticationPolicy(self.credential, self.settings.arm_scope),
-                _counting_policy(self._count), policies.NetworkTraceLoggingPolicy(),
+                _counting_policy(self._count), _origin_policy(self.settings.arm_endpoint),
+                policies.NetworkTraceLoggingPolicy(),
                 ARMHttpLoggingPolicy()], **_TIMEOUTS)
 
         return self._client("arm", "-", build)
@@ -250,7 +253,8 @@ class ArmClients:
         from azure.core.rest import HttpRequest
         from azure.mgmt.core.exceptions import ARMErrorFormat
 
-        # nextLink is absolute; only follow it to the configured endpoint (never send the token elsewhere).
+        # nextLink is absolute; only follow it to the configured endpoint, judged as the transport parses it (the
+        # pipeline's own check would refuse it too, after the retry policy; this names the list that sent it).
         if not same_origin(url, self.settings.arm_endpoint):
             raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
         deadline = time.monotonic() + THROTTLE_PATIENCE_SECONDS
@@ -279,18 +283,26 @@ def retry_after(response: Any) -> float:
         return 1.0
 
 
-def same_origin(url: str, endpoint: str) -> bool:
-    """Same scheme, host and effective port: `https://management.azure.com:443/…` (Azure has been seen to
-    send nextLinks with the port) is the endpoint `https://management.azure.com`."""
-    a, b = urlsplit(url), urlsplit(endpoint)
-    try:
-        ports = (a.port or _DEFAULT_PORTS.get(a.scheme), b.port or _DEFAULT_PORTS.get(b.scheme))
-    except ValueError:  # a port that is not a number
-        return False
-    return a.scheme == b.scheme and (a.hostname or "").lower() == (b.hostname or "").lower() and ports[0] == ports[1]
+class ForeignUrlError(Exception):
+    """A request for a URL outside the configured Resource Manager endpoint (a nextLink, a long-running operation's
+    Azure-AsyncOperation or Location, a redirect): refused before it leaves, so the bearer token never goes there."""
 
 
-_DEFAULT_PORTS = {"https": 443, "http": 80}
+def _origin_policy(endpoint: str) -> Any:
+    """A pipeline policy that refuses any request whose origin (as the transport parses it) is not `endpoint`'s.
+
+    azure-core's long-running-operation polling follows the Azure-AsyncOperation and Location headers as they come
+    (azure-core 1.41.0 `azure/core/polling/base_polling.py`: `_set_async_url_if_present`, `request_status`), and
+    the bearer token policy only insists on https; this is the one check of where the token goes."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class SameOrigin(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            url = str(request.http_request.url)
+            if not same_origin(url, endpoint):
+                raise ForeignUrlError(f"refusing to send a request outside {endpoint}: {url[:200]}")
+
+    return SameOrigin()
 
 
 def _counting_policy(count: Callable[[], None]) -> Any:
