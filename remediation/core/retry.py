@@ -15,7 +15,7 @@ from remediation.core.verdict import Failure, Verdict
 MAX_DEQUEUE = 5  # host.json extensions.queues.maxDequeueCount: the last delivery gives the item up itself
 MAX_ATTEMPTS = 8  # deferrals of one item (a busy account) before it is given up
 LEASE_BUSY_DELAY = 2  # seconds before an item looks again at an account another worker is reconciling
-MAX_BACKOFF = 600  # seconds: the longest a deferred item waits
+MAX_BACKOFF = 600  # seconds: the longest a deferred item waits, whatever asks for the wait (the breaker included)
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def disposition(verdict: Verdict, *, audit_errors: Sequence[str], attempt: int, 
         return requeue(backoff(attempt, poll_interval), attempt + 1, verdict.error or "deferred")
     if verdict.outcome is Outcome.CONTESTED and verdict.retry_after is not None:
         # The end of the breaker's back-off: not an attempt, so a fight that lasts never gives the account up.
-        return RequeueAfter(max(verdict.retry_after, 1.0), attempt, verdict.error or "contested")
+        return RequeueAfter(capped(verdict.retry_after), attempt, verdict.error or "contested")
     if verdict.failure in RETRIED_FAILURES:
         return redeliver(verdict.error or "failed", dequeue_count)
     return Done()
@@ -80,6 +80,11 @@ def lease_busy(attempt: int) -> Disposition:
 
 def backoff(attempt: int, poll_interval: float) -> float:
     return float(min(max(poll_interval, 1) * 2 ** attempt, MAX_BACKOFF))
+
+
+def capped(seconds: float) -> float:
+    """A wait between 1 s and MAX_BACKOFF, whatever the number it is asked for (not a number: the longest)."""
+    return min(max(seconds, 1.0), float(MAX_BACKOFF)) if seconds == seconds else float(MAX_BACKOFF)
 
 
 def requeue(seconds: float, attempt: int, reason: str) -> Disposition:

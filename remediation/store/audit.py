@@ -19,6 +19,8 @@ log = logging.getLogger("remediation.audit")
 _MAX_PROPERTY_CHARS = 30_000  # a Table string property holds 32K UTF-16 characters
 _MAX_TOP = 100
 _MAX_UNWRITTEN = 1000
+_MAX_CHUNKS = 36  # an entity holds 1 MiB: at most 35 chunks of _MAX_PROPERTY_CHARS UTF-16 characters
+MAX_SINCE = 1000  # rows the circuit breaker reads of one account's last hour (it needs a few)
 
 
 def _row_key(record: dict[str, Any]) -> str:
@@ -29,7 +31,17 @@ def _row_key(record: dict[str, Any]) -> str:
 
 
 def _record_text(entity: Mapping[str, Any]) -> str:
-    return "".join(entity.get(f"record{i}", "") for i in range(int(entity.get("chunks", 0))))
+    chunks = min(int(entity.get("chunks", 0)), _MAX_CHUNKS)  # a forged count never makes a long loop
+    return "".join(entity.get(f"record{i}", "") for i in range(chunks))
+
+
+def _decoded(entity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's record; None for a row that is not one (chunks missing or not text, JSON that is not an object)."""
+    try:
+        record = json.loads(_record_text(entity))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 class AuditTable:
@@ -105,12 +117,26 @@ class AuditTable:
     def unwritten(self) -> int:
         return len(self._unwritten)
 
-    def since(self, resource_id: ResourceId, moment: datetime) -> list[dict[str, Any]]:
-        """The account's records written after `moment`, newest first (row keys sort newest first)."""
+    def since(self, resource_id: ResourceId, moment: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+        """The account's records filed after `moment` (and, with `until`, not after it), newest first (row keys
+        sort newest first), at most MAX_SINCE of them; a row that does not decode is skipped and logged."""
         bound = f"{10**13 - int(moment.timestamp() * 1000):013d}"
-        query = self._table().query_entities("PartitionKey eq @pk and RowKey lt @rk",
-                                             parameters={"pk": table_key(str(resource_id)), "rk": bound})
-        return [json.loads(_record_text(entity)) for entity in query]
+        query, parameters = "PartitionKey eq @pk and RowKey lt @rk", {"pk": table_key(str(resource_id)), "rk": bound}
+        if until is not None:
+            query += " and RowKey ge @from"
+            parameters["from"] = f"{10**13 - int(until.timestamp() * 1000):013d}"
+        records, unreadable = [], 0
+        for entity in self._table().query_entities(query, parameters=parameters, results_per_page=_MAX_TOP):
+            record = _decoded(entity)
+            if record is None:
+                unreadable += 1
+            else:
+                records.append(record)
+            if len(records) + unreadable >= MAX_SINCE:
+                break
+        if unreadable:
+            log.warning("%d audit rows of %s do not decode; ignored", unreadable, resource_id)
+        return records
 
     def records_since(self, moment: datetime) -> Iterator[dict[str, Any]]:
         """Every account's audit records written at or after `moment`, in the table's order (the table's other rows,
@@ -126,7 +152,9 @@ class AuditTable:
             results_per_page=min(top, _MAX_TOP))
         records: list[dict[str, Any]] = []
         for entity in query:
-            records.append(json.loads(_record_text(entity)))
+            record = _decoded(entity)
+            if record is not None:  # a row that is not a record (forged, or from elsewhere) is not history
+                records.append(record)
             if len(records) >= top:
                 break
         return records

@@ -1,11 +1,15 @@
 """One reconcile per account at a time, across every worker instance: a lease row per account.
 
 Called by `worker.Worker` around each reconcile. The lease lives in its own partition of
-REMEDIATION_AUDIT_TABLE, apart from the audit records.
+REMEDIATION_AUDIT_TABLE, apart from the audit records. A lease row is trusted only within bounds: one whose
+expiry does not read as a number, or lies further ahead than any holder can have written it (the lease's own
+length plus CLOCK_SKEW), is ignored, logged and taken over, so a forged row can never block an account.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +18,9 @@ from remediation.core.ids import ResourceId
 from remediation.store.storage import Storage, table_key
 
 _LOCKS = "lock"
+CLOCK_SKEW = 300.0  # seconds another instance's clock may run ahead of this one's
+
+log = logging.getLogger("remediation")
 
 
 class AccountLeases:
@@ -41,12 +48,26 @@ class AccountLeases:
             pass
         try:
             current = table.get_entity(_LOCKS, table_key(account_id))
-            if float(current.get("expires", 0)) > self._clock():
+            if self._held(account_id, current.get("expires")):
                 return None
             return table.update_entity(entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
                                        match_condition=MatchConditions.IfNotModified)
         except (ResourceModifiedError, ResourceNotFoundError):
             return None  # someone else took or released it in between: let them run
+
+    def _held(self, account_id: ResourceId, expires: Any) -> bool:
+        """Whether a row's expiry still holds the lease: a number, in the future, and no further ahead than a
+        holder could have written it. Any other row is ignored (logged) and taken over."""
+        now = self._clock()
+        try:
+            moment = float(expires)
+        except (TypeError, ValueError):
+            moment = math.nan
+        if not math.isfinite(moment) or moment > now + self._ttl + CLOCK_SKEW:
+            log.warning("lease row of %s ignored: its expiry %.40r is not a time within %.0f s", account_id,
+                        str(expires), self._ttl + CLOCK_SKEW)
+            return False
+        return moment > now
 
     def release(self, account_id: ResourceId, lease: Any) -> None:
         from azure.core import MatchConditions

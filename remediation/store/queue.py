@@ -14,7 +14,7 @@ from typing import Any
 from remediation.core.attribution import FoldedEvent
 from remediation.core.ids import ResourceId, parse_resource_id, try_parse_resource_id
 from remediation.core.model import Trigger
-from remediation.core.retry import MAX_ATTEMPTS
+from remediation.core.retry import MAX_ATTEMPTS, MAX_BACKOFF
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE, Storage
 
 _TRIGGERS = {trigger.value for trigger in Trigger}
@@ -96,7 +96,10 @@ class WorkQueue:
         self._storage = storage
 
     def put(self, item: WorkItem, delay_seconds: float = 0) -> None:
-        self._storage.queue(WORK_QUEUE).send_message(item.to_message(), visibility_timeout=int(delay_seconds) or None)
+        """Put the item on the queue, visible after `delay_seconds` (cut to MAX_BACKOFF: no wait the app asks
+        Storage for is longer, whatever computed it)."""
+        delay = int(min(delay_seconds, MAX_BACKOFF)) if delay_seconds == delay_seconds and delay_seconds > 0 else 0
+        self._storage.queue(WORK_QUEUE).send_message(item.to_message(), visibility_timeout=delay or None)
 
     def poison(self, item: WorkItem | None, reason: str, record: dict[str, Any] | None = None,
                raw: str | None = None) -> None:

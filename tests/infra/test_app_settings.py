@@ -93,3 +93,11 @@ def test_the_python_worker_has_a_thread_for_every_message_the_queue_trigger_hand
     queues = json.loads((INFRA.parent / "host.json").read_text())["extensions"]["queues"]
     host = tree("infra/modules/app.bicep")["variables"]["hostSettings"]["value"]
     assert int(host["PYTHON_THREADPOOL_THREAD_COUNT"]) == queues["batchSize"] + queues["newBatchThreshold"]
+
+
+def test_the_apps_storage_takes_entra_tokens_only() -> None:
+    """Shared keys off: only identities with a data role can write the queue and the table (the threat model's
+    storage row rests on it)."""
+    storage = tree("infra/modules/app.bicep")["resources"]["storage"]["config"]["properties"]
+    assert storage["allowSharedKeyAccess"] is False and storage["allowBlobPublicAccess"] is False
+    assert storage["defaultToOAuthAuthentication"] is True and storage["supportsHttpsTrafficOnly"] is True
