@@ -17,6 +17,11 @@ An event about a private endpoint connection, zone group or zone link names its 
 endpoint, the zone); one about an A record names the record, which maps to the account its name is the
 custom subdomain of. Only account targets are scope-checked here: an endpoint or zone in a network
 resource group may serve an in-scope account, which the service finds later.
+
+An event's time is the sender's word. Given the time it arrived (`now`), triage clamps it into the window a
+genuine event can have: Event Grid retries a delivery for at most 24 hours (`eventTimeToLiveInMinutes` 1440, the
+default and what infra/modules/events.bicep sets; learn.microsoft.com/azure/event-grid/delivery-and-retry), so
+no genuine event arrives more than MAX_EVENT_AGE after its time, nor from further ahead than MAX_EVENT_LEAD.
 """
 
 from __future__ import annotations
@@ -208,16 +213,28 @@ def _ignored(reason: IgnoreReason, detail: str, event_id: str | None) -> Ignored
     return Ignored(reason, detail[: _DETAIL_LIMIT * 2], event_id)
 
 
+# A day of Event Grid retries plus an hour for Resource Manager's publishing delay and clock differences.
+MAX_EVENT_AGE = timedelta(hours=25)
+MAX_EVENT_LEAD = timedelta(minutes=5)  # clocks differ; an event from further ahead was not written by ARM
+
 _TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?"
 )
 
 
-def parse_event_time(value: Any) -> datetime | None:
+def parse_event_time(value: Any, now: datetime | None = None) -> datetime | None:
     """`2018-07-19T18:38:04.6117357Z` (7 fractional digits, as ARM writes them) -> aware UTC datetime.
 
     Digits beyond microseconds are dropped; a time without an offset is taken as UTC; None when unreadable.
+    With `now` (when the event arrived), clamped into [now - MAX_EVENT_AGE, now + MAX_EVENT_LEAD].
     """
+    moment = _parse_time(value)
+    if moment is None or now is None:
+        return moment
+    return min(max(moment, now - MAX_EVENT_AGE), now + MAX_EVENT_LEAD)
+
+
+def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
     match = _TIME.fullmatch(value.strip())
@@ -298,15 +315,26 @@ def _in_scope(kind: TargetKind, rid: ResourceId, scopes: Sequence[ResourceId], e
 
 # --- triage ----------------------------------------------------------------------------------------
 
-def triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None) -> Target | Ignored:
-    """Turn one delivered event into a Target to reconcile, or the reason to ignore it. Never raises."""
+def triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None,
+           now: datetime | None = None) -> Target | Ignored:
+    """Turn one delivered event into a Target to reconcile, or the reason to ignore it. Never raises. `now`: when
+    the event arrived, to clamp its time into the window a genuine one can have."""
     try:
-        return _triage(event, scopes=scopes, own=own)
+        return _triage(event, scopes=scopes, own=own, now=now)
     except Exception as exc:  # noqa: BLE001 - a last resort: one bad event must not fail the whole batch
         return Ignored(IgnoreReason.MALFORMED, f"unreadable event ({type(exc).__name__})", None)
 
 
-def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None) -> Target | Ignored:
+def _event_time(raw: Any, now: datetime | None) -> tuple[str | None, datetime | None]:
+    """The event's time as recorded (the raw text, or the clamped time when clamping moved it) and as a datetime."""
+    moment = parse_event_time(raw, now)
+    if moment is not None and moment != _parse_time(raw):
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"), moment
+    return _text(raw, 64), moment
+
+
+def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | None,
+            now: datetime | None = None) -> Target | Ignored:
     if not isinstance(event, Mapping):
         return _ignored(IgnoreReason.MALFORMED, f"an event is a JSON object, not {_quote(event)}", None)
     event_id = _text(json_get(event, "id"))
@@ -339,13 +367,13 @@ def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | Non
     canonical_type = next(t for t in (*ARM_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES) if t.lower() == lowered)
 
     if lowered in _ARM_TYPES:
-        return _triage_arm(event_id, canonical_type, raw_time, data, subject, scopes, own)
-    return _triage_notification(event_id, canonical_type, raw_time, data, subject, scopes)
+        return _triage_arm(event_id, canonical_type, raw_time, data, subject, scopes, own, now)
+    return _triage_notification(event_id, canonical_type, raw_time, data, subject, scopes, now)
 
 
 def _triage_arm(
     event_id: str, event_type: str, raw_time: str | None, data: Mapping[str, Any], subject: Any,
-    scopes: Sequence[ResourceId], own: Principal | None,
+    scopes: Sequence[ResourceId], own: Principal | None, now: datetime | None,
 ) -> Target | Ignored:
     status = json_get(data, "status")
     if status is not None and not same_text(status, "Succeeded"):
@@ -376,10 +404,11 @@ def _triage_arm(
     if out is not None:
         return out
 
+    time_text, moment = _event_time(raw_time, now)
     info = EventInfo(
         id=event_id,
         type=event_type,
-        time=_text(raw_time, 64),
+        time=time_text,
         operation_name=operation,
         correlation_id=_text(json_get(data, "correlationId")),
     )
@@ -388,7 +417,7 @@ def _triage_arm(
         resource_id=target_id,
         event=info,
         actor=_actor(data),
-        event_time=parse_event_time(raw_time),
+        event_time=moment,
         deleted=verb == "delete" and not rule.parent,
     )
 
@@ -405,7 +434,7 @@ def _unwatched_notification(resource_type: str, verb: str, event_id: str | None)
 
 def _triage_notification(
     event_id: str, event_type: str, raw_time: str | None, data: Mapping[str, Any], subject: Any,
-    scopes: Sequence[ResourceId],
+    scopes: Sequence[ResourceId], now: datetime | None,
 ) -> Target | Ignored:
     deleted = event_type == NOTIFICATION_EVENT_TYPES[1]
     info_body = json_get(data, "resourceInfo")
@@ -441,14 +470,13 @@ def _triage_notification(
     properties = None
     if not deleted and not rule.parent and isinstance(json_get(info_body, "properties"), Mapping):
         properties = dict(info_body)
-    raw_event_time = raw_time or json_get(data, "operationalInfo", "resourceEventTime")
+    time_text, moment = _event_time(raw_time or json_get(data, "operationalInfo", "resourceEventTime"), now)
     return Target(
         kind=rule.kind,
         resource_id=target_id,
-        event=EventInfo(id=event_id, type=event_type, time=_text(raw_event_time, 64),
-                        operation_name=None, correlation_id=None),
+        event=EventInfo(id=event_id, type=event_type, time=time_text, operation_name=None, correlation_id=None),
         actor=None,
-        event_time=parse_event_time(raw_event_time),
+        event_time=moment,
         deleted=deleted and not rule.parent,
         properties=properties,
     )
@@ -458,6 +486,8 @@ __all__ = [
     "ARM_EVENT_TYPES",
     "IGNORE_REASONS",
     "IgnoreReason",
+    "MAX_EVENT_AGE",
+    "MAX_EVENT_LEAD",
     "NOTIFICATION_EVENT_TYPES",
     "WATCHED_OPERATIONS",
     "Actor",

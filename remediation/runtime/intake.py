@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from remediation.core.desired import desired_state
@@ -17,7 +18,7 @@ from remediation.core.plan import account_findings
 from remediation.core.settings import Settings
 from remediation.core.triage import Ignored, IgnoreReason, Target, TargetKind, triage
 from remediation.store.index import ServingIndex
-from remediation.store.mailbox import Mailbox
+from remediation.store.mailbox import Mailbox, now_ms
 from remediation.store.queue import WorkItem, WorkQueue
 
 log = logging.getLogger("remediation.events")
@@ -45,7 +46,9 @@ class EventIntake:
 
     def accept(self, event: object) -> str:
         """Triage one event and queue its work; returns what was done (an IgnoreReason value, or "queued")."""
-        target = triage(event, scopes=self.settings.scopes, own=self.own())
+        arrived = now_ms()  # the app's own clock: the mailbox orders by it, the event's time is clamped to it
+        target = triage(event, scopes=self.settings.scopes, own=self.own(),
+                        now=datetime.fromtimestamp(arrived / 1000, UTC))
         if isinstance(target, Ignored):
             log.info("event %s ignored: %s (%s)", target.event_id, target.reason.value, target.detail)
             return target.reason.value
@@ -57,7 +60,7 @@ class EventIntake:
         item = WorkItem(
             kind=target.kind.value, resource_id=str(target.resource_id), trigger=Trigger.EVENT.value,
             event=target.event.to_json(), actor=target.actor.to_json() if target.actor else None,
-            event_time=target.event.time, deleted=target.deleted)
+            event_time=target.event.time, deleted=target.deleted, arrived=arrived)
         self.queue.put(self._posted(target, item))
         log.info("event %s queued: %s %s", target.event.id, target.kind.value, target.resource_id)
         return QUEUED

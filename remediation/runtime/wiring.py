@@ -22,6 +22,7 @@ from remediation.runtime.intake import EventIntake
 from remediation.runtime.owners import Owners
 from remediation.runtime.worker import LEASE_SECONDS, Worker
 from remediation.store.audit import AuditTable
+from remediation.store.fanout import FanoutGate
 from remediation.store.index import ServingIndex
 from remediation.store.leases import AccountLeases
 from remediation.store.mailbox import Mailbox
@@ -81,7 +82,7 @@ def _stored(settings: Settings, clients: ArmClients, remediator: Remediator, sto
             index: ServingIndex) -> Stored:
     queue, mailbox = WorkQueue(storage), Mailbox(storage)
     leases = AccountLeases(storage, ttl_seconds=LEASE_SECONDS)
-    worker = Worker(remediator, queue, leases, Owners(clients, index, settings.scopes), mailbox)
+    worker = Worker(remediator, queue, leases, Owners(clients, index, settings.scopes), mailbox, FanoutGate(storage))
     intake = EventIntake(settings, queue, index, clients.own_principal, mailbox)
     direct = DirectReconciler(remediator, leases, wait_seconds=settings.ready_timeout_seconds)
     return Stored(storage, table, queue, intake, worker, direct)

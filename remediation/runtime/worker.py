@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from remediation.arm.clients import describe
-from remediation.core.attribution import FoldedEvent, oldest_first
-from remediation.core.ids import ResourceId
+from remediation.core.attribution import oldest_first
+from remediation.core.ids import ResourceId, parse_resource_id
 from remediation.core.model import Outcome, Trigger
+from remediation.core.record import utc_now
 from remediation.core.retry import (
     Disposition,
     Done,
@@ -29,8 +31,9 @@ from remediation.core.retry import (
 from remediation.core.triage import TargetKind, parse_event_time
 from remediation.engine.reconcile import Remediator
 from remediation.runtime.owners import Owners
+from remediation.store.fanout import Covered, FanoutGate, Wait
 from remediation.store.leases import AccountLeases
-from remediation.store.mailbox import Mailbox
+from remediation.store.mailbox import Mailbox, Waiting, now_ms
 from remediation.store.queue import WorkItem, WorkQueue
 
 log = logging.getLogger("remediation.events")
@@ -48,12 +51,13 @@ class RetryLater(Exception):
 
 class Worker:
     def __init__(self, remediator: Remediator, queue: WorkQueue, leases: AccountLeases, owners: Owners,
-                 mailbox: Mailbox | None = None) -> None:
+                 mailbox: Mailbox | None = None, fanout: FanoutGate | None = None) -> None:
         self.remediator = remediator
         self.queue = queue
         self.leases = leases
         self.owners = owners
         self.mailbox = mailbox  # the events waiting for each account: several fold into one reconcile
+        self.fanout = fanout  # how often an event about a zone may fan out to every account it serves
         self._done: OrderedDict[tuple[str, str], None] = OrderedDict()  # (event ID, account) reconciled to the end
         self._done_lock = threading.Lock()
 
@@ -80,10 +84,25 @@ class Worker:
         elif len(accounts) == 1:
             self._reconcile(accounts[0], item, dequeue_count)
         else:  # a zone serves many accounts: one item each, so each gets its own lease and retries
-            for account in accounts:
-                posted = self._post(account, item).posted  # the event as it was: about the zone
-                self.queue.put(WorkItem(TargetKind.ACCOUNT.value, str(account), item.trigger, item.event,
-                                        item.actor, item.event_time, posted=posted))
+            self._fan_out(item, accounts)
+
+    def _fan_out(self, item: WorkItem, accounts: list[ResourceId]) -> None:
+        """One item per account, at most once per window for the resource (fanout.py); an event that arrived
+        before the last fan-out started is covered by it, one that arrived since waits for the window's end."""
+        admission = self.fanout.admit(parse_resource_id(item.resource_id), item.arrived) if self.fanout else None
+        if isinstance(admission, Covered):
+            log.info("event about %s covered by its fan-out that started after it arrived", item.resource_id)
+            return
+        if isinstance(admission, Wait):
+            log.info("event about %s waits %.0f s: it fanned out to its %d accounts moments ago", item.resource_id,
+                     admission.seconds, len(accounts))
+            self.queue.put(replace(item, arrived=item.arrived or now_ms()), delay_seconds=admission.seconds)
+            return
+        for account in accounts:
+            posted = self._post(account, item)  # the event as it was: about the zone
+            self.queue.put(WorkItem(TargetKind.ACCOUNT.value, str(account), item.trigger, item.event,
+                                    item.actor, item.event_time, posted=posted.posted, row=posted.row,
+                                    arrived=posted.arrived))
 
     def _reconcile(self, account_id: ResourceId, item: WorkItem, dequeue_count: int) -> None:
         done_key = ((item.event or {}).get("id") or "", account_id.key)
@@ -99,30 +118,40 @@ class Worker:
             self.leases.release(account_id, lease)
             return
         try:
-            # The events waiting for this account, read before the reconcile reads the account: every change
-            # they announce happened before that read, so its record can name them all.
-            waiting = self.mailbox.pending(account_id) if self.mailbox else None
-            if _covered(item, account_id, waiting):
-                log.info("event %s for %s was covered by an earlier reconcile that named it", done_key[0], account_id)
+            taken_by = self._taken_by(account_id, item)
+            if taken_by is not None:
+                log.info("event %s for %s was folded into reconcile %s, which read the account after it arrived",
+                         done_key[0], account_id, taken_by)
                 self._mark_done(done_key)
                 return
+            # The events waiting for this account, read before the reconcile reads the account: every change
+            # they announce happened before that read, so its record can name them all.
+            waiting = (self.mailbox.pending(account_id) if self.mailbox else None) or Waiting()
             own = item.folded_event()
-            folded = oldest_first([*(waiting or []), *([own] if own else [])])
+            folded = oldest_first([*waiting.events, *([own] if own else [])])
             result = self.remediator.reconcile(
                 account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
-                event_time=parse_event_time(item.event_time), folded=folded)
+                event_time=parse_event_time(item.event_time, utc_now()), folded=folded)
             settled = result.record.outcome in _SETTLED and result.verdict.retry_after is None
             if settled and not result.audit_errors:
                 if done_key[0]:
                     self._mark_done(done_key)  # before the lease goes, so a waiting duplicate sees it
-                if self.mailbox and waiting:
-                    self.mailbox.take(account_id, waiting)  # named in a settled record
+                if self.mailbox:  # named in a settled record: taken, by this record
+                    rows = [*waiting.rows, *([item.row] if item.row and item.posted_for(account_id) else [])]
+                    self.mailbox.take(account_id, rows, result.record.id)
         finally:
             self.leases.release(account_id, lease)
         decision = disposition(result.verdict, audit_errors=result.audit_errors, attempt=item.attempt,
                               dequeue_count=dequeue_count,
                               poll_interval=self.remediator.settings.poll_interval_seconds)
         self._dispose(item, _for_account(item, account_id), decision, result.record.to_json())
+
+    def _taken_by(self, account_id: ResourceId, item: WorkItem) -> str | None:
+        """The record that took this item's own event row, if a settled reconcile did (it listed the row before it
+        read the account); None for an item whose row is unknown, still waiting or unreadable: reconcile it."""
+        if self.mailbox is None or item.row is None or not item.posted_for(account_id):
+            return None
+        return self.mailbox.taken_by(account_id, item.row)
 
     def _post(self, account_id: ResourceId, item: WorkItem) -> WorkItem:
         """The item, its event now waiting in the account's events (unless it was already)."""
@@ -160,13 +189,4 @@ class Worker:
 def _for_account(item: WorkItem, account_id: ResourceId) -> WorkItem:
     """The item as it is put back: about the account it was mapped to (its event still waiting there)."""
     return WorkItem(TargetKind.ACCOUNT.value, str(account_id), item.trigger, item.event, item.actor,
-                    item.event_time, attempt=item.attempt, posted=item.posted)
-
-
-def _covered(item: WorkItem, account_id: ResourceId, waiting: list[FoldedEvent] | None) -> bool:
-    """The item's event was posted for this account and is no longer waiting: a reconcile that read the account
-    after it took it off, once its record named it and its outcome was settled."""
-    event = item.folded_event()
-    if event is None or waiting is None or not item.posted_for(account_id):
-        return False
-    return all(e.event_id != event.event_id for e in waiting)
+                    item.event_time, attempt=item.attempt, posted=item.posted, row=item.row, arrived=item.arrived)

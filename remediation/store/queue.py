@@ -8,6 +8,7 @@ the message, and an item that keeps failing lands on the poison queue together w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from remediation.store.storage import POISON_QUEUE, WORK_QUEUE, Storage
 
 _TRIGGERS = {trigger.value for trigger in Trigger}
 _MAX_MESSAGE_CHARS = 48_000  # a queue message holds 64 KiB; base64 takes a third more
+MAILBOX_ROW = re.compile(r"[0-9]{15}-[0-9a-f]{24}")  # mailbox.py's row keys: arrival, then the event ID's hash
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class WorkItem:
     deleted: bool = False
     attempt: int = 0
     posted: str | None = None  # the account whose waiting events (mailbox.py) hold this item's event
+    row: str | None = None  # the row of this item's event there: it alone says whether a reconcile took it
+    arrived: int | None = None  # when the app received the item's event (ms since 1970, its own clock)
 
     def folded_event(self) -> FoldedEvent | None:
         """This item's event as a reconcile accounts for it; None for sweep and HTTP items."""
@@ -89,6 +93,10 @@ class WorkItem:
             raise ValueError("event_time must be a string")
         if self.posted is not None and try_parse_resource_id(self.posted) is None:
             raise ValueError("posted must be a resource ID")
+        if self.row is not None and not (isinstance(self.row, str) and MAILBOX_ROW.fullmatch(self.row)):
+            raise ValueError("row must be a mailbox row key")
+        if self.arrived is not None and (type(self.arrived) is not int or not 0 < self.arrived < 10**15):
+            raise ValueError("arrived must be a time in milliseconds")
 
 
 class WorkQueue:
