@@ -37,8 +37,8 @@ from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, Estate, account_id, settings_env
 from localdev.functions_host import LocalHost
 from localdev.person import write_as
+from remediation.core.operations import WATCHED_OPERATIONS
 from remediation.core.telemetry import RECONCILE_PREFIX, parse_line
-from remediation.core.triage import WATCHED_OPERATIONS
 
 DRIFT_ACCOUNTS = 20
 DRIFTS = 200

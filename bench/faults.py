@@ -388,7 +388,7 @@ def _run_queue_cell(stack: Any, result: CellResult, azurite: Azurite) -> None:
     # here, so a delivery fails at once (Event Grid's redelivery is the retry this cell is about).
     import remediation.store.storage
     from localdev.arm_events import EventRouter
-    from remediation.core.triage import WATCHED_OPERATIONS
+    from remediation.core.operations import WATCHED_OPERATIONS
     from remediation.store.storage import WORK_QUEUE
 
     stack.monkeypatch.setattr(remediation.store.storage, "_RETRY", {"retry_total": 0})

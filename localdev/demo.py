@@ -34,7 +34,7 @@ from localdev.lookup import lookup, show
 from localdev.person import DANA, write_as
 from localdev.rights import enforce as enforce_rights
 from remediation.core.ids import parse_account_id
-from remediation.core.triage import WATCHED_OPERATIONS
+from remediation.core.operations import WATCHED_OPERATIONS
 from remediation.runtime.cli import main as report
 
 STATE_DIR = Path(".localdev")

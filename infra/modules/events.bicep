@@ -1,6 +1,6 @@
 // One subscription's Azure Resource Manager events to on_resource_event: a system topic for the subscription
 // and an event subscription filtered to success events of exactly the operations the app watches
-// (remediation/core/triage.py WATCHED_OPERATIONS; tests/infra/test_event_grid.py keeps the two equal).
+// (remediation/core/operations.py OPERATIONS; tests/infra/test_event_grid.py keeps the two equal).
 targetScope = 'resourceGroup'
 
 param topicName string

@@ -15,28 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from remediation.core.ids import fold
+from remediation.core.operations import can_cause
 from remediation.core.triage import parse_event_time
 
 ACTOR_FIELDS = ("name", "upn", "appId", "objectId", "ipAddress")
-
-_ACCOUNT = ("PUBLIC_NETWORK_ACCESS_ENABLED", "NETWORK_DEFAULT_ACTION_ALLOW", "IP_RULE_NOT_ALLOWED",
-            "LOCAL_AUTH_ENABLED", "VIRTUAL_NETWORK_RULE_NOT_ALLOWED", "NETWORK_BYPASS_NOT_ALLOWED")
-_GROUP = ("PRIVATE_DNS_ZONE_GROUP_MISSING", "PRIVATE_DNS_ZONE_GROUP_INCOMPLETE", "PRIVATE_DNS_RECORD_MISMATCH")
-# Operation (lower case) -> the finding codes a change of that kind can produce.
-_CAN_CAUSE: dict[str, tuple[str, ...]] = {
-    "microsoft.cognitiveservices/accounts/write": _ACCOUNT,
-    "microsoft.cognitiveservices/accounts/privateendpointconnections/write":
-        ("PRIVATE_ENDPOINT_CONNECTION_PENDING", "PRIVATE_ENDPOINT_MISSING"),
-    "microsoft.cognitiveservices/accounts/privateendpointconnections/delete": ("PRIVATE_ENDPOINT_MISSING",),
-    "microsoft.network/privateendpoints/write": ("PRIVATE_ENDPOINT_MISSING", *_GROUP),
-    "microsoft.network/privateendpoints/delete": ("PRIVATE_ENDPOINT_MISSING", *_GROUP),
-    "microsoft.network/privateendpoints/privatednszonegroups/write": _GROUP,
-    "microsoft.network/privateendpoints/privatednszonegroups/delete": _GROUP,
-    "microsoft.network/privatednszones/virtualnetworklinks/delete": ("PRIVATE_DNS_ZONE_LINK_MISSING",),
-    "microsoft.network/privatednszones/delete":
-        ("PRIVATE_DNS_ZONE_MISSING", "PRIVATE_DNS_ZONE_LINK_MISSING", "PRIVATE_DNS_RECORD_MISMATCH"),
-}
-
 
 @dataclass(frozen=True)
 class FoldedEvent:
@@ -98,7 +80,7 @@ def _can_cause(event: FoldedEvent, finding: Mapping[str, Any]) -> bool:
     """Whether the event's change can have produced the finding. Every folded event concerns the account (it was
     mapped to it), so a finding about the account itself needs only the right kind of operation; a finding about
     another resource also needs the event to have named it, or one containing it, or one inside it."""
-    if str(finding.get("code")) not in _CAN_CAUSE.get(fold(event.operation or ""), ()):
+    if not can_cause(event.operation, str(finding.get("code"))):  # the operations table says what each can do
         return False
     target = finding.get("target")
     if not target:

@@ -36,33 +36,14 @@ from typing import Any
 from remediation.core.arm_json import json_get, same_text
 from remediation.core.ids import (
     ACCOUNT_TYPE,
-    CONNECTION_TYPE,
-    DNS_RECORD_TYPE,
-    DNS_ZONE_LINK_TYPE,
-    DNS_ZONE_TYPE,
-    PRIVATE_ENDPOINT_TYPE,
-    ZONE_GROUP_TYPE,
     ResourceId,
     fold,
     try_parse_resource_id,
     within_any,
 )
 from remediation.core.model import Principal
+from remediation.core.operations import OPERATIONS, WATCHED_OPERATIONS, TargetKind, watched
 
-# The one list of ARM operations the app reacts to: infra subscribes to exactly these, tests read them.
-WATCHED_OPERATIONS: tuple[str, ...] = (
-    "Microsoft.CognitiveServices/accounts/write",
-    "Microsoft.CognitiveServices/accounts/privateEndpointConnections/write",
-    "Microsoft.CognitiveServices/accounts/privateEndpointConnections/delete",
-    "Microsoft.Network/privateEndpoints/write",
-    "Microsoft.Network/privateEndpoints/delete",
-    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
-    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/delete",
-    "Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete",
-    "Microsoft.Network/privateDnsZones/delete",
-    "Microsoft.Network/privateDnsZones/A/write",
-    "Microsoft.Network/privateDnsZones/A/delete",
-)
 ARM_EVENT_TYPES: tuple[str, ...] = (
     "Microsoft.Resources.ResourceWriteSuccess",
     "Microsoft.Resources.ResourceDeleteSuccess",
@@ -102,35 +83,6 @@ _ARM_FAILURE = re.compile(r"microsoft\.resources\.resource(write|delete|action)(
 _NOTIFICATION_CREATED, _NOTIFICATION_DELETED = (t.lower() for t in NOTIFICATION_EVENT_TYPES)
 
 
-class TargetKind(str, Enum):
-    ACCOUNT = "account"
-    PRIVATE_ENDPOINT = "private-endpoint"
-    DNS_ZONE = "dns-zone"
-    DNS_RECORD = "dns-record"  # an A record: mapped to the account whose custom subdomain names it
-
-
-@dataclass(frozen=True)
-class _Rule:
-    resource_type: str  # the type of the ID the event names
-    kind: TargetKind
-    parent: bool        # the target is the parent of the named resource
-
-
-# resource type (lower) -> what an event about it is about. The watched verbs per type are in WATCHED_OPERATIONS.
-_RULES: dict[str, _Rule] = {
-    fold(rule.resource_type): rule
-    for rule in (
-        _Rule(ACCOUNT_TYPE, TargetKind.ACCOUNT, parent=False),
-        _Rule(CONNECTION_TYPE, TargetKind.ACCOUNT, parent=True),
-        _Rule(PRIVATE_ENDPOINT_TYPE, TargetKind.PRIVATE_ENDPOINT, parent=False),
-        _Rule(ZONE_GROUP_TYPE, TargetKind.PRIVATE_ENDPOINT, parent=True),
-        _Rule(DNS_ZONE_TYPE, TargetKind.DNS_ZONE, parent=False),
-        _Rule(DNS_ZONE_LINK_TYPE, TargetKind.DNS_ZONE, parent=True),
-        _Rule(DNS_RECORD_TYPE, TargetKind.DNS_RECORD, parent=False),
-    )
-}
-_WATCHED = {fold(op) for op in WATCHED_OPERATIONS}
-assert all(op.rsplit("/", 1)[0] in _RULES for op in _WATCHED), "every watched operation has a rule"
 
 
 @dataclass(frozen=True)
@@ -271,17 +223,93 @@ def is_own_write(claims: Mapping[str, Any], own: Principal | None) -> bool:
     return False
 
 
-def _actor(data: Mapping[str, Any]) -> Actor | None:
-    claims = json_get(data, "claims")
-    claims = claims if isinstance(claims, Mapping) else {}
-    actor = Actor(
-        name=_text(json_get(claims, "name")),
-        upn=_text(json_get(claims, UPN_CLAIM)) or _text(json_get(claims, "upn")),
-        app_id=_text(json_get(claims, "appid")) or _text(json_get(claims, "azp")),
-        object_id=_text(json_get(claims, OBJECT_ID_CLAIM)) or _text(json_get(claims, "oid")),
-        ip_address=_text(json_get(claims, "ipaddr")) or _text(json_get(data, "httpRequest", "clientIpAddress")),
-    )
-    return None if actor == Actor(None, None, None, None, None) else actor
+# --- the event, parsed once ---------------------------------------------------------------------------
+
+class _Fields:
+    """One JSON object's top-level keys, folded once: `get` matches a key exactly, else case-insensitively."""
+
+    def __init__(self, value: Any) -> None:
+        self.raw: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
+        self._folded: dict[str, Any] = {}
+        for key, item in self.raw.items():
+            if isinstance(key, str):
+                self._folded.setdefault(fold(key), item)
+
+    def get(self, key: str) -> Any:
+        return self.raw[key] if key in self.raw else self._folded.get(fold(key))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The delivered event's envelope (Event Grid schema or CloudEvents 1.0), each field read once."""
+
+    id: str | None
+    type: str | None
+    time: str | None  # eventTime / time, as sent
+    subject: Any
+    data: Any
+
+    @classmethod
+    def parse(cls, event: Mapping[str, Any]) -> Envelope:
+        fields = _Fields(event)
+        cloud_event = fields.get("specversion") is not None
+        type_keys = ("type", "eventType") if cloud_event else ("eventType", "type")
+        time_keys = ("time", "eventTime") if cloud_event else ("eventTime", "time")
+        return cls(id=_text(fields.get("id")), type=_first_text(fields, type_keys),
+                   time=_first_text(fields, time_keys), subject=fields.get("subject"), data=fields.get("data"))
+
+
+@dataclass(frozen=True)
+class ArmChange:
+    """The data of a Resource Manager event: what was done, to what, by whom."""
+
+    status: Any
+    operation: Any
+    resource_uri: Any
+    correlation_id: str | None
+    claims: Mapping[str, Any]
+    client_ip: str | None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> ArmChange:
+        fields = _Fields(data)
+        claims = fields.get("claims")
+        return cls(status=fields.get("status"), operation=fields.get("operationName"),
+                   resource_uri=fields.get("resourceUri"), correlation_id=_text(fields.get("correlationId")),
+                   claims=claims if isinstance(claims, Mapping) else {},
+                   client_ip=_text(json_get(fields.get("httpRequest"), "clientIpAddress")))
+
+    def actor(self) -> Actor | None:
+        claims = _Fields(self.claims)
+        actor = Actor(
+            name=_text(claims.get("name")),
+            upn=_text(claims.get(UPN_CLAIM)) or _text(claims.get("upn")),
+            app_id=_text(claims.get("appid")) or _text(claims.get("azp")),
+            object_id=_text(claims.get(OBJECT_ID_CLAIM)) or _text(claims.get("oid")),
+            ip_address=_text(claims.get("ipaddr")) or self.client_ip,
+        )
+        return None if actor == Actor(None, None, None, None, None) else actor
+
+
+@dataclass(frozen=True)
+class Notification:
+    """The data of a Resource Notification: the resource as it is now, without who changed it."""
+
+    info: Mapping[str, Any]  # data.resourceInfo
+    declared_type: Any  # data.resourceInfo.type
+    resource_id: Any  # data.resourceInfo.id
+    event_time: Any  # data.operationalInfo.resourceEventTime
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Notification:
+        fields = _Fields(data)
+        info = _Fields(fields.get("resourceInfo"))
+        return cls(info=info.raw, declared_type=info.get("type"), resource_id=info.get("id"),
+                   event_time=json_get(fields.get("operationalInfo"), "resourceEventTime"))
+
+
+def _first_text(fields: _Fields, keys: Sequence[str]) -> str | None:
+    return next((v for v in (fields.get(k) for k in keys) if isinstance(v, str) and v), None)
 
 
 def _resource_id(primary: Any, subject: Any, what: str, event_id: str | None) -> ResourceId | Ignored:
@@ -299,11 +327,11 @@ def _resource_id(primary: Any, subject: Any, what: str, event_id: str | None) ->
     return rid
 
 
-def _target_of(rid: ResourceId, event_id: str | None) -> tuple[_Rule, ResourceId] | Ignored:
-    rule = _RULES.get(fold(rid.resource_type))
-    if rule is None or rid.resource_group is None:
+def _target_of(operation: str, rid: ResourceId, event_id: str | None) -> ResourceId | Ignored:
+    """What an event of this watched operation about `rid` is about: the resource, or its parent."""
+    if rid.resource_group is None:
         return _ignored(IgnoreReason.MALFORMED, f"unexpected resource {_quote(str(rid))}", event_id)
-    return rule, rid.parent if rule.parent else rid
+    return rid.parent if OPERATIONS[operation].parent else rid
 
 
 def _in_scope(kind: TargetKind, rid: ResourceId, scopes: Sequence[ResourceId], event_id: str | None) -> Ignored | None:
@@ -337,13 +365,8 @@ def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | Non
             now: datetime | None = None) -> Target | Ignored:
     if not isinstance(event, Mapping):
         return _ignored(IgnoreReason.MALFORMED, f"an event is a JSON object, not {_quote(event)}", None)
-    event_id = _text(json_get(event, "id"))
-
-    cloud_event = json_get(event, "specversion") is not None
-    type_keys = ("type", "eventType") if cloud_event else ("eventType", "type")
-    time_keys = ("time", "eventTime") if cloud_event else ("eventTime", "time")
-    event_type = next((v for v in (json_get(event, k) for k in type_keys) if isinstance(v, str) and v), None)
-    raw_time = next((v for v in (json_get(event, k) for k in time_keys) if isinstance(v, str) and v), None)
+    envelope = Envelope.parse(event)
+    event_id, event_type = envelope.id, envelope.type
 
     if event_type is None:
         return _ignored(IgnoreReason.MALFORMED, "the event has no event type", event_id)
@@ -360,66 +383,48 @@ def _triage(event: object, *, scopes: Sequence[ResourceId], own: Principal | Non
 
     if event_id is None:
         return _ignored(IgnoreReason.MALFORMED, "the event has no id", event_id)
-    data = json_get(event, "data")
-    if not isinstance(data, Mapping):
-        return _ignored(IgnoreReason.MALFORMED, f"the event's data is {_quote(data)}, not an object", event_id)
-    subject = json_get(event, "subject")
+    if not isinstance(envelope.data, Mapping):
+        return _ignored(IgnoreReason.MALFORMED, f"the event's data is {_quote(envelope.data)}, not an object",
+                        event_id)
     canonical_type = next(t for t in (*ARM_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES) if t.lower() == lowered)
+    envelope = Envelope(event_id, canonical_type, envelope.time, envelope.subject, envelope.data)
 
     if lowered in _ARM_TYPES:
-        return _triage_arm(event_id, canonical_type, raw_time, data, subject, scopes, own, now)
-    return _triage_notification(event_id, canonical_type, raw_time, data, subject, scopes, now)
+        return _triage_arm(envelope, ArmChange.parse(envelope.data), scopes, own, now)
+    return _triage_notification(envelope, Notification.parse(envelope.data), scopes, now)
 
 
-def _triage_arm(
-    event_id: str, event_type: str, raw_time: str | None, data: Mapping[str, Any], subject: Any,
-    scopes: Sequence[ResourceId], own: Principal | None, now: datetime | None,
-) -> Target | Ignored:
-    status = json_get(data, "status")
-    if status is not None and not same_text(status, "Succeeded"):
-        return _ignored(IgnoreReason.NOT_A_SUCCESS_EVENT, f"status {_quote(status)}", event_id)
-
-    operation = json_get(data, "operationName")
-    if not isinstance(operation, str) or not operation:
+def _triage_arm(envelope: Envelope, change: ArmChange, scopes: Sequence[ResourceId], own: Principal | None,
+                now: datetime | None) -> Target | Ignored:
+    event_id = envelope.id
+    if change.status is not None and not same_text(change.status, "Succeeded"):
+        return _ignored(IgnoreReason.NOT_A_SUCCESS_EVENT, f"status {_quote(change.status)}", event_id)
+    if not isinstance(change.operation, str) or not change.operation:
         return _ignored(IgnoreReason.MALFORMED, "the event has no data.operationName", event_id)
-    if len(operation) > _NAME_LIMIT or fold(operation) not in _WATCHED:
-        return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"operation {_quote(operation)}", event_id)
-    operation = next(op for op in WATCHED_OPERATIONS if fold(op) == fold(operation))
-    resource_type, verb = operation.rsplit("/", 1)
+    operation = watched(change.operation) if len(change.operation) <= _NAME_LIMIT else None
+    if operation is None:
+        return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"operation {_quote(change.operation)}", event_id)
+    spec = OPERATIONS[operation]
 
-    rid = _resource_id(json_get(data, "resourceUri"), subject, "data.resourceUri", event_id)
+    rid = _resource_id(change.resource_uri, envelope.subject, "data.resourceUri", event_id)
     if isinstance(rid, Ignored):
         return rid
-    if not rid.is_type(resource_type):
+    if not rid.is_type(operation.rsplit("/", 1)[0]):
         return _ignored(IgnoreReason.MALFORMED, f"{operation} names {_quote(str(rid))}", event_id)
-    found = _target_of(rid, event_id)
-    if isinstance(found, Ignored):
-        return found
-    rule, target_id = found
-
-    claims = json_get(data, "claims")
-    if isinstance(claims, Mapping) and is_own_write(claims, own):
+    target_id = _target_of(operation, rid, event_id)
+    if isinstance(target_id, Ignored):
+        return target_id
+    if is_own_write(change.claims, own):
         return _ignored(IgnoreReason.OWN_WRITE, f"{operation} by this app's own identity", event_id)
-    out = _in_scope(rule.kind, target_id, scopes, event_id)
+    out = _in_scope(spec.target, target_id, scopes, event_id)
     if out is not None:
         return out
 
-    time_text, moment = _event_time(raw_time, now)
-    info = EventInfo(
-        id=event_id,
-        type=event_type,
-        time=time_text,
-        operation_name=operation,
-        correlation_id=_text(json_get(data, "correlationId")),
-    )
-    return Target(
-        kind=rule.kind,
-        resource_id=target_id,
-        event=info,
-        actor=_actor(data),
-        event_time=moment,
-        deleted=verb == "delete" and not rule.parent,
-    )
+    time_text, moment = _event_time(envelope.time, now)
+    info = EventInfo(id=event_id or "", type=envelope.type or "", time=time_text, operation_name=operation,
+                     correlation_id=change.correlation_id)
+    return Target(kind=spec.target, resource_id=target_id, event=info, actor=change.actor(), event_time=moment,
+                  deleted=operation.endswith("/delete") and not spec.parent)
 
 
 def _unwatched_notification(resource_type: str, verb: str, event_id: str | None) -> Ignored | None:
@@ -427,21 +432,17 @@ def _unwatched_notification(resource_type: str, verb: str, event_id: str | None)
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     if fold(resource_type) == fold(ACCOUNT_TYPE) and verb == "delete":
         return _ignored(IgnoreReason.ACCOUNT_DELETED, "the account was deleted", event_id)
-    if fold(f"{resource_type}/{verb}") not in _WATCHED:
+    if watched(f"{resource_type}/{verb}") is None:
         return _ignored(IgnoreReason.OPERATION_NOT_WATCHED, f"{verb} of {_quote(resource_type)}", event_id)
     return None
 
 
-def _triage_notification(
-    event_id: str, event_type: str, raw_time: str | None, data: Mapping[str, Any], subject: Any,
-    scopes: Sequence[ResourceId], now: datetime | None,
-) -> Target | Ignored:
-    deleted = event_type == NOTIFICATION_EVENT_TYPES[1]
-    info_body = json_get(data, "resourceInfo")
-    info_body = info_body if isinstance(info_body, Mapping) else {}
-
+def _triage_notification(envelope: Envelope, notification: Notification, scopes: Sequence[ResourceId],
+                         now: datetime | None) -> Target | Ignored:
+    event_id = envelope.id
+    deleted = envelope.type == NOTIFICATION_EVENT_TYPES[1]
     verb = "delete" if deleted else "write"
-    declared = json_get(info_body, "type")
+    declared = notification.declared_type
     if declared is not None and not isinstance(declared, str):
         return _ignored(IgnoreReason.MALFORMED, f"data.resourceInfo.type is {_quote(declared)}, not a string", event_id)
     if isinstance(declared, str) and declared:
@@ -450,7 +451,7 @@ def _triage_notification(
         if ignored is not None:
             return ignored
 
-    rid = _resource_id(json_get(info_body, "id"), subject, "data.resourceInfo.id", event_id)
+    rid = _resource_id(notification.resource_id, envelope.subject, "data.resourceInfo.id", event_id)
     if isinstance(rid, Ignored):
         return rid
     if isinstance(declared, str) and declared and not rid.is_type(declared):
@@ -459,27 +460,25 @@ def _triage_notification(
     ignored = _unwatched_notification(rid.resource_type, verb, event_id)
     if ignored is not None:
         return ignored
-    found = _target_of(rid, event_id)
-    if isinstance(found, Ignored):
-        return found
-    rule, target_id = found
-    out = _in_scope(rule.kind, target_id, scopes, event_id)
+    operation = watched(f"{rid.resource_type}/{verb}")
+    assert operation is not None  # _unwatched_notification let it through
+    spec = OPERATIONS[operation]
+    target_id = _target_of(operation, rid, event_id)
+    if isinstance(target_id, Ignored):
+        return target_id
+    out = _in_scope(spec.target, target_id, scopes, event_id)
     if out is not None:
         return out
 
     properties = None
-    if not deleted and not rule.parent and isinstance(json_get(info_body, "properties"), Mapping):
-        properties = dict(info_body)
-    time_text, moment = _event_time(raw_time or json_get(data, "operationalInfo", "resourceEventTime"), now)
+    if not deleted and not spec.parent and isinstance(json_get(notification.info, "properties"), Mapping):
+        properties = dict(notification.info)
+    time_text, moment = _event_time(envelope.time or notification.event_time, now)
     return Target(
-        kind=rule.kind,
-        resource_id=target_id,
-        event=EventInfo(id=event_id, type=event_type, time=time_text, operation_name=None, correlation_id=None),
-        actor=None,
-        event_time=moment,
-        deleted=deleted and not rule.parent,
-        properties=properties,
-    )
+        kind=spec.target, resource_id=target_id,
+        event=EventInfo(id=event_id or "", type=envelope.type or "", time=time_text, operation_name=None,
+                        correlation_id=None),
+        actor=None, event_time=moment, deleted=deleted and not spec.parent, properties=properties)
 
 
 __all__ = [

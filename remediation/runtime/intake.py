@@ -14,9 +14,10 @@ from typing import Any
 from remediation.core.desired import desired_state
 from remediation.core.ids import ResourceId, within_any
 from remediation.core.model import Account, Principal, Trigger
+from remediation.core.operations import TargetKind
 from remediation.core.plan import account_findings
 from remediation.core.settings import Settings
-from remediation.core.triage import Ignored, IgnoreReason, Target, TargetKind, triage
+from remediation.core.triage import Ignored, IgnoreReason, Target, triage
 from remediation.store.index import ServingIndex
 from remediation.store.mailbox import Mailbox, now_ms
 from remediation.store.queue import WorkItem, WorkQueue
@@ -58,7 +59,7 @@ class EventIntake:
             log.info("event %s ignored: %s (%s)", target.event.id, reason.value, target.resource_id)
             return reason.value
         item = WorkItem(
-            kind=target.kind.value, resource_id=str(target.resource_id), trigger=Trigger.EVENT.value,
+            kind=target.kind, resource_id=str(target.resource_id), trigger=Trigger.EVENT,
             event=target.event.to_json(), actor=target.actor.to_json() if target.actor else None,
             event_time=target.event.time, deleted=target.deleted, arrived=arrived)
         self.queue.put(self._posted(target, item))

@@ -22,10 +22,20 @@ from remediation.core.ids import (
     within_any,
 )
 from remediation.core.model import ErrorKind
-from remediation.core.triage import TargetKind
+from remediation.core.operations import TargetKind
 from remediation.store.index import ServingIndex
 
 log = logging.getLogger("remediation.events")
+
+# What mapping a work item of each kind to its accounts reads from Resource Manager (granted by infra/roles.json:
+# tests/infra/test_roles.py holds it). Zones and records are mapped through the serving index alone.
+READS: dict[TargetKind, tuple[str, ...]] = {
+    TargetKind.ACCOUNT: (),
+    TargetKind.PRIVATE_ENDPOINT: ("Microsoft.Network/privateEndpoints/read",),
+    TargetKind.DNS_ZONE: (),
+    TargetKind.DNS_RECORD: (),
+}
+
 
 class Owners:
     """The managed accounts in scope that a work item's resource serves."""
@@ -35,19 +45,17 @@ class Owners:
         self.index = index
         self.scopes = scopes
 
-    def accounts_for(self, kind: str, resource_id: str, deleted: bool = False) -> list[ResourceId]:
+    def accounts_for(self, kind: TargetKind | str, resource_id: str, deleted: bool = False) -> list[ResourceId]:
         """Raises ValueError for a malformed ID or kind (no retry can help), azure.core errors when a read fails."""
         rid = parse_resource_id(resource_id)
-        if kind == TargetKind.ACCOUNT.value:
-            found = [rid]
-        elif kind == TargetKind.PRIVATE_ENDPOINT.value:
-            found = self._accounts_of_endpoint(rid, deleted)
-        elif kind == TargetKind.DNS_ZONE.value:
-            found = self.index.accounts_of_zone(rid)
-        elif kind == TargetKind.DNS_RECORD.value:  # an A record: the account named by it, in its zone
-            found = self.index.accounts_of_zone(rid.parent, rid.name) if rid.is_type(DNS_RECORD_TYPE) else []
-        else:
-            raise ValueError(f"unknown work item kind {kind!r}")
+        found = {
+            TargetKind.ACCOUNT: lambda: [rid],
+            TargetKind.PRIVATE_ENDPOINT: lambda: self._accounts_of_endpoint(rid, deleted),
+            TargetKind.DNS_ZONE: lambda: self.index.accounts_of_zone(rid),
+            # An A record: the account named by it, in its zone.
+            TargetKind.DNS_RECORD: lambda: (self.index.accounts_of_zone(rid.parent, rid.name)
+                                            if rid.is_type(DNS_RECORD_TYPE) else []),
+        }[TargetKind(kind)]()
         return [a for a in found if a.is_type(ACCOUNT_TYPE) and within_any(a, self.scopes)]
 
     def _accounts_of_endpoint(self, endpoint_id: ResourceId, deleted: bool) -> list[ResourceId]:

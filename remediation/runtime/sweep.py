@@ -49,11 +49,11 @@ from remediation.core.findings import FindingCode
 from remediation.core.ids import ACCOUNT_TYPE, ResourceId, try_parse_resource_id
 from remediation.core.model import Account, Mode, Outcome, Trigger, vnet_of
 from remediation.core.naming import private_endpoint_id, zone_link_name
+from remediation.core.operations import TargetKind
 from remediation.core.plan import account_findings
 from remediation.core.record import AuditRecord
 from remediation.core.settings import PublicAccessMode, Settings
 from remediation.core.telemetry import heartbeat_line, is_open, open_since
-from remediation.core.triage import TargetKind
 from remediation.engine.reconcile import Remediator
 from remediation.store.audit import AuditTable
 from remediation.store.queue import WorkItem, WorkQueue
@@ -415,7 +415,7 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
     pulse = Pulse(settings.public_network_access is PublicAccessMode.SELECTED_NETWORKS)
     try:
         summaries = Sweeper(remediator.clients, settings).run(lambda account: queue.put(
-            WorkItem(TargetKind.ACCOUNT.value, str(account.id), Trigger.SWEEP.value)), pulse.count)
+            WorkItem(TargetKind.ACCOUNT, str(account.id), Trigger.SWEEP)), pulse.count)
     except Exception as error:  # noqa: BLE001 - recorded, then raised so the host logs the failed run
         record = AuditRecord(",".join(map(str, settings.scopes)), Trigger.SWEEP, settings.mode,
                              Outcome.FAILED, error=describe(error))

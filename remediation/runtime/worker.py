@@ -16,7 +16,8 @@ from typing import Any
 from remediation.arm.clients import describe
 from remediation.core.attribution import oldest_first
 from remediation.core.ids import ResourceId, parse_resource_id
-from remediation.core.model import Outcome, Trigger
+from remediation.core.model import Outcome
+from remediation.core.operations import TargetKind
 from remediation.core.record import utc_now
 from remediation.core.retry import (
     Disposition,
@@ -28,7 +29,7 @@ from remediation.core.retry import (
     lease_busy,
     redeliver,
 )
-from remediation.core.triage import TargetKind, parse_event_time
+from remediation.core.triage import parse_event_time
 from remediation.engine.reconcile import Remediator
 from remediation.runtime.owners import Owners
 from remediation.store.fanout import Covered, FanoutGate, Wait
@@ -100,9 +101,8 @@ class Worker:
             return
         for account in accounts:
             posted = self._post(account, item)  # the event as it was: about the zone
-            self.queue.put(WorkItem(TargetKind.ACCOUNT.value, str(account), item.trigger, item.event,
-                                    item.actor, item.event_time, posted=posted.posted, row=posted.row,
-                                    arrived=posted.arrived))
+            self.queue.put(replace(item, kind=TargetKind.ACCOUNT, resource_id=str(account), deleted=False,
+                                   attempt=0, posted=posted.posted, row=posted.row, arrived=posted.arrived))
 
     def _reconcile(self, account_id: ResourceId, item: WorkItem, dequeue_count: int) -> None:
         done_key = ((item.event or {}).get("id") or "", account_id.key)
@@ -130,7 +130,7 @@ class Worker:
             own = item.folded_event()
             folded = oldest_first([*waiting.events, *([own] if own else [])])
             result = self.remediator.reconcile(
-                account_id, Trigger(item.trigger), event=item.event, actor=item.actor,
+                account_id, item.trigger, event=item.event, actor=item.actor,
                 event_time=parse_event_time(item.event_time, utc_now()), folded=folded)
             settled = result.record.outcome in _SETTLED and result.verdict.retry_after is None
             if settled and not result.audit_errors:
@@ -188,5 +188,4 @@ class Worker:
 
 def _for_account(item: WorkItem, account_id: ResourceId) -> WorkItem:
     """The item as it is put back: about the account it was mapped to (its event still waiting there)."""
-    return WorkItem(TargetKind.ACCOUNT.value, str(account_id), item.trigger, item.event, item.actor,
-                    item.event_time, attempt=item.attempt, posted=item.posted, row=item.row, arrived=item.arrived)
+    return replace(item, kind=TargetKind.ACCOUNT, resource_id=str(account_id), deleted=False)

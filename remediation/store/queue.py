@@ -15,6 +15,7 @@ from typing import Any
 from remediation.core.attribution import FoldedEvent
 from remediation.core.ids import ResourceId, parse_resource_id, try_parse_resource_id
 from remediation.core.model import Trigger
+from remediation.core.operations import TargetKind
 from remediation.core.retry import MAX_ATTEMPTS, MAX_BACKOFF
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE, Storage
 
@@ -25,9 +26,9 @@ MAILBOX_ROW = re.compile(r"[0-9]{15}-[0-9a-f]{24}")  # mailbox.py's row keys: ar
 
 @dataclass(frozen=True)
 class WorkItem:
-    kind: str  # "account", "private-endpoint" or "dns-zone" (events.TargetKind values)
+    kind: TargetKind  # what the resource is: the worker maps it to the accounts it serves
     resource_id: str
-    trigger: str = "event"
+    trigger: Trigger = Trigger.EVENT
     event: dict[str, Any] | None = None  # the audit record's `event` (id, type, time, operationName, correlationId)
     actor: dict[str, Any] | None = None
     event_time: str | None = None
@@ -36,6 +37,15 @@ class WorkItem:
     posted: str | None = None  # the account whose waiting events (mailbox.py) hold this item's event
     row: str | None = None  # the row of this item's event there: it alone says whether a reconcile took it
     arrived: int | None = None  # when the app received the item's event (ms since 1970, its own clock)
+
+    def __post_init__(self) -> None:
+        # Parsed into the enums once, here: a value outside them (a hostile message) is a malformed item.
+        try:
+            object.__setattr__(self, "kind", TargetKind(self.kind))
+            object.__setattr__(self, "trigger", Trigger(self.trigger))
+        except (ValueError, TypeError):
+            raise ValueError(f"kind must be one of {', '.join(k.value for k in TargetKind)} and trigger one of "
+                             f"{', '.join(sorted(_TRIGGERS))}") from None
 
     def folded_event(self) -> FoldedEvent | None:
         """This item's event as a reconcile accounts for it; None for sweep and HTTP items."""
@@ -52,7 +62,8 @@ class WorkItem:
         return replace(self, attempt=attempt)
 
     def to_message(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v not in (None, False, 0) or k in ("kind", "resource_id")}
+        data = {k: v.value if isinstance(v, (TargetKind, Trigger)) else v for k, v in asdict(self).items()
+                if v not in (None, False, 0) or k in ("kind", "resource_id")}
         text = json.dumps(data, separators=(",", ":"))
         if len(text) > _MAX_MESSAGE_CHARS:
             raise ValueError("work item too large for a queue message")
@@ -78,8 +89,6 @@ class WorkItem:
 
     def _check(self) -> None:
         """Every field of the type the worker relies on: a hostile message fails here, not halfway through."""
-        if self.trigger not in _TRIGGERS:
-            raise ValueError(f"trigger must be one of {', '.join(sorted(_TRIGGERS))}")
         if type(self.attempt) is not int or not 0 <= self.attempt <= MAX_ATTEMPTS:
             raise ValueError(f"attempt must be a whole number from 0 to {MAX_ATTEMPTS}")
         if type(self.deleted) is not bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from remediation.core.triage import ARM_EVENT_TYPES, WATCHED_OPERATIONS
+from remediation.core.operations import WATCHED_OPERATIONS
+from remediation.core.triage import ARM_EVENT_TYPES
 from tests.infra.bicep import resource_config, tree
 
 

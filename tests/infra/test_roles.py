@@ -121,3 +121,13 @@ def test_every_right_an_action_kind_needs_is_granted() -> None:
     granted = {action.lower() for name in ROLES for action in role_actions(name)}
     needed = {right for spec in ACTIONS.values() for right in spec.rbac}
     assert sorted(r for r in needed if r.lower() not in granted) == []
+
+
+def test_every_watched_operation_can_be_mapped_to_its_accounts_with_the_rights_granted() -> None:
+    """Each operation's target kind (core/operations.py) is one the owners mapping reads, with rights a role holds."""
+    from remediation.core.operations import OPERATIONS
+    from remediation.runtime.owners import READS
+
+    granted = {action.lower() for name in ROLES for action in role_actions(name)}
+    assert {spec.target for spec in OPERATIONS.values()} <= set(READS)
+    assert sorted(r for kind in READS for r in READS[kind] if r.lower() not in granted) == []

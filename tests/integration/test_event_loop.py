@@ -20,8 +20,8 @@ from localdev.eventgrid_topic import LocalTopic
 from localdev.functions_host import LocalHost
 from remediation.core.ids import parse_account_id
 from remediation.core.naming import private_endpoint_name
+from remediation.core.operations import WATCHED_OPERATIONS
 from remediation.core.retry import MAX_DEQUEUE
-from remediation.core.triage import WATCHED_OPERATIONS
 from remediation.runtime.worker import RetryLater
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack

@@ -23,7 +23,7 @@ from localdev.person import write_as
 from remediation.core.ids import parse_account_id, parse_resource_id
 from remediation.core.model import Trigger
 from remediation.core.naming import private_endpoint_name
-from remediation.core.triage import TargetKind
+from remediation.core.operations import TargetKind
 from remediation.store.queue import WorkItem
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack

@@ -3,7 +3,6 @@ emulator, audit rows in Azurite. One test per finding (docs/findings.md), in enf
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 

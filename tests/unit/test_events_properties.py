@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from remediation.core import triage as events
 from remediation.core.ids import parse_resource_id, parse_scope
-from remediation.core.triage import IGNORE_REASONS, WATCHED_OPERATIONS, Ignored, Principal, Target, TargetKind
+from remediation.core.operations import WATCHED_OPERATIONS, TargetKind
+from remediation.core.triage import IGNORE_REASONS, Ignored, Principal, Target
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "events"
 SUB = "00000000-1111-2222-3333-444444444444"
