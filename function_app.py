@@ -19,6 +19,11 @@ from remediation.runtime.wiring import App, Stored, build
 from remediation.store.storage import WORK_QUEUE
 
 log = logging.getLogger("remediation")
+# The Python worker sends every log record of the app's process to the host as the function's own user log
+# (category `Function.<name>.User`), so host.json's "Azure.Core" level cannot hold back the SDKs' own lines:
+# azure-core logs each request and response at INFO (HttpLoggingPolicy). Traces are not sampled, so those
+# would all be ingested beside the one telemetry line per reconcile; the SDKs speak up from warnings on.
+logging.getLogger("azure").setLevel(logging.WARNING)
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Settings are validated once, at start-up. An invalid configuration is logged as one message and

@@ -161,6 +161,9 @@ def test_no_token_key_or_claim_set_in_any_log_line_or_audit_record(stack: Stack,
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod")
                .account("aoai-dev", public_network_access="Enabled", default_action="Allow"))
     live = Live(stack)
+    sdk = logging.getLogger("azure")
+    assert sdk.level == logging.WARNING, "the app keeps the SDKs' request lines out of its log"
+    sdk.setLevel(logging.DEBUG)  # the worst case: someone turned the SDKs' logging on
     try:
         # HTTP remediate: a fix, through a throttled read and a failed write on the way
         stack.emulator.add_fault(Fault(method="GET", path=r"/accounts/aoai-dev$", status=429,
@@ -183,6 +186,7 @@ def test_no_token_key_or_claim_set_in_any_log_line_or_audit_record(stack: Stack,
         live.settle()
     finally:
         live.close()
+        sdk.setLevel(logging.WARNING)
 
     secrets = _secrets(stack)
     assert len(captured.lines) > 50, "the flows logged (at DEBUG, every logger)"
