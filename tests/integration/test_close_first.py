@@ -79,7 +79,7 @@ def with_pending_requests(estate: Estate, count: int) -> Estate:
     return estate
 
 
-def test_a_a_flood_of_connection_requests_does_not_delay_the_close(stack: Stack) -> None:
+def test_a_flood_of_connection_requests_does_not_delay_the_close(stack: Stack) -> None:
     stack.seed(with_pending_requests(open_account(), 300))
     at_azure_pace(stack)
 
@@ -93,7 +93,7 @@ def test_a_a_flood_of_connection_requests_does_not_delay_the_close(stack: Stack)
     assert not any("pe-request" in w.path for w in stack.writes()), "no stranger's request is approved"
 
 
-def test_b_a_serving_endpoint_that_answers_503_does_not_stop_the_close(stack: Stack) -> None:
+def test_a_serving_endpoint_that_answers_503_does_not_stop_the_close(stack: Stack) -> None:
     stack.seed(open_account())
     at_azure_pace(stack)
     stack.emulator.add_fault(Fault(method="GET", path=f"{ENDPOINT}$", status=503, times=None))
@@ -110,7 +110,7 @@ def test_b_a_serving_endpoint_that_answers_503_does_not_stop_the_close(stack: St
     assert [w.method for w in stack.writes()] == ["PATCH"]
 
 
-def test_d_a_refused_acl_repair_does_not_undo_the_close(stack: Stack) -> None:
+def test_a_refused_acl_repair_does_not_undo_the_close(stack: Stack) -> None:
     """The rest of the ACL repair (here the default action) is refused, as Azure refuses a rule naming a subnet
     that is gone: public access was already off, on its own PATCH."""
     stack.seed(Estate().network((OPENAI_ZONE,)).locked(
@@ -138,7 +138,7 @@ def _event() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("scope", ["account", "resource group", "subscription"])
-def test_c_a_readonly_lock_ends_the_item_failed_naming_the_lock(stack: Stack, scope: str) -> None:
+def test_a_readonly_lock_ends_the_item_failed_naming_the_lock(stack: Stack, scope: str) -> None:
     stack.seed(open_account())
     at_azure_pace(stack)
     locked = {"account": AOAI, "resource group": rg_id("rg-ai"), "subscription": f"/subscriptions/{SUBSCRIPTION}"}
