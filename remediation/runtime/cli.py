@@ -70,8 +70,9 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
         elif screened.findings:
             rows.append({**row, "severity": _severity(screened.findings)})
 
+    sweeper = Sweeper(clients, settings)
     try:
-        summaries = Sweeper(clients, settings).run(enqueue=None, each=each)
+        summaries = sweeper.run(enqueue=None, each=each)
     except Exception as error:  # noqa: BLE001 - one line, not a traceback, for a person or a pipeline
         print(f"scan failed: {describe(error)}", file=sys.stderr)
         return AZURE_FAILED
@@ -83,13 +84,20 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
                    "endpointChecks": endpoint_checks, "manualFixes": fixes,
-                   "errors": [error for summary in summaries for error in summary.errors]}, out, indent=2)
+                   "errors": [error for summary in summaries for error in summary.errors],
+                   # every list the scan read, longest chain first: the scan lasts at least as long as the first
+                   "longestChain": sweeper.chains[0].to_json() if sweeper.chains else None,
+                   "chains": [chain.to_json() for chain in sweeper.chains]}, out, indent=2)
         out.write("\n")
     else:
         _write_table(out, rows, fixes)
         drifted_exempt = sum(1 for e in exempt if e["findings"])
         out.write(f"{accounts} accounts scanned, {len(rows)} with drift, {len(exempt)} exempt ({drifted_exempt} of "
                   f"them drifted), {requests} Resource Manager requests\n")
+        if sweeper.chains:
+            longest = sweeper.chains[0]
+            out.write(f"Longest chain: {longest.name}, {longest.pages} pages in {longest.ms} ms "
+                      f"({len(sweeper.chains)} lists)\n")
         if endpoint_checks == "off":
             out.write(f"Endpoint checks are off: {NO_SUBNET_NOTE}\n")
     errors = [error for summary in summaries for error in summary.errors]
