@@ -13,12 +13,15 @@ are added), so the sweep is the safety net. It costs list requests, not reads pe
   value against the private IPs the endpoint list carries (`customDnsConfigs`): the record screen costs no
   request of its own.
 
-The independent streams run side by side, at most REMEDIATION_SWEEP_CONCURRENCY at a time: first the
-endpoint lists and the zone lists, then one stream of accounts per scope (a thousand subscriptions are a
-thousand streams, each with its own throttling buckets), screened and queued as they stream past. Resource
-Manager answers in tens to hundreds of milliseconds, so the sweep's wall time is its longest chain of pages,
-not the sum of its requests. The accounts stream past; only compact sets (endpoint → VNet and IPs, zone →
-record names and addresses) are kept, so memory grows with those, a fraction of a KiB per account.
+Each list is a chain: a page's nextLink is the next request, so its pages come one after another, and
+Resource Manager answers in tens to hundreds of milliseconds: the sweep lasts at least its longest chain,
+whatever the concurrency. So every chain is recorded (pages, requests, time; the heartbeat and `scan --json`
+name the longest), the chains run side by side, REMEDIATION_SWEEP_CONCURRENCY at a time, the record set lists
+(the longest, in large estates) first, and a long chain is split where Azure allows it: a subscription whose
+account list goes past its first page is read per resource group when threads would idle. Account pages are
+fetched from the start; they are screened as they come once the endpoint and zone lists are complete, and held
+until then (at most _HELD accounts: memory stays bounded whatever the estate). What is kept besides is compact
+(endpoint → VNet and IPs, zone → record names and addresses), a fraction of a KiB per account.
 Screening is deliberately a little eager: an account it flags gets a full reconcile, which decides.
 """
 
@@ -113,7 +116,7 @@ class SweepSummary:
     errors: list[str] = field(default_factory=list)  # lists that failed; the sweep went on without them
 
 
-# Accounts held, at most, while the inventory is still being listed (~1.5 KiB each: about 30 MiB); a list that
+# Accounts held, at most, while the inventory is still being listed (~2.5 KiB each: about 50 MiB); a list that
 # finds the hold full waits for the inventory, so memory stays bounded whatever the estate (docs/sizing.md).
 _HELD = 20_000
 # Resource groups list (Microsoft.Resources): a version the Resources API has served since 2021.
@@ -601,7 +604,7 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
     heartbeat line. A list that fails does not stop the others: every account listed is still screened on its
     own properties (an open one is queued), its summary names the failure, and once the heartbeat is out the run
     ends in SweepIncomplete. Every log line is written here, on the invocation's own thread: the sweep's pool
-    threads and the page read-ahead thread only count (the host drops log lines that carry no invocation ID)."""
+    threads only send requests, screen and count (the host drops log lines that carry no invocation ID)."""
     settings = remediator.settings
     started = time.monotonic()
     pulse = Pulse(settings.public_network_access is PublicAccessMode.SELECTED_NETWORKS)
