@@ -467,12 +467,13 @@ class Sweeper:
             with chain.timed(self.clients):
                 first = chain.page(next(pages, None))
                 screen([a for body in first if (a := self._account(body, scope)) is not None])
-                if first.more and split and scope.resource_group is None and self._split(run, scope, summary,
-                                                                                         first, screen):
-                    getattr(pages, "close", lambda: None)()  # the subscription's own chain stops here
-                else:
-                    for page in pages:
-                        screen([a for body in chain.page(page) if (a := self._account(body, scope)) is not None])
+            if first.more and split and scope.resource_group is None and self._split(run, scope, summary, first,
+                                                                                     screen):
+                getattr(pages, "close", lambda: None)()  # the subscription's own chain stops here
+                return
+            with chain.timed(self.clients):
+                for page in pages:
+                    screen([a for body in chain.page(page) if (a := self._account(body, scope)) is not None])
         except Exception as error:  # noqa: BLE001 - named in the summary; the accounts listed so far are screened
             with self._lock:
                 summary.errors.append(f"accounts of {scope}: {describe(error)}")

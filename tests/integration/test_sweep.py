@@ -331,8 +331,10 @@ def test_a_long_subscription_list_is_read_per_resource_group_side_by_side(stack:
     # rg-ai-0 holds 5 accounts (3 pages), rg-ai-1 4 (2 pages); the other groups of the estate none (1 page each)
     assert chains[f"accounts of {rg_id('rg-ai-0', OTHER_SUBSCRIPTION)}"] == 3
     assert chains[f"accounts of {rg_id('rg-ai-1', OTHER_SUBSCRIPTION)}"] == 2
-    account_lists = [r for r in stack.arm("read") if r.path.endswith("/Microsoft.CognitiveServices/accounts")]
-    assert summary.arm_requests >= len(account_lists) + chains[f"resource groups of {subscription}"]
+    own = [r for r in stack.emulator.requests if r.kind == "read" and
+           r.path.lower().endswith(("/microsoft.cognitiveservices/accounts", "/resourcegroups"))]
+    assert sum(c.requests for c in sweeper.chains if not c.shared) == len(own), "each request counted once"
+    assert summary.arm_requests == sum(c.requests for c in sweeper.chains)  # the first scope has the shared lists
 
 
 def test_a_refused_resource_group_list_reads_the_subscription_whole(stack: Stack) -> None:
