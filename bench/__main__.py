@@ -9,7 +9,9 @@
    many subscriptions at 100 ms per request, throttled, at several concurrencies (bench/sweep_scale.py).
 5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
    (bench/pace.py).
-6. The scan next to Cloud Custodian, at 0 and 100 ms per request (bench/custodian.py).
+6. The scan next to Cloud Custodian run on one subscription after another, at 0 and 100 ms per request
+   (bench/custodian.py), and next to c7n-org, Custodian's parallel runner over many subscriptions, at its
+   default and its best worker count, over 2 and 20 subscriptions of 10,000 accounts (bench/custodian_org.py).
 7. Seeding large estates into the emulator (bench/seeding.py).
 8. A storm of fixes worked off by several worker processes, instant and at Azure's pace (bench/storm.py).
 
@@ -21,8 +23,8 @@ for the settings that table uses (bench/rights.py), and counts the 403s it got.
 2 and 4 workers) so the run takes a few minutes; `python -m bench --scale` (make bench-scale) runs them at
 size: the sweep of 10,000 / 100,000 accounts over 10 / 1,000 subscriptions at concurrency 1, 8 and 32,
 10,000 accounts beside Custodian, 100,000 accounts over 1,000 subscriptions seeded, storms of 10,000 accounts
-on 1, 2, 4 and 8 workers, and one worker with 1 to 48 threads. `--only sweep|custodian|seeding|storm`
-(repeatable) runs only those of them.
+on 1, 2, 4 and 8 workers, and one worker with 1 to 48 threads. The c7n-org table runs at 10,000 accounts
+either way. `--only sweep|custodian|c7n-org|seeding|storm` (repeatable) runs only those of them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from tabulate import tabulate
 
 from bench.custodian import SIZES as CUSTODIAN_SIZES
 from bench.custodian import print_custodian_table
+from bench.custodian_org import print_c7n_org_table
 from bench.events import print_event_tables
 from bench.pace import print_pace_table
 from bench.rights import forbidden, grant
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     return scale_tables(args.scale, set(SCALE_TABLES))
 
 
-SCALE_TABLES = ("sweep", "custodian", "seeding", "storm")
+SCALE_TABLES = ("sweep", "custodian", "c7n-org", "seeding", "storm")
 
 
 def scale_tables(scale: bool, which: set[str]) -> int:
@@ -221,6 +224,9 @@ def scale_tables(scale: bool, which: set[str]) -> int:
             print(load_note())
         if "custodian" in which:
             print_custodian_table(emulator, CUSTODIAN_SIZES if scale else CUSTODIAN_SIZES[:1])
+            print(load_note())
+        if "c7n-org" in which:
+            print_c7n_org_table(emulator)
             print(load_note())
         if "seeding" in which:
             print_seeding_table(SEEDING_SIZES if scale else SEEDING_SIZES[:1])

@@ -153,7 +153,9 @@ def print_custodian_table(emulator: ArmEmulator, sizes: tuple[int, ...] = SIZES)
                    headers=["accounts", "ms per request", "tool", "wall s", "CPU s", "ARM requests", "403s", "peak MiB",
                             "found/drifted", "not drifted, reported"]))
     print("\nWall time includes interpreter start and imports. Custodian runs the subscriptions one after another "
-          "in one process (as c7n-org does per subscription). The configured scan and Custodian must find exactly "
+          "in one process, as `custodian run` does for a person who loops over them; c7n-org, Custodian's own "
+          "runner over many subscriptions, runs them side by side in worker processes (bench/custodian_org.py "
+          "compares with it). The configured scan and Custodian must find exactly "
           "the drifted accounts (the run fails otherwise); \"scan, first run\" has only REMEDIATION_SCOPES set. "
           "RBAC enforced, one identity for all three: the scan holds the roles infra/roles.json assigns for its "
           "settings (accounts on each subscription, network on the hubs' resource groups, DNS on rg-dns; a first "

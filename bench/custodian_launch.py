@@ -3,8 +3,9 @@
 Custodian knows only Azure's named clouds (`msrestazure.azure_cloud`: AzureCloud, AzureChinaCloud, …) and
 takes every Resource Manager URL from the chosen cloud's `endpoints.resource_manager`. This launcher
 points the public cloud's Resource Manager endpoint at the emulator, in this process only, and then runs
-`custodian run` unchanged, once per subscription (as c7n-org does, one subscription after another, with
-the session cache reset in between). Credentials: Custodian's managed identity path (`AZURE_USE_MSI`),
+`custodian run` unchanged, once per subscription, one after another in this one process, with the session
+cache reset in between. (c7n-org, Custodian's runner for many subscriptions, runs them side by side in worker
+processes instead: bench/c7n_org_launch.py.) Credentials: Custodian's managed identity path (`AZURE_USE_MSI`),
 which is azure-identity's ManagedIdentityCredential reading IDENTITY_ENDPOINT / IDENTITY_HEADER, the
 same source DefaultAzureCredential uses in the app; REQUESTS_CA_BUNDLE makes the emulator's CA trusted.
 The token is asked for the public cloud's own audience (https://management.core.windows.net/), which the

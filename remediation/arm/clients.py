@@ -191,7 +191,12 @@ class ArmClients:
         for page in (self._read_ahead(pages) if read_ahead else pages):
             yield from (item for item in page if isinstance(item, dict))
 
-    def _pages(self, collection_path: str, api_version: str, top: int | None) -> Iterator[list[Any]]:
+    def list_pages(self, collection_path: str, api_version: str, top: int | None = None) -> Iterator[Page]:
+        """The pages of an ARM list, one at a time and in this thread (for a caller that counts or times them);
+        a page's `more` says Resource Manager gave a nextLink."""
+        return self._pages(collection_path, api_version, top)
+
+    def _pages(self, collection_path: str, api_version: str, top: int | None) -> Iterator[Page]:
         from azure.core.exceptions import HttpResponseError
 
         url: str | None = self._url(collection_path, api_version) + (f"&$top={top}" if top else "")
@@ -203,8 +208,8 @@ class ArmClients:
             page = self._send(url)
             if not isinstance(page, dict):
                 raise HttpResponseError(message=f"list of {collection_path} returned no JSON object")
-            yield page.get("value") or []
             url = page.get("nextLink")
+            yield Page(page.get("value") or [], more=bool(url))
 
     def _read_ahead(self, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
         """The pages, fetched one ahead in a thread of their own; its requests are counted as this thread's.
@@ -273,6 +278,14 @@ class ArmClients:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+class Page(list[Any]):
+    """One page of a list's items; `more` when a nextLink follows it (an empty page may have one)."""
+
+    def __init__(self, items: list[Any], more: bool = False) -> None:
+        super().__init__(items)
+        self.more = more
 
 
 def retry_after(response: Any) -> float:

@@ -157,10 +157,12 @@ def heartbeat_line(fields: Mapping[str, Any], now: datetime) -> str:
     return _line(HEARTBEAT_PREFIX, body)
 
 
-# The heartbeat's fields besides schema and time; every one is a whole number or null, but oldestOpenAccount.
+# The heartbeat's fields besides schema and time; every one is a whole number or null, but oldestOpenAccount and
+# longestChain (the name of the list with the most pages, e.g. "records of privatelink.openai.azure.com").
 HEARTBEAT_FIELDS = ("scopes", "accountsScreened", "accountsOpen", "accountsDrifted", "accountsExempt",
                     "workItemsQueued", "oldestOpenExposureMs", "oldestOpenAccount", "openSinceUnknown",
-                    "workQueueLength", "poisonQueueLength", "armRequests", "durationMs")
+                    "workQueueLength", "poisonQueueLength", "armRequests", "durationMs", "lists", "listPages",
+                    "longestChain", "longestChainPages", "longestChainMs", "listsFailed")
 
 
 def parse_line(message: str, prefix: str) -> dict[str, Any] | None:

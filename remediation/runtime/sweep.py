@@ -13,12 +13,15 @@ are added), so the sweep is the safety net. It costs list requests, not reads pe
   value against the private IPs the endpoint list carries (`customDnsConfigs`): the record screen costs no
   request of its own.
 
-The independent streams run side by side, at most REMEDIATION_SWEEP_CONCURRENCY at a time: first the
-endpoint lists and the zone lists, then one stream of accounts per scope (a thousand subscriptions are a
-thousand streams, each with its own throttling buckets), screened and queued as they stream past. Resource
-Manager answers in tens to hundreds of milliseconds, so the sweep's wall time is its longest chain of pages,
-not the sum of its requests. The accounts stream past; only compact sets (endpoint → VNet and IPs, zone →
-record names and addresses) are kept, so memory grows with those, a fraction of a KiB per account.
+Each list is a chain: a page's nextLink is the next request, so its pages come one after another, and
+Resource Manager answers in tens to hundreds of milliseconds: the sweep lasts at least its longest chain,
+whatever the concurrency. So every chain is recorded (pages, requests, time; the heartbeat and `scan --json`
+name the longest), the chains run side by side, REMEDIATION_SWEEP_CONCURRENCY at a time, the record set lists
+(the longest, in large estates) first, and a long chain is split where Azure allows it: a subscription whose
+account list goes past its first page is read per resource group when threads would idle. Account pages are
+fetched from the start; they are screened as they come once the endpoint and zone lists are complete, and held
+until then (at most _HELD accounts: memory stays bounded whatever the estate). What is kept besides is compact
+(endpoint → VNet and IPs, zone → record names and addresses), a fraction of a KiB per account.
 Screening is deliberately a little eager: an account it flags gets a full reconcile, which decides.
 """
 
@@ -31,8 +34,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from remediation.arm.clients import (
@@ -40,6 +45,7 @@ from remediation.arm.clients import (
     NETWORK_API_VERSION,
     PRIVATE_DNS_API_VERSION,
     ArmClients,
+    Page,
     describe,
 )
 from remediation.core.arm_json import json_get, same_text
@@ -110,8 +116,107 @@ class SweepSummary:
     errors: list[str] = field(default_factory=list)  # lists that failed; the sweep went on without them
 
 
-_DNS_PAGE = 1000
-_READ_AHEAD = 2000  # accounts a stream holds while the inventory is still being listed
+# Accounts held, at most, while the inventory is still being listed (~2.5 KiB each: about 50 MiB); a list that
+# finds the hold full waits for the inventory, so memory stays bounded whatever the estate (docs/sizing.md).
+_HELD = 20_000
+# Resource groups list (Microsoft.Resources): a version the Resources API has served since 2021.
+RESOURCES_API_VERSION = "2021-04-01"
+
+
+@dataclass
+class Chain:
+    """One list, read page after page (each page's nextLink is the next request, so its pages cannot overlap):
+    its pages, its requests (retries included) and how long it took. A sweep lasts at least its longest chain."""
+
+    name: str  # "accounts of /subscriptions/…", "records of privatelink.openai.azure.com", …
+    shared: bool = True  # part of the shared inventory (counted with the first scope)
+    pages: int = 0
+    requests: int = 0
+    ms: int = 0
+
+    def page(self, page: Page | None) -> Page:
+        self.pages += page is not None
+        return page if page is not None else Page([])
+
+    def items(self, pages: Iterable[Page]) -> Iterator[dict[str, Any]]:
+        for page in pages:
+            yield from (item for item in self.page(page) if isinstance(item, dict))
+
+    @contextmanager
+    def timed(self, clients: ArmClients) -> Iterator[None]:
+        """Time the chain and count its requests (all sent from this thread)."""
+        started, before = time.monotonic(), clients.thread_request_count
+        try:
+            yield
+        finally:
+            self.ms += int((time.monotonic() - started) * 1000)
+            self.requests += clients.thread_request_count - before
+
+    def to_json(self) -> dict[str, Any]:
+        return {"list": self.name, "pages": self.pages, "requests": self.requests, "ms": self.ms}
+
+
+class _Run:
+    """One sweep's work on its pool: chains submitted as they are found (a subscription's resource groups after
+    its first page), the inventory's completion, and the accounts held until then."""
+
+    def __init__(self, pool: ThreadPoolExecutor, held: int) -> None:
+        self._pool, self._limit = pool, held
+        self._lock = threading.Lock()
+        self._futures: list[Future[None]] = []
+        self.chains: list[Chain] = []
+        self._ready = threading.Condition()
+        self._inventory_left = 0
+        self._held: list[tuple[SweepSummary, Account]] | None = []  # None once the inventory is complete
+
+    def chain(self, name: str, shared: bool = True) -> Chain:
+        with self._lock:
+            self.chains.append(chain := Chain(name, shared))
+        return chain
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            self._futures.append(self._pool.submit(work))
+
+    def wait(self) -> None:
+        """Until every chain, including those submitted meanwhile, is done."""
+        done = 0
+        while True:
+            with self._lock:
+                if done == len(self._futures):
+                    return
+                future = self._futures[done]
+            future.result()
+            done += 1
+
+    def expect_inventory(self, lists: int) -> None:
+        self._inventory_left = lists
+
+    def inventory_done(self) -> None:
+        with self._ready:
+            self._inventory_left -= 1
+            self._ready.notify_all()
+
+    def wait_inventory(self) -> None:
+        with self._ready:
+            self._ready.wait_for(lambda: self._inventory_left <= 0)
+
+    def hold(self, summary: SweepSummary, accounts: list[Account]) -> bool:
+        """Keep accounts to screen once the inventory is complete (True), or False when it already is. A full
+        hold waits for it."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._held is None or len(self._held) < self._limit)
+            if self._held is None:
+                return False
+            self._held.extend((summary, account) for account in accounts)
+            return True
+
+    def release(self) -> list[tuple[SweepSummary, Account]]:
+        """The accounts held so far; from now on accounts are screened as they are listed."""
+        with self._ready:
+            held, self._held = self._held or [], None
+            self._ready.notify_all()
+            return held
 
 
 class Sweeper:
@@ -120,6 +225,7 @@ class Sweeper:
         self.settings = settings
         self._lock = threading.Lock()  # the inventory and `each` are shared by the sweep's threads
         self._desired_states: dict[tuple[str, str], DesiredState] = {}
+        self.chains: list[Chain] = []  # the last run's lists, longest first
 
     def _desired(self, kind: str, location: str) -> DesiredState:
         """The desired state per kind and location, built once (the screen asks for it per account)."""
@@ -128,38 +234,42 @@ class Sweeper:
             self._desired_states[key] = desired_state(self.settings, kind, location)
         return self._desired_states[key]
 
-    def inventory(self, pool: ThreadPoolExecutor) -> tuple[Inventory, int]:
-        """The endpoints of the allowed subnets and the zones' links and A records, listed in bulk and side by
-        side; and the requests it took."""
-        inventory = Inventory()
+    def _inventory_lists(self, run: _Run, inventory: Inventory) -> list[Callable[[], None]]:
+        """The endpoint and zone lists, each a chain of its own, the longest (record sets) first."""
         # Endpoints are listed per resource group of an allowed subnet: the network role is assigned there,
         # and Resource Manager authorizes a list at the scope in its URL (a subscription-wide list is a 403).
         groups = sorted({str(s.resource_group_id) for s in self.settings.allowed_subnets}, key=str.lower)
         dns_rg = self.settings.dns_zone_resource_group
         zones = sorted({z for kind in self.settings.kinds for z in zones_for_kind(kind)}) if dns_rg else []
-        lists = [pool.submit(self._counted, self._list_endpoints, group, inventory) for group in groups]
-        lists += [pool.submit(self._counted, self._list_zone, zone, inventory) for zone in zones]
-        return inventory, sum(future.result() for future in lists)
+        return [*(partial(self._listed, run, f"records of {zone}", self._list_records, zone, inventory)
+                  for zone in zones),
+                *(partial(self._listed, run, f"endpoints of {group}", self._list_endpoints, group, inventory)
+                  for group in groups),
+                *(partial(self._listed, run, f"links of {zone}", self._list_links, zone, inventory)
+                  for zone in zones)]
 
-    def _counted(self, work: Callable[[str, Inventory], None], what: str, inventory: Inventory) -> int:
-        """Run one list in this thread; the requests it sent. A list that fails is named in the inventory, and
+    def _listed(self, run: _Run, name: str, work: Callable[[Chain, str, Inventory], None], what: str,
+                inventory: Inventory) -> None:
+        """Run one inventory list in this thread, as one chain. A list that fails is named in the inventory, and
         the sweep goes on without it."""
-        before = self.clients.thread_request_count
+        chain = run.chain(name)
         try:
-            work(what, inventory)
+            with chain.timed(self.clients):
+                work(chain, what, inventory)
         except Exception as error:  # noqa: BLE001 - named in the summary; the accounts are still screened
-            kind = "endpoints" if work == self._list_endpoints else "zone"
+            kind = "endpoints" if name.startswith("endpoints") else "zone"
             with self._lock:
                 inventory.failed.append(f"{kind} of {what}: {describe(error)}")
-        return self.clients.thread_request_count - before
+        finally:
+            run.inventory_done()
 
-    def _list_endpoints(self, group: str, inventory: Inventory) -> None:
+    def _list_endpoints(self, chain: Chain, group: str, inventory: Inventory) -> None:
         serving = self.settings.allowed_subnets
         vnets: dict[str, ResourceId | None] = {}
         ips: dict[str, tuple[int, ...]] = {}
         vnet_of_subnet: dict[ResourceId, ResourceId | None] = {}  # one VNet object per subnet, not per endpoint
         path = f"{group}/providers/Microsoft.Network/privateEndpoints"
-        for endpoint in self.clients.list_json(path, NETWORK_API_VERSION):
+        for endpoint in chain.items(self.clients.list_pages(path, NETWORK_API_VERSION)):
             subnet = try_parse_resource_id(json_get(endpoint, "properties", "subnet", "id"))
             endpoint_id = try_parse_resource_id(json_get(endpoint, "id"))
             if subnet is None or subnet not in serving or endpoint_id is None:
@@ -173,17 +283,17 @@ class Sweeper:
             inventory.endpoint_vnets.update(vnets)
             inventory.endpoint_ips.update(ips)
 
-    def _list_zone(self, zone: str, inventory: Inventory) -> None:
-        """One zone's links and record sets: two lists, whatever the number of accounts it serves, in pages of
-        1,000 (the largest `$top` DNS allows: "It must be a number between '1' and '1000'", quoted in
-        MicrosoftDocs/feedback#1111 for Azure DNS zones; assumed the same for private DNS)."""
+    def _zone_path(self, zone: str) -> str:
+        assert self.settings.dns_zone_resource_group is not None
+        return f"{self.settings.dns_zone_resource_group}/providers/Microsoft.Network/privateDnsZones/{zone}"
+
+    def _list_links(self, chain: Chain, zone: str, inventory: Inventory) -> None:
+        """A zone's virtual network links, in Azure's default pages (no `$top`: see _list_records)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        assert self.settings.dns_zone_resource_group is not None
-        zone_path = f"{self.settings.dns_zone_resource_group}/providers/Microsoft.Network/privateDnsZones/{zone}"
         try:
-            listed = list(self.clients.list_json(f"{zone_path}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION,
-                                                 top=_DNS_PAGE))
+            listed = list(chain.items(self.clients.list_pages(f"{self._zone_path(zone)}/virtualNetworkLinks",
+                                                              PRIVATE_DNS_API_VERSION)))
         except ResourceNotFoundError:
             with self._lock:
                 inventory.missing_zones.add(zone)
@@ -192,32 +302,49 @@ class Sweeper:
         # A link counts only once its provisioning Succeeded: one still being made, or Failed, resolves nothing.
         linked = {try_parse_resource_id(json_get(link, "properties", "virtualNetwork", "id")) for link in listed
                   if same_text(json_get(link, "properties", "provisioningState") or "Succeeded", "Succeeded")}
-        records: dict[str, tuple[int, ...]] = {}
-        others: set[str] = set()
-        for record in self.clients.list_json(f"{zone_path}/ALL", PRIVATE_DNS_API_VERSION, top=_DNS_PAGE):
-            record_type = str(json_get(record, "type") or "").rsplit("/", 1)[-1].upper()
-            if record_type == "A":
-                entries = json_get(record, "properties", "aRecords")
-                addresses = (json_get(e, "ipv4Address") for e in entries) if isinstance(entries, list) else ()
-                records[str(json_get(record, "name")).lower()] = _packed(addresses)
-            elif record_type in OTHER_RECORD_TYPES:
-                others.add(str(json_get(record, "name")).lower())
         with self._lock:
             inventory.zone_links[zone] = frozenset(v for v in linked if v is not None)
             inventory.zone_link_names[zone] = names
+
+    def _list_records(self, chain: Chain, zone: str, inventory: Inventory) -> None:
+        """A zone's record sets, one list whatever the number of accounts it serves, in the pages Azure gives
+        without `$top`: "If not specified, returns up to 100 record sets" (azure-rest-api-specs privatedns
+        RecordSet.tsp @1a77e8ba). No larger `$top` is sent: private DNS documents no maximum (public DNS's
+        "between '1' and '1000'", MicrosoftDocs/feedback#1111, is another service's). The API's only partitions,
+        by record type (`/A`, `/AAAA`, `/CNAME`) and by `$recordsetnamesuffix` (names ending ".<suffix>"), do not
+        split the A records of accounts' single-label names, so this chain stays whole."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        records: dict[str, tuple[int, ...]] = {}
+        others: set[str] = set()
+        try:
+            for record in chain.items(self.clients.list_pages(f"{self._zone_path(zone)}/ALL",
+                                                              PRIVATE_DNS_API_VERSION)):
+                record_type = str(json_get(record, "type") or "").rsplit("/", 1)[-1].upper()
+                if record_type == "A":
+                    entries = json_get(record, "properties", "aRecords")
+                    addresses = (json_get(e, "ipv4Address") for e in entries) if isinstance(entries, list) else ()
+                    records[str(json_get(record, "name")).lower()] = _packed(addresses)
+                elif record_type in OTHER_RECORD_TYPES:
+                    others.add(str(json_get(record, "name")).lower())
+        except ResourceNotFoundError:
+            with self._lock:
+                inventory.missing_zones.add(zone)
+            return
+        with self._lock:
             inventory.zone_records[zone] = records
             inventory.zone_other_records[zone] = frozenset(others)
 
-    def accounts(self, scope: ResourceId) -> Iterator[Account]:
-        """Every managed account in the scope, streamed page by page."""
-        for body in self.clients.list_json(f"{scope}/providers/{ACCOUNT_TYPE}", COGNITIVE_API_VERSION,
-                                           read_ahead=True):
-            try:
-                account = Account.from_arm(body)
-            except Exception:  # noqa: BLE001 - an unreadable entry is skipped, not the whole sweep
-                continue
-            if account.id.is_within(scope) and account.kind.lower() in self.settings.kinds:
-                yield account
+    def _account(self, body: dict[str, Any], scope: ResourceId) -> Account | None:
+        """A managed account of the scope from a list entry; None for anything else (an unreadable entry is
+        skipped, not the whole sweep)."""
+        try:
+            account = Account.from_arm(body)
+        except Exception:  # noqa: BLE001 - an unreadable entry is skipped
+            return None
+        if account.id.is_within(scope) and account.kind.lower() in self.settings.kinds:
+            return account
+        return None
 
     def screen(self, account: Account, inventory: Inventory) -> Screened:
         """The findings one account shows in list data, and whether it is exempt (desired.exemption, as `fix`)."""
@@ -274,7 +401,8 @@ class Sweeper:
         name = (account.custom_subdomain or "").lower()
         ips = _serving_ips(account, inventory)
         recorded = 0
-        zones = tuple(z for z in zones if z in inventory.missing_zones or z in inventory.zone_links)  # listed
+        zones = tuple(z for z in zones if z in inventory.missing_zones  # listed: its links and its records
+                      or (z in inventory.zone_links and z in inventory.zone_records))
         for zone in zones:
             if zone in inventory.missing_zones:
                 codes.add(FindingCode.PRIVATE_DNS_ZONE_MISSING)
@@ -296,62 +424,124 @@ class Sweeper:
 
     def run(self, enqueue: Callable[[Account], None] | None,
             each: Callable[[Screened], None] | None = None) -> list[SweepSummary]:
-        """Screen every scope and enqueue what needs work, REMEDIATION_SWEEP_CONCURRENCY streams at a time;
-        `each` sees every screened account as it streams past (one at a time; no account is collected here).
-        One summary per scope, in the order of the scopes."""
-        # Pools of their own, so an account stream waiting for the inventory never holds a thread its lists
-        # need, and the inventory's own thread never waits on a list queued behind it.
-        concurrency = self.settings.sweep_concurrency
-        with ThreadPoolExecutor(concurrency, thread_name_prefix="sweep-lists") as lists, \
-                ThreadPoolExecutor(1, thread_name_prefix="sweep-inventory") as inventory, \
-                ThreadPoolExecutor(concurrency, thread_name_prefix="sweep-scopes") as streams:
-            listed = inventory.submit(self.inventory, lists)
-            summaries = list(streams.map(lambda scope: self._sweep_scope(scope, listed, enqueue, each),
-                                         self.settings.scopes))
-            shared, inventory_requests = listed.result()
+        """Screen every scope and enqueue what needs work; `each` sees every screened account (one at a time; no
+        account is collected here). One summary per scope, in the order of the scopes; every list's chain is
+        in `self.chains` (and its requests in its scope's summary; the shared inventory's with the first)."""
+        scopes = self.settings.scopes
+        summaries = [SweepSummary(str(scope)) for scope in scopes]
+        inventory = Inventory()
+        started = time.monotonic()
+        with ThreadPoolExecutor(self.settings.sweep_concurrency, thread_name_prefix="sweep") as pool:
+            run = _Run(pool, _HELD)
+            lists = self._inventory_lists(run, inventory)
+            run.expect_inventory(len(lists))
+            for work in lists:
+                run.submit(work)
+            split = sum(scope.resource_group is None for scope in scopes) < self.settings.sweep_concurrency
+            for scope, summary in zip(scopes, summaries, strict=True):
+                run.submit(partial(self._scope, run, scope, summary, inventory, enqueue, each, split))
+            run.wait_inventory()
+            for summary, account in run.release():  # what was listed while the inventory was still coming
+                self._screen_into(summary, account, inventory, enqueue, each)
+            run.wait()
+        self.chains = sorted(run.chains, key=lambda c: (-c.pages, -c.ms, c.name))
+        for summary in summaries:
+            summary.duration_ms = int((time.monotonic() - started) * 1000)
         if summaries:  # the shared inventory is counted (and its failed lists named) with the first scope
-            summaries[0].arm_requests += inventory_requests
-            summaries[0].errors[:0] = shared.failed
+            summaries[0].arm_requests += sum(c.requests for c in run.chains if c.shared)
+            summaries[0].errors[:0] = inventory.failed
         return summaries
 
-    def _sweep_scope(self, scope: ResourceId, listed: Future[tuple[Inventory, int]],
-                     enqueue: Callable[[Account], None] | None,
-                     each: Callable[[Screened], None] | None) -> SweepSummary:
-        """One scope's accounts, page by page, in this thread. While the endpoint and zone lists are still
-        coming, the stream reads ahead up to _READ_AHEAD accounts, then waits for them (memory stays bounded
-        by streams × _READ_AHEAD, not by the estate)."""
-        started, requests = time.monotonic(), self.clients.thread_request_count
-        summary = SweepSummary(str(scope))
-        ahead: list[Account] = []
+    def _scope(self, run: _Run, scope: ResourceId, summary: SweepSummary, inventory: Inventory,
+               enqueue: Callable[[Account], None] | None, each: Callable[[Screened], None] | None,
+               split: bool) -> None:
+        """One scope's accounts, page by page, in this thread. A subscription whose list goes on past its first
+        page is read as one chain per resource group, side by side, when threads would otherwise idle (fewer
+        subscription scopes than REMEDIATION_SWEEP_CONCURRENCY): Cognitive Services lists accounts per resource
+        group (azure-rest-api-specs cognitiveservices `Accounts_ListByResourceGroup`), so a subscription of 5,000
+        accounts in 2 groups is two chains of 25 pages instead of one of 50."""
+        screen = partial(self._take, run, summary, inventory, enqueue, each)
+        chain = run.chain(f"accounts of {scope}", shared=False)
+        pages = self.clients.list_pages(f"{scope}/providers/{ACCOUNT_TYPE}", COGNITIVE_API_VERSION)
         try:
-            for account in self.accounts(scope):
-                if not listed.done() and len(ahead) < _READ_AHEAD:
-                    ahead.append(account)
-                    continue
-                for early in (*ahead, account):
-                    self._screen_into(summary, early, listed.result()[0], enqueue, each)
-                ahead.clear()
+            with chain.timed(self.clients):
+                first = chain.page(next(pages, None))
+                screen([a for body in first if (a := self._account(body, scope)) is not None])
+            if first.more and split and scope.resource_group is None and self._split(run, scope, summary, first,
+                                                                                     screen):
+                getattr(pages, "close", lambda: None)()  # the subscription's own chain stops here
+                return
+            with chain.timed(self.clients):
+                for page in pages:
+                    screen([a for body in chain.page(page) if (a := self._account(body, scope)) is not None])
         except Exception as error:  # noqa: BLE001 - named in the summary; the accounts listed so far are screened
-            summary.errors.append(f"accounts of {scope}: {describe(error)}")
-        for early in ahead:
-            self._screen_into(summary, early, listed.result()[0], enqueue, each)
-        summary.arm_requests = self.clients.thread_request_count - requests
-        summary.duration_ms = int((time.monotonic() - started) * 1000)
-        return summary
+            with self._lock:
+                summary.errors.append(f"accounts of {scope}: {describe(error)}")
+        finally:
+            with self._lock:
+                summary.arm_requests += chain.requests
+
+    def _split(self, run: _Run, scope: ResourceId, summary: SweepSummary, first: list[dict[str, Any]],
+               screen: Callable[[list[Account]], None]) -> bool:
+        """List the subscription's resource groups and read the accounts of each as a chain of its own (those of
+        the first page skipped: already screened); False, and nothing started, when there is one group or the
+        groups cannot be listed (a deployment whose role predates `resourceGroups/read`): the subscription's
+        chain then goes on whole."""
+        chain = run.chain(f"resource groups of {scope}", shared=False)
+        try:
+            with chain.timed(self.clients):
+                groups = [str(json_get(g, "name") or "") for g in chain.items(self.clients.list_pages(
+                    f"{scope}/resourcegroups", RESOURCES_API_VERSION))]
+        except Exception:  # noqa: BLE001 - not a failure of the sweep: the whole list is read instead
+            return False
+        finally:
+            with self._lock:
+                summary.arm_requests += chain.requests
+        if len(groups) < 2:  # one group: its chain is the subscription's, nothing to gain
+            return False
+        seen = frozenset(str(json_get(body, "id") or "").lower() for body in first)
+        # Groups the first page named go first: they hold accounts, the others may hold none.
+        named = {_group_of(body) for body in first}
+        for group in sorted(filter(None, groups), key=lambda g: (g.lower() not in named, g.lower())):
+            run.submit(partial(self._group, run, ResourceId(scope.subscription_id, group), summary, seen, screen))
+        return True
+
+    def _group(self, run: _Run, group: ResourceId, summary: SweepSummary, seen: frozenset[str],
+               screen: Callable[[list[Account]], None]) -> None:
+        chain = run.chain(f"accounts of {group}", shared=False)
+        try:
+            with chain.timed(self.clients):
+                for page in self.clients.list_pages(f"{group}/providers/{ACCOUNT_TYPE}", COGNITIVE_API_VERSION):
+                    screen([a for body in chain.page(page) if str(json_get(body, "id") or "").lower() not in seen
+                            and (a := self._account(body, group)) is not None])
+        except Exception as error:  # noqa: BLE001 - named in the summary; the accounts listed so far are screened
+            with self._lock:
+                summary.errors.append(f"accounts of {group}: {describe(error)}")
+        finally:
+            with self._lock:
+                summary.arm_requests += chain.requests
+
+    def _take(self, run: _Run, summary: SweepSummary, inventory: Inventory, enqueue: Callable[[Account], None] | None,
+              each: Callable[[Screened], None] | None, accounts: list[Account]) -> None:
+        """Screen a page's accounts now, or hold them until the inventory is complete (the fetching goes on)."""
+        if accounts and not run.hold(summary, accounts):
+            for account in accounts:
+                self._screen_into(summary, account, inventory, enqueue, each)
 
     def _screen_into(self, summary: SweepSummary, account: Account, inventory: Inventory,
                      enqueue: Callable[[Account], None] | None, each: Callable[[Screened], None] | None) -> None:
         screened = self.screen(account, inventory)
-        summary.accounts += 1
-        if screened.exemption.exempt:
-            summary.exempt += 1
-        else:
-            summary.by_finding.update(code.value for code in screened.findings)
-        if screened.needs_work and enqueue is not None:
+        queued = screened.needs_work and enqueue is not None
+        if queued and enqueue is not None:
             enqueue(account)
-            summary.queued += 1
-        if each is not None:
-            with self._lock:
+        with self._lock:
+            summary.accounts += 1
+            if screened.exemption.exempt:
+                summary.exempt += 1
+            else:
+                summary.by_finding.update(code.value for code in screened.findings)
+            summary.queued += queued
+            if each is not None:
                 each(screened)
 
 
@@ -362,6 +552,12 @@ def _link_names_taken(zones: tuple[str, ...], vnets: list[ResourceId | None], in
                if vnet is not None and vnet not in inventory.zone_links[zone]]
     return bool(missing) and all(zone_link_name(vnet).lower() in inventory.zone_link_names.get(zone, frozenset())
                                  for zone, vnet in missing)
+
+
+def _group_of(body: Any) -> str | None:
+    """The resource group (lower case) of a list entry's ID."""
+    rid = try_parse_resource_id(json_get(body, "id"))
+    return rid.resource_group.lower() if rid is not None and rid.resource_group else None
 
 
 def _endpoint_ips(endpoint: Any) -> tuple[int, ...]:
@@ -409,12 +605,13 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
     heartbeat line. A list that fails does not stop the others: every account listed is still screened on its
     own properties (an open one is queued), its summary names the failure, and once the heartbeat is out the run
     ends in SweepIncomplete. Every log line is written here, on the invocation's own thread: the sweep's pool
-    threads and the page read-ahead thread only count (the host drops log lines that carry no invocation ID)."""
+    threads only send requests, screen and count (the host drops log lines that carry no invocation ID)."""
     settings = remediator.settings
     started = time.monotonic()
     pulse = Pulse(settings.public_network_access is PublicAccessMode.SELECTED_NETWORKS)
+    sweeper = Sweeper(remediator.clients, settings)
     try:
-        summaries = Sweeper(remediator.clients, settings).run(lambda account: queue.put(
+        summaries = sweeper.run(lambda account: queue.put(
             WorkItem(TargetKind.ACCOUNT, str(account.id), Trigger.SWEEP)), pulse.count)
     except Exception as error:  # noqa: BLE001 - recorded, then raised so the host logs the failed run
         record = AuditRecord(",".join(map(str, settings.scopes)), Trigger.SWEEP, settings.mode,
@@ -427,7 +624,8 @@ def run_sweep(remediator: Remediator, queue: WorkQueue) -> list[SweepSummary]:
                  dict(summary.by_finding))
         remediator.auditor.record(summary_record(summary, settings.mode))
     table = remediator.breaker.table if remediator.breaker else None  # the audit table, where exposures began
-    log.info("%s", heartbeat(pulse, summaries, queue, table, int((time.monotonic() - started) * 1000)))
+    log.info("%s", heartbeat(pulse, summaries, queue, table, int((time.monotonic() - started) * 1000),
+                             sweeper.chains))
     failed = [error for summary in summaries for error in summary.errors]
     if failed:
         raise SweepIncomplete("; ".join(failed)[:2000])
@@ -462,8 +660,9 @@ class Pulse:
 
 
 def heartbeat(pulse: Pulse, summaries: list[SweepSummary], queue: WorkQueue, table: AuditTable | None,
-              duration_ms: int) -> str:
-    """The sweep's heartbeat line: accounts screened and open, the oldest open exposure, the queues' lengths."""
+              duration_ms: int, chains: Iterable[Chain] = ()) -> str:
+    """The sweep's heartbeat line: accounts screened and open, the oldest open exposure, the queues' lengths, and
+    its lists: how many, their pages, and the longest chain (the list the sweep's wall time could not beat)."""
     now = datetime.now(UTC)
     oldest, unknown = _oldest_exposure(pulse, table)
     lengths: tuple[int | None, int | None]
@@ -479,8 +678,17 @@ def heartbeat(pulse: Pulse, summaries: list[SweepSummary], queue: WorkQueue, tab
               "oldestOpenAccount": str(oldest[1]) if oldest else None, "openSinceUnknown": unknown,
               "workQueueLength": lengths[0], "poisonQueueLength": lengths[1],
               "armRequests": sum(s.arm_requests for s in summaries), "durationMs": duration_ms,
-              "listsFailed": sum(len(s.errors) for s in summaries)}
+              "listsFailed": sum(len(s.errors) for s in summaries), **chain_fields(chains)}
     return heartbeat_line(fields, now)
+
+
+def chain_fields(chains: Iterable[Chain]) -> dict[str, Any]:
+    """The lists' totals and the longest chain (most pages, then most time), for the heartbeat and the scan."""
+    chains = list(chains)
+    longest = max(chains, key=lambda c: (c.pages, c.ms), default=None)
+    return {"lists": len(chains), "listPages": sum(c.pages for c in chains),
+            "longestChain": longest.name if longest else None, "longestChainPages": longest.pages if longest else None,
+            "longestChainMs": longest.ms if longest else None}
 
 
 def _oldest_exposure(pulse: Pulse, table: AuditTable | None) -> tuple[tuple[str, ResourceId] | None, int]:

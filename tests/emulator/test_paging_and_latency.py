@@ -62,6 +62,31 @@ def test_top_is_capped_and_validated(emu):
     assert status == 400 and "$top" in body["error"]["message"]
 
 
+def test_private_dns_pages_hold_at_most_the_documented_100_whatever_top_asks(emu):
+    """100 is the only page size private DNS documents ("If not specified, returns up to 100 record sets",
+    azure-rest-api-specs privatedns RecordSet.tsp); a larger $top is not assumed to be honoured."""
+    seed_records(emu, 150)
+    raw = Raw(emu)
+    for query in ("", "?$top=1000"):
+        pages = follow(raw, emu, f"{ZONE}/ALL{query}", "2024-06-01")
+        assert [len(p) for p in pages] == [100, 51]   # 150 A record sets and the SOA
+
+
+def test_resource_groups_page_with_top_as_the_page_size(emu):
+    """`$top` is a page size with a nextLink after it (Azure/azure-sdk-for-python#541), and the list pages
+    without it too."""
+    emu.seed(base_scenario())
+    subscription = RG.split("/resourceGroups/")[0]
+    emu.seed({"resourceGroups": [f"{subscription}/resourceGroups/rg-extra-{i}" for i in range(4)]})
+    raw = Raw(emu)
+    everything = [name for page in follow(raw, emu, f"{subscription}/resourcegroups", "2021-04-01") for name in page]
+    assert {f"rg-extra-{i}" for i in range(4)} <= set(everything)
+    pages = follow(raw, emu, f"{subscription}/resourcegroups?$top=2", "2021-04-01")
+    assert all(len(p) == 2 for p in pages[:-1]) and sum(map(len, pages)) == len(everything)
+    emu.config.page_size = 3
+    assert [len(p) for p in follow(raw, emu, f"{subscription}/resourcegroups", "2021-04-01")][0] == 3
+
+
 def test_the_sdk_sends_top_and_follows_the_pages(emu, clients):
     seed_records(emu, 5)
     names = [r.name for r in clients.dns.record_sets.list("rg-dns", "privatelink.openai.azure.com", top=2)]

@@ -18,7 +18,7 @@ ROLES = {role.key: role for role in load()}
 RESOURCES = {"accounts": "accountsRole", "network": "networkRole", "dns": "dnsRole"}  # in modules/roles.bicep
 # The resource types a role may act on, by where it is assigned.
 PLACEMENT = {
-    "scopes": ("Microsoft.CognitiveServices/accounts/",),
+    "scopes": ("Microsoft.CognitiveServices/accounts/", "Microsoft.Resources/subscriptions/resourceGroups/"),
     "subnetResourceGroups": ("Microsoft.Network/privateEndpoints/", "Microsoft.Network/virtualNetworks/"),
     "dnsResourceGroup": ("Microsoft.Network/privateDnsZones/",),
 }

@@ -79,3 +79,33 @@ def test_custodian_through_the_launcher_finds_the_same_accounts(stack: Stack, tm
     assert lists and all(r.path.endswith("/providers/Microsoft.CognitiveServices/accounts") for r in lists)
     assert {r.path.split("/")[2] for r in lists} == set(estate.subscription_ids)
     assert all(r.caller and r.caller["oid"] == stack.emulator.app_identity.object_id for r in lists)
+
+
+@pytest.mark.skipif(not C7N_PYTHON.exists() and not os.environ.get("CI"),
+                    reason="Cloud Custodian's virtualenv (.venv-c7n, `make deps`) is absent")
+def test_c7n_org_through_its_launcher_runs_each_subscription_in_a_worker_and_finds_the_same_accounts(
+        stack: Stack, tmp_path: Path) -> None:
+    from bench.custodian_org import TreePeak, longest_chain
+
+    estate = ScaleEstate(accounts=300, subscriptions=3)
+    _seed(stack, estate)
+    command = [str(C7N_PYTHON), str(REPO / "bench" / "c7n_org_launch.py"), "--arm-endpoint", stack.emulator.url,
+               "--workers", "2", "--output-dir", str(tmp_path / "out"), "--result", str(tmp_path / "found.json"),
+               str(REPO / "bench" / "custodian_policy.yml")]
+    for subscription in estate.subscription_ids:
+        command += ["--subscription", subscription]
+
+    process = subprocess.Popen(command, cwd=tmp_path, env=stack.emulator.env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    peak = TreePeak(process.pid)
+    _, err = process.communicate(timeout=180)
+    peak_mib = peak.stop()
+
+    assert process.returncode == 0, err[-2000:]
+    result = json.loads((tmp_path / "found.json").read_text())
+    assert {rid.lower() for rid in result["found"]} == estate.truth.drifted and result["workers"] == 2
+    lists = [r for r in stack.emulator.requests if r.kind == "read"]
+    assert {r.path.split("/")[2] for r in lists} == set(estate.subscription_ids)
+    # 100 or 105 accounts (decoys) per subscription, pages of 100: two pages each, the longest chain two
+    assert longest_chain(lists)[1] == 2 and longest_chain(lists)[0].endswith("/Microsoft.CognitiveServices/accounts")
+    assert peak_mib > 100, "the parent and its worker processes, summed (each imports Custodian)"

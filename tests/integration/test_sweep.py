@@ -76,7 +76,9 @@ def test_paging_across_pages_and_subscriptions(stack: Stack) -> None:
     stack.seed(estate)
     stack.emulator.config.page_size = 3
 
-    summaries, queued = sweep(stack, REMEDIATION_SCOPES=f"{rg_id('rg-ai')},/subscriptions/{OTHER_SUBSCRIPTION}")
+    # One list at a time: the subscription's list is read whole (not per resource group, as with idle threads).
+    summaries, queued = sweep(stack, REMEDIATION_SCOPES=f"{rg_id('rg-ai')},/subscriptions/{OTHER_SUBSCRIPTION}",
+                              REMEDIATION_SWEEP_CONCURRENCY="1")
 
     assert [s.accounts for s in summaries] == [7, 5]
     assert queued == sorted(account_id(f"aoai-x{n}", subscription=OTHER_SUBSCRIPTION) for n in range(5))
@@ -289,3 +291,118 @@ def test_a_failing_list_still_queues_the_open_account_and_fails_the_run_loudly(s
     assert queued == [AOAI]
     [record] = app.history(parse_resource_id(rg_id("rg-ai")), 5)
     assert record["outcome"] == "failed" and "503" in record["error"]
+
+
+def _two_group_subscription(stack: Stack) -> list[str]:
+    """Nine accounts over two resource groups of the other subscription (page size 2: five pages whole), three
+    of them open; the drifted accounts' IDs."""
+    estate = Estate().network((OPENAI_ZONE,))
+    drifted = []
+    for n in range(9):
+        group = f"rg-ai-{n % 2}"
+        estate.locked(f"aoai-{n}", resource_group=group, subscription=OTHER_SUBSCRIPTION,
+                      public_network_access="Enabled" if n % 3 == 0 else "Disabled")
+        if n % 3 == 0:
+            drifted.append(account_id(f"aoai-{n}", group, OTHER_SUBSCRIPTION))
+    stack.seed(estate)
+    stack.emulator.config.page_size = 2
+    return sorted(drifted)
+
+
+def test_a_long_subscription_list_is_read_per_resource_group_side_by_side(stack: Stack) -> None:
+    """Its first page has a nextLink and threads are idle: the subscription's resource groups are listed and each
+    group's accounts read as a chain of its own; every account is screened once, with the app's own rights."""
+    from remediation.runtime.sweep import Sweeper
+
+    drifted = _two_group_subscription(stack)
+    app = stack.app(REMEDIATION_SCOPES=f"/subscriptions/{OTHER_SUBSCRIPTION}")
+    sweeper = Sweeper(app.remediator.clients, app.remediator.settings)
+    seen: list[str] = []
+
+    [summary] = sweeper.run(enqueue=None, each=lambda s: seen.append(str(s.account.id).lower()))
+
+    assert summary.accounts == 9 and sorted(seen) == sorted(set(seen)), "every account screened once"
+    assert summary.by_finding["PUBLIC_NETWORK_ACCESS_ENABLED"] == len(drifted) and summary.errors == []
+    reads = [r for r in stack.arm("read") if r.caller and r.status != 404]
+    assert [r.status for r in reads if r.status >= 400] == [], "the accounts role lists the resource groups"
+    chains = {c.name: c.pages for c in sweeper.chains}
+    subscription = f"/subscriptions/{OTHER_SUBSCRIPTION}"
+    assert chains[f"accounts of {subscription}"] == 1 and chains[f"resource groups of {subscription}"] >= 1
+    # rg-ai-0 holds 5 accounts (3 pages), rg-ai-1 4 (2 pages); the other groups of the estate none (1 page each)
+    assert chains[f"accounts of {rg_id('rg-ai-0', OTHER_SUBSCRIPTION)}"] == 3
+    assert chains[f"accounts of {rg_id('rg-ai-1', OTHER_SUBSCRIPTION)}"] == 2
+    own = [r for r in stack.emulator.requests if r.kind == "read" and
+           r.path.lower().endswith(("/microsoft.cognitiveservices/accounts", "/resourcegroups"))]
+    assert sum(c.requests for c in sweeper.chains if not c.shared) == len(own), "each request counted once"
+    assert summary.arm_requests == sum(c.requests for c in sweeper.chains)  # the first scope has the shared lists
+
+
+def test_a_refused_resource_group_list_reads_the_subscription_whole(stack: Stack) -> None:
+    """A deployment whose role predates `resourceGroups/read` gets a 403 for the groups: the subscription's own
+    chain goes on, every account is screened, and the run is not a failed one."""
+    drifted = _two_group_subscription(stack)
+    stack.emulator.add_fault(Fault(method="GET", path=r"/resourcegroups$", status=403, code="AuthorizationFailed",
+                                   times=None))
+
+    summaries, queued = sweep(stack, REMEDIATION_SCOPES=f"/subscriptions/{OTHER_SUBSCRIPTION}")
+
+    assert [s.accounts for s in summaries] == [9] and summaries[0].errors == []
+    assert queued == drifted
+    lists = [r for r in stack.arm("read") if r.path.endswith(f"/subscriptions/{OTHER_SUBSCRIPTION}/providers/"
+                                                                 "Microsoft.CognitiveServices/accounts")]
+    assert len(lists) == 5, "nine accounts in five pages, the subscription's own chain"
+
+
+def test_the_heartbeat_and_the_scan_name_each_list_its_pages_and_the_longest_chain(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from remediation.core.telemetry import HEARTBEAT_PREFIX, parse_line
+
+    estate = Estate().network((OPENAI_ZONE,))
+    for n in range(7):
+        estate.locked(f"aoai-{n}")
+    stack.seed(estate)
+    stack.emulator.config.page_size = 2
+
+    with caplog.at_level(logging.INFO, logger="remediation"):
+        sweep(stack)
+    [beat] = [f for r in caplog.records if (f := parse_line(r.getMessage(), HEARTBEAT_PREFIX))]
+    # 7 accounts and 7 A records (+ SOA) in pages of 2: the accounts' list and the records' each take 4 pages
+    assert beat["longestChainPages"] == 4 and beat["longestChain"].startswith(("accounts of", "records of"))
+    assert beat["longestChainMs"] >= 0 and beat["lists"] >= 4
+    pages = [r for r in stack.arm("read") if r.status == 200]  # the absent zones' 404s are lists of no page
+    assert beat["listPages"] == len(pages), "every page of every list, once"
+
+    out = io.StringIO()
+    cli(["scan", "--json"], out)
+    report = json.loads(out.getvalue())
+    chains = {c["list"]: c for c in report["chains"]}
+    assert chains[f"accounts of {rg_id('rg-ai')}"]["pages"] == 4
+    assert chains[f"records of {OPENAI_ZONE}"]["pages"] == 4
+    assert report["longestChain"]["pages"] == 4
+    assert sum(c["requests"] for c in report["chains"]) == report["armRequests"]
+
+
+def test_accounts_listed_before_the_inventory_are_held_then_screened() -> None:
+    """The hold: accounts wait for the inventory up to its limit; a list finding it full waits, and everything
+    held is handed over once, after which accounts are screened as they come."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from remediation.runtime.sweep import SweepSummary, _Run
+
+    summary = SweepSummary("/subscriptions/x")
+    accounts: list[Any] = [object() for _ in range(5)]
+    with ThreadPoolExecutor(1) as pool:
+        run = _Run(pool, held=3)
+        assert run.hold(summary, accounts[:3])  # held: the inventory is not complete
+        blocked = threading.Thread(target=run.hold, args=(summary, accounts[3:4]))
+        blocked.start()
+        blocked.join(0.2)
+        assert blocked.is_alive(), "a full hold waits for the inventory"
+        held = run.release()
+        blocked.join(2)
+        assert not blocked.is_alive()
+        assert [a for _, a in held] == accounts[:3]
+        assert not run.hold(summary, accounts[4:]), "after the release, accounts are screened as they come"

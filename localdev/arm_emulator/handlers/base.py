@@ -51,8 +51,11 @@ def op_api(req: Req) -> str:
 def page_size(world: World, req: Req, top: bool) -> int:
     """Items per page: config.page_size, or the request's $top where the API documents $top (private DNS
     zones, links and record sets: "If not specified, returns up to 100", azure-rest-api-specs privatedns
-    2024-06-01; Cognitive Services account lists and Network private endpoint lists take no $top and
-    ignore it). A $top above config.max_top is cut to it (Azure's own ceiling is unpublished)."""
+    2024-06-01; resource groups, where `$top` is a page size with a nextLink after it: Azure/azure-sdk-for-python
+    #541, Azure/azure-sdk-for-java#1451; Cognitive Services account lists and Network private endpoint lists
+    take no $top and ignore it). A $top above config.max_top is cut to it (Azure's own ceilings are
+    unpublished). The default sizes of the account, endpoint and resource group lists are unevidenced too:
+    config.page_size, 100, the size private DNS documents."""
     size = max(1, int(world.config.page_size))
     raw = req.query.get("$top") if top else None
     if raw in (None, ""):

@@ -33,7 +33,7 @@ from ..names import PROVIDER_TYPE, RESOURCE_GROUP_TYPE, RESOURCES_TYPE, SUBSCRIP
 from ..resource_filter import Filter, parse
 from ..spec import TypeSpec
 from ..world import World
-from .base import Reply, Req, body_dict
+from .base import Reply, Req, body_dict, page_of
 
 # What a subscription of the emulator says about itself (values from the spec examples' vocabulary).
 _POLICIES = {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}
@@ -99,7 +99,10 @@ def group_put(world: World, req: Req) -> Reply:
 
 
 def group_list(world: World, req: Req) -> Reply:
-    return Reply(200, {"value": [_group_body(world, g) for g in world.store.groups(req.arm.subscription)]})
+    """A subscription's resource groups, paged: `$top` is the page size and a nextLink follows a full page
+    (Azure/azure-sdk-for-python#541: "even with `top=2`, you get the `nextLink` link to get another page";
+    Azure/azure-sdk-for-java#1451); without `$top`, config.page_size (the default size is unevidenced)."""
+    return page_of(world, req, world.store.groups(req.arm.subscription), lambda g: _group_body(world, g), top=True)
 
 
 def seed_group(world: World, group: dict[str, Any]) -> None:
