@@ -4,11 +4,12 @@ emulator, and checked to do what its text says.
 The commands come from the app's own output (`scan`'s manual fixes, `fix`'s audit record, `report`'s ManualFix
 column) and from the alert texts of infra/; only placeholders (`<account id>`, `<lock id>`) are filled in, from
 the test's account and from what the printed `az lock list` found. `test_every_command_the_app_can_print_is_run`
-holds the list complete: a new command in a finding, an action's manual fix, the lock advice, an alert or
-docs/operations.md fails it until a test here runs it.
+holds the list complete: a new command anywhere in remediation/'s texts, an alert or docs/operations.md fails it
+until a test here runs it.
 """
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from typing import Any
@@ -20,11 +21,9 @@ from localdev.arm_emulator.faults import Fault
 from localdev.azcli import AzCli, AzError
 from localdev.azurite import Azurite
 from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, Estate, account_id, rg_id, zone_id
-from remediation.arm.apply import ACTIONS, manual
-from remediation.core.failures import lock_advice
 from remediation.core.findings import FINDINGS
 from remediation.core.model import ActionKind
-from remediation.core.plan import Action
+from remediation.core.plan import OTHER_RECORD_TYPES
 
 ACCOUNT = account_id("aoai-advice")
 ZONE = zone_id(OPENAI_ZONE)
@@ -74,19 +73,19 @@ def action(record: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 # -- the whole list ---------------------------------------------------------------------------------------------
-def printable_commands() -> set[str]:
-    """Every command form the app's texts can name, from the texts themselves."""
-    texts = [info.manual for info in FINDINGS.values()]
-    for kind, spec in ACTIONS.items():
-        texts.append(spec.manual)
-        if kind is ActionKind.CLOSE_EXPOSURE:
-            texts += [manual(Action(kind, _id(ACCOUNT), {"properties": body})) for body in
-                      ({"publicNetworkAccess": "Disabled"}, {"networkAcls": {"defaultAction": "Deny"}})]
-    for scope in (f"/subscriptions/{SUBSCRIPTION}", rg_id("rg-ai"), ACCOUNT):
-        texts.append(lock_advice(f"following scope(s) are locked: '{scope}'.", ACCOUNT))
-    texts += alert_texts()
-    texts.append((REPO / "docs" / "operations.md").read_text())
-    return {form(command) for text in texts for command in commands(text)}
+def product_texts() -> list[str]:
+    """Every string in remediation/'s source, an f-string with `{}` for each value it formats (the texts a
+    person is shown: findings, actions' manual fixes, lock advice, the planner's own findings, help)."""
+    texts = []
+    for path in sorted((REPO / "remediation").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        parts = {id(value) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for value in node.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+                texts.append(node.value)
+    return texts
 
 
 def alert_texts() -> list[str]:
@@ -95,18 +94,16 @@ def alert_texts() -> list[str]:
     return [match.replace("\\'", "'") for match in re.findall(r"description: '((?:[^'\\]|\\.)*)'", bicep)]
 
 
-def _id(resource_id: str) -> Any:
-    from remediation.core.ids import parse_resource_id
-
-    return parse_resource_id(resource_id)
-
-
 def test_every_command_the_app_can_print_is_run():
-    """The forms the tests below run, against every form the app's texts name (the record-set deletes come from
-    the planner's own text, read in test_a_record_set_the_app_reports_is_deleted_by_its_printed_command)."""
-    run_here = {"az resource update", "az lock list", "az lock delete"}
-    assert printable_commands() - AZURE_ONLY == run_here
-    assert AZURE_ONLY <= printable_commands(), "docs/operations.md changed: review AZURE_ONLY"
+    """Every command form the product's texts, the alerts and docs/operations.md name, against the forms the
+    tests here run (`az login`: tests/azcli/test_azcli_login.py)."""
+    texts = product_texts() + alert_texts() + [(REPO / "docs" / "operations.md").read_text()]
+    named = {form(command) for text in texts for command in commands(text)}
+    run_here = {"az resource update", "az lock list", "az lock delete", "az network private-dns record-set {} delete",
+                "az login"}
+    assert named - AZURE_ONLY == run_here
+    assert AZURE_ONLY <= named, "docs/operations.md changed: review AZURE_ONLY"
+    assert {kind.lower() for kind in OTHER_RECORD_TYPES} == {"aaaa", "cname"}, "the record-set test runs each"
 
 
 # -- the findings' manual fixes (scan) -------------------------------------------------------------------------
