@@ -7,7 +7,7 @@
 #   make lint    ruff and mypy only
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
 #                from PyPI, on first use: about 2 min and 730 MB; installs dig and nslookup when missing and
-#                it runs as root; the tests about 5 min)
+#                it runs as root; the tests about 6 min)
 #   make demo    the local stack demo
 #   make bench   benchmarks (the large ones only with make bench-scale)
 #   make faults  the fault matrix as a table (its cells also run in make test)
