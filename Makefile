@@ -6,8 +6,8 @@
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
 #   make lint    ruff and mypy only
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
-#                from PyPI, on first use: about 2 min and 730 MB; installs dig and nslookup when missing and
-#                it runs as root; the tests about 6 min)
+#                from PyPI, on first use: about 2 min and 730 MB, and Azurite for the audit table the report
+#                reads; installs dig and nslookup when missing and it runs as root; the tests about 5 min)
 #   make demo    the local stack demo
 #   make bench   benchmarks (the large ones only with make bench-scale)
 #   make faults  the fault matrix as a table (its cells also run in make test)
@@ -117,7 +117,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 # pyproject.toml leaves tests/azcli out of the default run; naming the folder runs it.
-test-azcli: $(DEV_STAMP) $(AZCLI_STAMP) deps-dnsutils
+test-azcli: $(DEV_STAMP) $(AZCLI_STAMP) $(NODE_STAMP) deps-dnsutils
 	AZ_CLI=$(CURDIR)/$(VENV_AZCLI)/bin/az $(VENV)/bin/python -m pytest -q tests/azcli $(PYTEST_ARGS)
 
 demo: deps
