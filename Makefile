@@ -6,7 +6,8 @@
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
 #   make lint    ruff and mypy only
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
-#                from PyPI, on first use: about 2 min and 730 MB; the tests about 3 min)
+#                from PyPI, on first use: about 2 min and 730 MB, and Azurite for the audit table the report
+#                reads; installs dig and nslookup when missing and it runs as root; the tests about 5 min)
 #   make demo    the local stack demo
 #   make bench   benchmarks (the large ones only with make bench-scale)
 #   make faults  the fault matrix as a table (its cells also run in make test)
@@ -81,6 +82,17 @@ $(AZCLI_STAMP): requirements-azcli.txt
 
 deps-azcli: $(AZCLI_STAMP)
 
+# dig and nslookup, for the lookups docs/local-stack.md shows and tests/azcli runs: Debian's bind9-dnsutils,
+# installed when missing where apt-get can (as root, as on CI's machines), else named.
+.PHONY: deps-dnsutils
+deps-dnsutils:
+	@command -v dig >/dev/null && command -v nslookup >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils >/dev/null; \
+		else \
+			echo "error: dig and nslookup are missing: install bind9-dnsutils (Debian) or dnsutils" >&2; exit 1; \
+		fi; }
+
 $(NODE_STAMP): localdev/package.json $(wildcard localdev/package-lock.json)
 	if [ -f localdev/package-lock.json ]; then \
 		$(NPM) ci --prefix localdev --no-audit --no-fund; \
@@ -105,7 +117,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 # pyproject.toml leaves tests/azcli out of the default run; naming the folder runs it.
-test-azcli: $(DEV_STAMP) $(AZCLI_STAMP)
+test-azcli: $(DEV_STAMP) $(AZCLI_STAMP) $(NODE_STAMP) deps-dnsutils
 	AZ_CLI=$(CURDIR)/$(VENV_AZCLI)/bin/az $(VENV)/bin/python -m pytest -q tests/azcli $(PYTEST_ARGS)
 
 demo: deps

@@ -1,7 +1,7 @@
 """The Azure CLI against the local ARM emulator, logged in by managed identity.
 
     python -m localdev.azcli login [--emulator https://127.0.0.1:8443] [--cert-dir .localdev/certs]
-                                   [--as operator|app] [--config-dir DIR]
+                                   [--as operator|app] [--config-dir DIR] [--wait SECONDS]
 
 registers a cloud whose endpoints are all the emulator (`az cloud register … --skip-endpoint-discovery`),
 makes it the active cloud and runs `az login --identity` against the emulator's token endpoint (App
@@ -104,11 +104,19 @@ class AzCli:
         return self.run("account", "show")
 
 
-def emulator_identity(url: str, ca_path: Path) -> dict[str, Any]:
-    """What the emulator serves (identities, token endpoint header), from its loopback admin API."""
-    context = ssl.create_default_context(cafile=str(ca_path))
-    with urllib.request.urlopen(f"{url}/_emulator/identity", context=context, timeout=10) as answer:
-        return json.loads(answer.read())
+def emulator_identity(url: str, ca_path: Path, wait_s: float = 30.0) -> dict[str, Any]:
+    """What the emulator serves (identities, token endpoint header), from its loopback admin API; waits up to
+    `wait_s` for an emulator just started in the background (its CA written, its port open)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            context = ssl.create_default_context(cafile=str(ca_path))
+            with urllib.request.urlopen(f"{url}/_emulator/identity", context=context, timeout=10) as answer:
+                return json.loads(answer.read())
+        except OSError:   # no CA yet, the port not open yet (ssl and urllib errors are OSErrors too)
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,11 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     login.add_argument("--cert-dir", type=Path, default=Path(".localdev/certs"),
                        help="the emulator's --cert-dir (its CA is ca.pem there)")
     login.add_argument("--config-dir", type=Path, help="AZURE_CONFIG_DIR (default: a new temporary folder)")
+    login.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                       help="how long to wait for an emulator that is still starting (default 30)")
     login.add_argument("--az", type=Path,
                        default=DEFAULT_AZ if DEFAULT_AZ.exists() else Path(shutil.which("az") or "az"))
     args = parser.parse_args(argv)
     ca_path = (args.cert_dir / "ca.pem").resolve()
-    served = emulator_identity(args.emulator, ca_path)
+    try:
+        served = emulator_identity(args.emulator, ca_path, args.wait)
+    except OSError as error:
+        print(f"no emulator answered at {args.emulator} within {args.wait:g} s (CA {ca_path}): {error}",
+              file=sys.stderr)
+        return 1
     config_dir = args.config_dir or Path(tempfile.mkdtemp(prefix="azcli-emulator-"))
     cli = AzCli(args.emulator, str(ca_path), served["identity_header"], config_dir, az=args.az)
     client_id = served["operator"]["client_id"] if args.who == "operator" else served["client_id"]

@@ -8,6 +8,10 @@ or a record in the emulator changes the next answer. UDP and TCP on a loopback p
         dns.vnet_id = OTHER_VNET  # the network whose resolver it plays, changeable at any time
         dns.mode = ResolverMode.PUBLIC_ONLY
 
+From a shell, `python -m localdev.arm_emulator ... --dns-port 8053 --dns-vnet <VNet ID>` runs one in the
+emulator's process (`python -m localdev.dns_server` says so), and `dig @127.0.0.1 -p 8053 <name>` asks it as
+from inside that network (docs/local-stack.md, "The manual lockdown, by hand").
+
 What it models, and the evidence for each part:
 
 - Public names. "When you create a private endpoint, the DNS CNAME resource record for the Azure AI services
@@ -74,6 +78,7 @@ import logging
 import socket
 import socketserver
 import struct
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Self
@@ -481,3 +486,16 @@ class DnsServer:
 
 __all__ = ["AzureResolverModel", "DnsServer", "QueryRecord", "Record", "Resolution", "ResolverMode",
            "public_address"]
+
+
+def main() -> int:
+    """The server reads the emulator's store at each query, so it runs in the emulator's process."""
+    print("the DNS server runs inside the ARM emulator's process; start it with\n"
+          "  python -m localdev.arm_emulator --dns-port 8053 --dns-vnet <virtual network ID> ...\n"
+          "then ask it as from inside that network: dig @127.0.0.1 -p 8053 <account>.openai.azure.com",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

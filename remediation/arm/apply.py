@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -402,30 +403,37 @@ _UNCHANGED = object()  # a rebuilt write that found nothing left to write
 
 
 def manual(action: Action) -> str:
-    """What a person does instead of the app, for this very action (its target named)."""
+    """What a person does instead of the app, for this very action (its target named).
+
+    A close in SelectedNetworks writes the whole `networkAcls` it planned (Deny, only the allowed rules), and so
+    does the command: az 2.91's `--set properties.networkAcls.defaultAction=Deny` fails on an account without
+    `networkAcls` ("Couldn't find 'networkAcls' in 'properties'") and would keep the rules the close drops."""
     properties = action.body.get("properties", {}) if isinstance(action.body, dict) else {}
-    closing = ("publicNetworkAccess=Disabled" if "publicNetworkAccess" in properties
-               else "properties.networkAcls.defaultAction=Deny")
-    prop = closing if closing.startswith("properties.") else f"properties.{closing}"
-    return ACTIONS[action.kind].manual.format(target=action.target, property=prop)
+    acls = properties.get("networkAcls")
+    setting = ("properties.publicNetworkAccess=Disabled" if acls is None
+               else f"properties.networkAcls={shlex.quote(json.dumps(acls, separators=(',', ':')))}")
+    return ACTIONS[action.kind].manual.format(target=action.target, property=setting)
 
 
 def _failure_text(action: Action, error: BaseException, kind: ErrorKind) -> str:
-    """Azure's code and message; for a failure another try cannot change, what a person must do."""
+    """For a failure another try cannot change, what a person must do, then Azure's code and message; else
+    Azure's alone. The advice comes first: the telemetry line, and so the workbook's ManualFix, keep only the
+    error's first 600 characters (core/telemetry.py), and Azure's message alone can fill them."""
     text = describe(error)
     if kind is ErrorKind.LOCKED:
-        return f"{text}; locked, not retried: {lock_advice(error_message(error), str(action.target))}"
-    if kind is ErrorKind.LIMIT:
-        return f"{text}; a limit of Azure's refuses it, not retried: {manual(action)}"
-    if kind is ErrorKind.POLICY:
-        return (f"{text}; Azure Policy denies it, not retried: ask the policy's owner for an exemption, or "
-                f"{manual(action)}")
-    if kind is ErrorKind.REFUSED:
-        return f"{text}; refused for good, not retried: {manual(action)}"
-    if kind is ErrorKind.FORBIDDEN:
-        return (f"{text}; the app's identity lacks the right: grant it the role that holds "
-                f"{ACTIONS[action.kind].rbac[0]} on {action.target} (infra/roles)")
-    return text
+        advice = f"locked, not retried: {lock_advice(error_message(error), str(action.target))}"
+    elif kind is ErrorKind.LIMIT:
+        advice = f"a limit of Azure's refuses it, not retried: {manual(action)}"
+    elif kind is ErrorKind.POLICY:
+        advice = f"Azure Policy denies it, not retried: ask the policy's owner for an exemption, or {manual(action)}"
+    elif kind is ErrorKind.REFUSED:
+        advice = f"refused for good, not retried: {manual(action)}"
+    elif kind is ErrorKind.FORBIDDEN:
+        advice = (f"the app's identity lacks the right: grant it the role that holds {ACTIONS[action.kind].rbac[0]} "
+                  f"on {action.target} (infra/roles)")
+    else:
+        return text
+    return f"{advice}; Azure answered {text}"
 
 
 def _body(action: Action) -> bytes:

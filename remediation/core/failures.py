@@ -63,12 +63,12 @@ def locked_scopes(message: str) -> list[str]:
 
 
 def lock_advice(message: str, target: str) -> str:
-    """What a person does about a lock: find it where the message says it sits, and remove it (or ask its owner)."""
+    """What a person does about a lock: find it where the message says it sits, and remove it (or ask its owner).
+    The list commands name the scopes (Azure's message, which names them too, follows in the record's error)."""
     scopes = locked_scopes(message) or [target]
     found = "; ".join(_list_locks(scope) for scope in scopes)
-    return (f"a management lock on {', '.join(scopes)} refuses every change under it: find it ({found}), then "
-            "remove it (`az lock delete --ids <lock id>`) or ask its owner to; the app closes the account on its "
-            "next run")
+    return (f"a management lock refuses every change under it: find it ({found}), then remove it "
+            "(`az lock delete --ids <lock id>`) or ask its owner to; the app closes the account on its next run")
 
 
 def _list_locks(scope: str) -> str:

@@ -5,8 +5,17 @@
     python -m remediation report [--days N] [--format table|json|csv]   exposures closed and how long they lasted,
         who opened accounts, which accounts need a person: from the audit table (AzureWebJobsStorage, as the app)
 
-Settings come from the environment as in the app (REMEDIATION_SCOPES may be given with --scope);
-credentials are the caller's own, through DefaultAzureCredential (an `az login` is enough).
+    python -m remediation --settings local.settings.json scan    the same, with a Functions settings file
+
+Settings come from the environment as in the app; `--settings FILE` adds the Values of a Functions settings
+file (local.settings.json), each one the environment does not already set, as `func start` applies them
+(REMEDIATION_SCOPES may also be given with --scope).
+Identity: DefaultAzureCredential's, in its order: a service principal or workload identity named in the
+environment (AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, ...), then a managed identity
+(IDENTITY_ENDPOINT, or Azure's instance metadata service), then your own sign-in (`az login`, or another
+developer tool it knows). From a workstation against Azure that is your `az login`. Against the local stack the
+settings name the emulator's token endpoint (IDENTITY_ENDPOINT), so the command signs in as the app's own
+managed identity (AZURE_CLIENT_ID picks one; empty: the app's). The first line on stderr names the identity.
 Exit status: 0 nothing to do, 1 drift found (or not fixed), 2 bad input or settings, 3 Azure failed.
 """
 
@@ -16,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 from remediation.core.findings import FINDINGS, FindingCode, Severity
@@ -41,6 +51,34 @@ class Progress:
             self.stream.write(f"\rscanned {seen} accounts\n")
 
 
+def apply_settings_file(path: str, environ: MutableMapping[str, str]) -> list[str]:
+    """Put the Values of a Functions settings file into `environ` as `func start` does: a value the environment
+    already holds (non-empty) wins, any other is set, an empty one as empty (Azure/azure-functions-core-tools,
+    src/Cli/func/Actions/HostActions/StartHostAction.cs @c7dca509, UpdateEnvironmentVariables). The process's
+    environment, not only the settings: the SDK reads IDENTITY_ENDPOINT and REQUESTS_CA_BUNDLE from it.
+    Returns the names set."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            values = json.load(file).get("Values")
+    except (OSError, ValueError, AttributeError) as error:
+        raise SettingsError([f"--settings {path}: not a readable settings file ({error})"]) from error
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise SettingsError([f"--settings {path}: \"Values\" must be an object of strings"])
+    applied = [name for name, value in values.items() if name and not environ.get(name)]
+    for name in applied:
+        environ[name] = values[name]
+    return applied
+
+
+def say_identity(clients: Any, err: TextIO = sys.stderr) -> None:
+    """One line naming the identity this command signed in as (from its Resource Manager token's claims)."""
+    try:
+        principal = clients.own_principal()
+    except Exception:  # noqa: BLE001 - no identity at all: the command itself reports the failure
+        return
+    print(f"signed in as object ID {principal.object_id}, application ID {principal.client_id}", file=err)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     env = dict(os.environ)
     if getattr(args, "scope", None):
@@ -59,6 +97,7 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = _settings(args)
     clients = ArmClients(settings)
+    say_identity(clients)
     rows: list[dict[str, Any]] = []
     exempt: list[dict[str, Any]] = []  # exempt by the rule `fix` applies: shown, never counted as drift
     progress = Progress()
@@ -140,6 +179,7 @@ def fix(args: argparse.Namespace, out: TextIO) -> int:
         return BAD_INPUT
     settings = _settings(args)
     app = build(settings)  # without AzureWebJobsStorage the record goes to the log only
+    say_identity(app.clients)
     result = app.remediator.reconcile(account_id, Trigger.CLI, dry_run=args.dry_run)
     record = result.record.to_json()
     if result.failure is Failure.OUT_OF_SCOPE:
@@ -185,6 +225,8 @@ def report(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m remediation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--settings", metavar="FILE",
+                        help="a Functions settings file (local.settings.json) whose Values fill in the environment")
     commands = parser.add_subparsers(dest="command", required=True)
     scan_cmd = commands.add_parser("scan", help="list the accounts in scope that drifted (never writes)")
     scan_cmd.add_argument("--scope", action="append", help="a subscription or resource group ID (repeatable)")
@@ -200,6 +242,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     commands_by_name = {"scan": scan, "fix": fix, "report": report}
     try:
+        if args.settings:
+            apply_settings_file(args.settings, os.environ)
         return commands_by_name[args.command](args, out)
     except SettingsError as error:
         print(error, file=sys.stderr)

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +33,25 @@ def seed(emulator: ArmEmulator, estate: Estate) -> None:
 @dataclass
 class Remediation:
     """`python -m remediation` as an operator runs it, with the app's settings and the app's identity
-    (no AzureWebJobsStorage: the audit record goes to the log only)."""
+    (no AzureWebJobsStorage unless `settings` name one: the audit record then goes to the log only)."""
 
     emulator: ArmEmulator
+    settings: dict[str, str] = field(default_factory=dict)   # on top of the estate's (settings_env)
+
+    def with_settings(self, **settings: str) -> Remediation:
+        return Remediation(self.emulator, {**self.settings, **settings})
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
         env.update(self.emulator.env())
-        env.update(settings_env(REMEDIATION_READY_TIMEOUT_SECONDS="30"))
+        env.update(settings_env(REMEDIATION_READY_TIMEOUT_SECONDS="30", **self.settings))
         return env
 
-    def __call__(self, *args: str) -> tuple[int, Any]:
-        done = subprocess.run([sys.executable, "-m", "remediation", *args, "--json"], cwd=REPO, env=self.env(),
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "remediation", *args], cwd=REPO, env=self.env(),
                               capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+    def __call__(self, *args: str, out: str = "--json") -> tuple[int, Any]:
+        done = self.run(*args, out)
         assert done.returncode in (0, 1), f"remediation {args} exited {done.returncode}: {done.stderr}"
         return done.returncode, json.loads(done.stdout)
