@@ -120,13 +120,19 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
         print(f"scan failed: {describe(error)}", file=sys.stderr)
         return AZURE_FAILED
     progress.done(seen)
+    return _scan_results(args, out, settings, sweeper, summaries, rows, exempt)
+
+
+def _scan_results(args: argparse.Namespace, out: TextIO, settings: Settings, sweeper: Any, summaries: list[Any],
+                  rows: list[dict[str, Any]], exempt: list[dict[str, Any]]) -> int:
+    """Print what the scan found (a table, or JSON) and name what was incomplete; the exit status."""
     accounts, requests = sum(s.accounts for s in summaries), sum(s.arm_requests for s in summaries)
     fixes = {code: FINDINGS[FindingCode(code)].manual for code in sorted({c for r in rows for c in r["findings"]})}
     endpoint_checks = "on" if settings.allowed_subnets else "off"
+    errors = [error for summary in summaries for error in summary.errors]
     if args.json:
         json.dump({"accounts": accounts, "drifted": rows, "exempt": exempt, "armRequests": requests,
-                   "endpointChecks": endpoint_checks, "manualFixes": fixes,
-                   "errors": [error for summary in summaries for error in summary.errors],
+                   "endpointChecks": endpoint_checks, "manualFixes": fixes, "errors": errors,
                    # every list the scan read, longest chain first: the scan lasts at least as long as the first
                    "longestChain": sweeper.chains[0].to_json() if sweeper.chains else None,
                    "chains": [chain.to_json() for chain in sweeper.chains]}, out, indent=2)
@@ -138,7 +144,6 @@ def scan(args: argparse.Namespace, out: TextIO) -> int:
                   f"them drifted), {requests} Resource Manager requests{_longest(sweeper.chains)}\n")
         if endpoint_checks == "off":
             out.write(f"Endpoint checks are off: {NO_SUBNET_NOTE}\n")
-    errors = [error for summary in summaries for error in summary.errors]
     for failure in errors:  # the accounts listed were still screened on their own properties
         print(f"scan incomplete: {failure}", file=sys.stderr)
     return AZURE_FAILED if errors else DRIFT if rows else 0
