@@ -4,7 +4,8 @@
 #                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite),
 #                tests/ops/kusto/node_modules (Microsoft's Kusto language service, to check every KQL query)
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
-#   make lint    ruff and mypy only
+#   make lint    ruff, mypy and import-linter only
+#   make test-fast  lint, then the unit and static tests (the inner loop: under a minute)
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
 #                from PyPI, on first use: about 2 min and 730 MB, and Azurite for the audit table the report
 #                reads; installs dig and nslookup when missing and it runs as root; the tests about 5 min)
@@ -109,6 +110,11 @@ $(KUSTO_STAMP): tests/ops/kusto/package.json tests/ops/kusto/package-lock.json
 # Static checks first (seconds), then the suite.
 test: deps lint
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The inner loop: lint, then the pure tests (unit, static): no emulator, no Azurite, well under a minute.
+.PHONY: test-fast
+test-fast: $(DEV_STAMP) lint
+	$(VENV)/bin/python -m pytest -q tests/unit tests/static $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: $(DEV_STAMP)

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from azcli_helpers import AZ, Remediation, new_az
 
 from localdev.arm_emulator import ArmEmulator
 from localdev.azcli import AzCli
+from tests.helpers.azcli import AZ, Remediation, new_az
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import shlex
 from typing import Any
 
 import pytest
-from azcli_helpers import REPO, Remediation, seed
 
 from localdev.arm_emulator.faults import Fault
 from localdev.azcli import AzCli, AzError
@@ -24,6 +23,7 @@ from localdev.estate import OPENAI_ZONE, SUBSCRIPTION, Estate, account_id, rg_id
 from remediation.core.findings import FINDINGS
 from remediation.core.model import ActionKind
 from remediation.core.plan import OTHER_RECORD_TYPES
+from tests.helpers.azcli import REPO, Remediation, seed
 
 ACCOUNT = account_id("aoai-advice")
 ZONE = zone_id(OPENAI_ZONE)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from azcli_helpers import Remediation, seed
-
 from localdev.arm_emulator import ArmEmulator
 from localdev.azcli import AzCli
 from localdev.estate import DNS_RG_ID, OPENAI_ZONE, SUBNET_ID, VNET_ID, Estate, account_id
+from tests.helpers.azcli import Remediation, seed
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 MANUAL = account_id("aoai-manual")

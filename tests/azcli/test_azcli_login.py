@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from azcli_helpers import REPO, new_az, seed
 
 from localdev.azcli import AzError
 from localdev.estate import SUBSCRIPTION, Estate
+from tests.helpers.azcli import REPO, new_az, seed
 
 
 def test_az_logs_in_to_the_emulator_by_managed_identity(emulator, az_path, tmp_path):

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azcli_helpers import REPO, seed
 from doc_shell import DocShell, Step, doc_blocks
 
 from localdev.azcli import AzError
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id, zone_id
+from tests.helpers.azcli import REPO, seed
 
 DOC = REPO / "docs" / "local-stack.md"
 SECTION = "## The manual lockdown, by hand"

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-from emu_helpers import _FOREIGN_ENV, Clients
 
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import _FOREIGN_ENV, Clients
 
 
 @pytest.fixture(scope="session")

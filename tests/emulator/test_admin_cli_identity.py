@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from emu_helpers import ACCOUNT, RG, Raw, base_scenario
-
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import ACCOUNT, RG, Raw, base_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,6 @@ from typing import Any, Iterator
 
 import pytest
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
-from emu_helpers import ACCOUNT, RG, SUB, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator, WriteEvent
 from localdev.arm_emulator.model import utcnow
@@ -25,6 +24,7 @@ from localdev.arm_events import (
     to_cloud_event,
     to_event_grid,
 )
+from tests.helpers.emulator import ACCOUNT, RG, SUB, Raw, base_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "fixtures" / "events"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-from emu_helpers import ACCOUNT, DNS_RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
+
+from tests.helpers.emulator import ACCOUNT, DNS_RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 PE_NAME = "pe-aoai-prod"
 OTHER_DNS_RG = f"/subscriptions/{SUB}/resourceGroups/rg-dns-2"

@@ -6,10 +6,10 @@ import time
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties
-from emu_helpers import ACCOUNT, SUBNET, Raw, base_scenario
 
 from localdev.arm_emulator import EmulatorConfig
 from localdev.arm_emulator.pace import DURATIONS
+from tests.helpers.emulator import ACCOUNT, SUBNET, Raw, base_scenario
 
 SCALE = 0.01   # 1:100: an account update runs 0.3 s, then reads Accepted for another 0.3 s
 PE_NAME = "pe-aoai-prod"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from emu_helpers import VNET, ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import VNET, ZONE, Raw, base_scenario
 
 API = "2024-06-01"
 LINK = f"{ZONE}/virtualNetworkLinks/hub"

@@ -8,10 +8,10 @@ import re
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from emu_helpers import ACCOUNT, DNS_RG, NET_RG, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.authorization import READER
+from tests.helpers.emulator import ACCOUNT, DNS_RG, NET_RG, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 LOCKS = "providers/Microsoft.Authorization/locks"
 CLI_API = "2016-09-01"      # what the Azure CLI sends (test_cannotdelete_resource_lock.yaml)

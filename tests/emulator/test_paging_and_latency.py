@@ -6,9 +6,8 @@ import json
 import ssl
 import time
 
-from emu_helpers import ACCOUNT, DNS_RG, RG, ZONE, Raw, base_scenario
-
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import ACCOUNT, DNS_RG, RG, ZONE, Raw, base_scenario
 
 ACCOUNTS = f"{RG}/providers/Microsoft.CognitiveServices/accounts"
 

@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from emu_helpers import ACCOUNT, DNS_RG, NET_RG, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.authorization import OWNER, READER
 from localdev.arm_emulator.tokens import user_object_id
 from localdev.rights import load, role_guid
+from tests.helpers.emulator import ACCOUNT, DNS_RG, NET_RG, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 ROLES = {role.key: role for role in load()}
 PE = f"{NET_RG}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod"

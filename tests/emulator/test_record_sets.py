@@ -12,9 +12,9 @@ import re
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.privatedns.models import AaaaRecord, CnameRecord, RecordSet
-from emu_helpers import ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import ZONE, Raw, base_scenario
 
 API = "2024-06-01"
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -137,7 +137,7 @@ def test_a_patch_sets_metadata_and_the_table_keys_are_there(emu: ArmEmulator, cl
 def test_a_zone_with_links_is_refused_on_delete(emu: ArmEmulator, raw: Raw) -> None:
     """409 CannotDeleteResource with Resource Manager's text (learntocloud/networking-lab#8); without links the
     zone goes, its record sets with it."""
-    from emu_helpers import VNET
+    from tests.helpers.emulator import VNET
     raw("PUT", f"{ZONE}/virtualNetworkLinks/hub", {"location": "global", "properties": {
         "virtualNetwork": {"id": VNET}, "registrationEnabled": False}}, api_version=API)
     status, _, body = raw("DELETE", ZONE, api_version=API)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from emu_helpers import REFERENCE_ARM, Raw
+
+from tests.helpers.emulator import REFERENCE_ARM, Raw
 
 
 def load(rel: str) -> dict[str, Any]:

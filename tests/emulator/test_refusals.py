@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from emu_helpers import ACCOUNT, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import ACCOUNT, RG, SUB, SUBNET, VNET, ZONE, Raw, base_scenario
 
 OTHER = f"{RG}/providers/Microsoft.CognitiveServices/accounts/aoai-other"
 PE = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-x"

@@ -6,12 +6,12 @@ import inspect
 import typing
 
 import pytest
-from emu_helpers import ACCOUNT, SUB, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator, ids, names, pace, providers, registry
 from localdev.arm_emulator.handlers import base
 from localdev.arm_emulator.messages import Reply, Req
 from localdev.arm_emulator.world import World
+from tests.helpers.emulator import ACCOUNT, SUB, Raw, base_scenario
 
 
 def _handlers() -> dict[str, object]:

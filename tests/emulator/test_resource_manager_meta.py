@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from emu_helpers import ACCOUNT, SUB, SUBNET, Raw, base_scenario
-
 from localdev.arm_emulator import providers
 from localdev.arm_emulator.ids import parse_path
+from tests.helpers.emulator import ACCOUNT, SUB, SUBNET, Raw, base_scenario
 
 PE = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-meta"
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")

@@ -7,10 +7,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from emu_helpers import ACCOUNT, RG, SUB, VNET, ZONE, Raw, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
 from localdev.arm_emulator.authorization import READER
+from tests.helpers.emulator import ACCOUNT, RG, SUB, VNET, ZONE, Raw, base_scenario
 
 API = "2021-04-01"
 SUB_RESOURCES = f"/subscriptions/{SUB}/resources"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 
 import requests
-from emu_helpers import ZONE, base_scenario
 
 from localdev.arm_emulator import ArmEmulator
+from tests.helpers.emulator import ZONE, base_scenario
 
 A_TYPE = "Microsoft.Network/privateDnsZones/A"
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
-from emu_helpers import ACCOUNT, RG, SUB, Raw, arm_requests, base_scenario
 
 from localdev.arm_emulator import Fault
+from tests.helpers.emulator import ACCOUNT, RG, SUB, Raw, arm_requests, base_scenario
 
 LOCKDOWN = Account(properties=AccountProperties(public_network_access="Disabled",
                                                 network_acls=NetworkRuleSet(default_action="Deny")))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
-from emu_helpers import ACCOUNT, DNS_RG, SUBNET, VNET, ZONE, Raw, base_scenario
+
+from tests.helpers.emulator import ACCOUNT, DNS_RG, SUBNET, VNET, ZONE, Raw, base_scenario
 
 PE_NAME = "pe-aoai-prod"
 

@@ -1,7 +1,7 @@
 """Quick end-to-end: DefaultAzureCredential through the token endpoint, then an account GET."""
 from __future__ import annotations
 
-from emu_helpers import ACCOUNT, base_scenario
+from tests.helpers.emulator import ACCOUNT, base_scenario
 
 
 def test_default_credential_and_account_get(emu, clients):

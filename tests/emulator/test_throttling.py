@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from emu_helpers import ACCOUNT, RG, SUB, Raw, base_scenario
 
 from localdev.arm_emulator import EmulatorConfig
 from localdev.arm_emulator.errors import ArmError
 from localdev.arm_emulator.throttling import Throttler
+from tests.helpers.emulator import ACCOUNT, RG, SUB, Raw, base_scenario
 
 OTHER_SUB = "99999999-1111-2222-3333-444444444444"
 

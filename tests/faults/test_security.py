@@ -59,7 +59,6 @@ import socket
 import stat
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -101,7 +100,7 @@ from remediation.store.audit import AuditTable
 from remediation.store.queue import WorkItem
 from remediation.store.storage import WORK_QUEUE, Storage, table_key
 from tests.conftest import Stack
-from tests.integration.test_event_loop import Live
+from tests.helpers.live import Live, lease_taken, wait_until
 
 AOAI = account_id("aoai-prod")
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -698,7 +697,7 @@ def test_an_http_call_and_a_queue_item_never_both_remediate_one_drift(stack: Sta
     queued = threading.Thread(target=app.stored().worker.process_message, args=(item,))
 
     queued.start()
-    time.sleep(0.3)
+    assert wait_until(lambda: lease_taken(stack, AOAI)), "the queued reconcile took the account's lease first"
     response = app.remediate(func.HttpRequest(method="POST", url="/api/remediate",
                                               body=json.dumps({"resourceId": AOAI}).encode()))
     queued.join(30)

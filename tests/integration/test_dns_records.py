@@ -9,14 +9,14 @@ import threading
 from typing import Any
 
 import pytest
-from test_event_loop import Live
-from test_sweep import sweep
 
 from localdev.arm_emulator.authorization import READER
 from localdev.estate import DNS_RG_ID, OPENAI_ZONE, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
 from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from tests.conftest import Stack
+from tests.helpers.live import Live
+from tests.helpers.sweeping import sweep
 
 AOAI = account_id("aoai-prod")
 RECORD = f"{zone_id(OPENAI_ZONE)}/A/aoai-prod"

@@ -3,85 +3,35 @@ triages it, queues the work in Azurite, the queue worker reconciles, and the acc
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import sys
 import threading
-from types import ModuleType
 from typing import Any, Iterator
 
 import pytest
 from azure.storage.queue import QueueClient
 
-from localdev.arm_events import EventRouter
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id
 from localdev.eventgrid_topic import LocalTopic
-from localdev.functions_host import LocalHost
 from remediation.core.ids import parse_account_id
 from remediation.core.naming import private_endpoint_name
-from remediation.core.operations import WATCHED_OPERATIONS
 from remediation.core.retry import MAX_DEQUEUE
 from remediation.runtime.worker import RetryLater
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
+from tests.helpers.live import Live, queue_exists
 
 AOAI = account_id("aoai-prod")
 NETWORK_RG = SUBNET_ID.split("/providers/")[0]
 
 
-class Live:
-    """The app under an in-process host, fed by the emulator's events."""
-
-    def __init__(self, stack: Stack, schema: str = "eventgrid", **settings: str) -> None:
-        self.stack = stack
-        stack.apply_env(**settings)
-        sys.modules.pop("function_app", None)
-        self.app: ModuleType = importlib.import_module("function_app")
-        stack.apps.append(self.app.parts())
-        self.host = LocalHost(self.app, stack.azurite.connection_string)
-        self.captured: list[dict[str, Any]] = []
-        self.router = EventRouter(stack.emulator, self._deliver, schema=schema, operations=WATCHED_OPERATIONS)
-        self.router.start()
-        self.capture_only = False
-
-    def _deliver(self, event: dict[str, Any]) -> None:
-        self.captured.append(event)
-        if not self.capture_only:
-            self.host.deliver(event)
-
-    def settle(self, timeout: float = 30) -> None:
-        """Until every event is delivered and every work item has run."""
-        for _ in range(5):
-            assert self.router.drain(timeout)
-            assert self.host.drain(timeout)
-            if self.router.pending == 0:
-                return
-
-    def history(self, account: str = AOAI) -> list[dict[str, Any]]:
-        return self.app.parts().history(parse_account_id(account), 50)
-
-    def close(self) -> None:
-        self.router.stop()
-
-
 @pytest.fixture
 def live(stack: Stack) -> Iterator[Live]:
     QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE).clear_messages() \
-        if _queue_exists(stack, WORK_QUEUE) else None
+        if queue_exists(stack, WORK_QUEUE) else None
     instance = Live(stack)
     yield instance
     instance.close()
-
-
-def _queue_exists(stack: Stack, name: str) -> bool:
-    from azure.core.exceptions import ResourceNotFoundError
-
-    try:
-        QueueClient.from_connection_string(stack.azurite.connection_string, name).get_queue_properties()
-        return True
-    except ResourceNotFoundError:
-        return False
 
 
 def _drift(stack: Stack) -> None:
@@ -264,7 +214,7 @@ def _poisoned_for(stack: Stack, account: str) -> list[dict[str, Any]]:
     import base64
 
     poison = QueueClient.from_connection_string(stack.azurite.connection_string, POISON_QUEUE)
-    if not _queue_exists(stack, POISON_QUEUE):
+    if not queue_exists(stack, POISON_QUEUE):
         return []
     bodies = [json.loads(base64.b64decode(m.content)) for m in poison.peek_messages(max_messages=32)]
     return [b for b in bodies if b["item"] and b["item"]["resource_id"] == account]

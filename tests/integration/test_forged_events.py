@@ -21,7 +21,7 @@ from remediation.core.model import Trigger
 from remediation.store import fanout
 from remediation.store.storage import WORK_QUEUE, table_key
 from tests.conftest import Stack
-from tests.integration.test_event_loop import Live, _queue_exists
+from tests.helpers.live import Live, queue_exists
 
 AOAI = account_id("aoai-prod")
 # Event Grid retries a delivery for 24 hours at most (infra/modules/events.bicep: eventTimeToLiveInMinutes 1440):
@@ -33,7 +33,7 @@ MALLORY = {"name": "Mallory Forger", "upn": "mallory@contoso.example"}
 @pytest.fixture
 def live(stack: Stack) -> Iterator[Live]:
     """The app under an in-process host, on an empty work queue."""
-    if _queue_exists(stack, WORK_QUEUE):
+    if queue_exists(stack, WORK_QUEUE):
         QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE).clear_messages()
     instance = Live(stack)
     yield instance

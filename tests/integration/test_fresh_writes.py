@@ -187,7 +187,7 @@ def test_a_link_or_zone_that_exists_as_wanted_counts_as_created(stack: Stack) ->
 
 
 def test_the_sweep_reports_a_taken_link_name_without_queuing_it_again(stack: Stack) -> None:
-    from test_sweep import sweep
+    from tests.helpers.sweeping import sweep
 
     stack.seed(Estate().network().zone(OPENAI_ZONE, linked=False).account("aoai-prod")
                .endpoint(AOAI, zone_group=(OPENAI_ZONE,)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,13 +17,19 @@ from remediation.store.storage import WORK_QUEUE
 
 
 class Recorder:
-    """Stands in for function_app: notes how many invocations run at once and fails one message once."""
+    """Stands in for function_app: notes how many invocations run at once and fails one message once.
+
+    No invocation ends before the host has shown what it does: the first batch's invocations wait until the whole
+    batch runs at once; the long ones (reconciles waiting on Resource Manager) and the next batch's wait until more
+    run at once than one batch holds, which the host allows only by fetching again while no more than
+    newBatchThreshold run. What is measured is the host's batching, not how long a pause lasted."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.running = 0
         self.most = 0
         self.seen: list[tuple[str, int]] = []
+        self.first_batch_ran = False
 
     def process_work_item(self, message: QueueMessage) -> None:
         body = message.get_body().decode()
@@ -32,13 +37,22 @@ class Recorder:
             self.running += 1
             self.most = max(self.most, self.running)
             self.seen.append((body, message.dequeue_count or 0))
+            self.lock.notify_all()
+            if not self.first_batch_ran:
+                assert self.lock.wait_for(lambda: self.running >= BATCH_SIZE or self.first_batch_ran, 30)
+                self.first_batch_ran = True
+                long = body.startswith(("long", "fails"))
+            else:
+                long = True  # the next batch stays until it has joined the long ones
+            if long:
+                assert self.lock.wait_for(lambda: self.most > BATCH_SIZE, 30)
         try:
-            time.sleep(1.0 if body.startswith(("long", "fails")) else 0.2)  # reconciles waiting on Resource Manager
             if body == "fails once" and message.dequeue_count == 1:
                 raise RuntimeError("Resource Manager was busy")
         finally:
             with self.lock:
                 self.running -= 1
+                self.lock.notify_all()
 
 
 def test_serve_runs_a_batch_at_once_and_delivers_a_failed_message_again(azurite: Azurite) -> None:

@@ -15,7 +15,6 @@ from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_event_loop import Live
 
 from localdev.estate import OPENAI_ZONE, OTHER_SUBSCRIPTION, Estate, account_id
 from localdev.functions_host import decode_event
@@ -27,6 +26,7 @@ from remediation.core.operations import TargetKind
 from remediation.store.queue import WorkItem
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
+from tests.helpers.live import Live
 
 AOAI = account_id("aoai-prod")
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from azure.storage.queue import QueueClient
-from test_reconcile import FINDINGS  # the same estates, one per finding
 
 from localdev.arm_emulator import Fault
 from localdev.estate import OPENAI_ZONE, OTHER_SUBNET_ID, OTHER_SUBSCRIPTION, SUBSCRIPTION, Estate, account_id, rg_id
@@ -19,21 +18,10 @@ from remediation.runtime.cli import main as cli
 from remediation.runtime.sweep import SweepIncomplete, run_sweep
 from remediation.store.storage import WORK_QUEUE
 from tests.conftest import Stack
+from tests.helpers.estates import FINDINGS  # the same estates, one per finding
+from tests.helpers.sweeping import sweep
 
 AOAI = account_id("aoai-prod")
-
-
-def sweep(stack: Stack, **settings: str) -> tuple[Any, list[str]]:
-    app = stack.app(**settings)
-    queue = QueueClient.from_connection_string(stack.azurite.connection_string, WORK_QUEUE)
-    try:
-        queue.clear_messages()
-    except Exception:  # noqa: BLE001 - the queue is created on first use
-        pass
-    assert app.stored is not None
-    summaries = run_sweep(app.remediator, app.stored.queue)
-    queued = [json.loads(base64.b64decode(m.content))["resource_id"] for m in queue.receive_messages(max_messages=32)]
-    return summaries, sorted(queued)
 
 
 # In these estates the account's DNS problem is the shared zone's, so a compliant neighbour shares it.

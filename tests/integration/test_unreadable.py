@@ -11,13 +11,13 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient
-from test_event_loop import Live
 
 from localdev.estate import OPENAI_ZONE, Estate, account_id
 from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from remediation.store.storage import POISON_QUEUE
 from tests.conftest import Stack
+from tests.helpers.live import Live
 
 AOAI = account_id("aoai-prod")
 # Another tenant's endpoint, in a subscription and resource group the app holds no role on: anyone can

@@ -24,7 +24,7 @@ from remediation.runtime.sweep import Pulse, run_sweep
 from remediation.runtime.wiring import App
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
-from tests.integration.test_event_loop import Live
+from tests.helpers.live import Live
 from tests.ops.kql import Row, alert, alert_queries, analysed, fires
 
 AOAI = account_id("aoai-prod")

@@ -6,8 +6,6 @@ import ipaddress
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from arm_shapes import ACCOUNT_ID as ACCOUNT
-from arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +14,8 @@ from remediation.core.exemption import exemption
 from remediation.core.ids import parse_resource_id
 from remediation.core.naming import zone_config_name
 from remediation.core.settings import PublicAccessMode, Settings, SubnetMap
+from tests.helpers.arm_shapes import ACCOUNT_ID as ACCOUNT
+from tests.helpers.arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 TAG = "remediation-exempt"

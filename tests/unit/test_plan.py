@@ -7,7 +7,16 @@ import ipaddress
 from typing import Any
 
 import pytest
-from arm_shapes import (
+
+from remediation.arm.apply import in_run_order
+from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import ResourceId, parse_resource_id
+from remediation.core.model import Account, ActionKind, Observation, Zone, ZoneGroup
+from remediation.core.naming import private_endpoint_id, private_endpoint_name, zone_link_name
+from remediation.core.plan import Action, Finding, Plan, plan
+from remediation.core.settings import PublicAccessMode, SubnetMap
+from tests.helpers.arm_shapes import (
     ACCOUNT_ID,
     DELETE,
     EXISTING_PE_ID,
@@ -30,62 +39,23 @@ from arm_shapes import (
     zone_id,
     zones,
 )
+from tests.helpers.plans import (
+    ACCOUNT,
+    NEW_PE,
+    PE,
+    SUBNET,
+    VNET,
+    actions_of,
+    codes,
+    group_body,
+    link_body,
+    link_id,
+    one_action,
+    only,
+    selected,
+    with_account,
+)
 
-from remediation.arm.apply import in_run_order
-from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, zones_for_kind
-from remediation.core.findings import FindingCode
-from remediation.core.ids import ResourceId, parse_resource_id
-from remediation.core.model import Account, ActionKind, Observation, Zone, ZoneGroup
-from remediation.core.naming import private_endpoint_id, private_endpoint_name, zone_link_name
-from remediation.core.plan import Action, Finding, Plan, plan
-from remediation.core.settings import PublicAccessMode, SubnetMap
-
-ACCOUNT = parse_resource_id(ACCOUNT_ID)
-PE = parse_resource_id(EXISTING_PE_ID)
-VNET = parse_resource_id(VNET_ID)
-SUBNET = parse_resource_id(SUBNET_ID)
-NEW_PE = private_endpoint_id(ACCOUNT, SUBNET)
-
-
-def codes(result: Plan) -> list[FindingCode]:
-    return [f.code for f in result.findings]
-
-
-def only(result: Plan, code: FindingCode) -> Finding:
-    found = [f for f in result.findings if f.code is code]
-    assert len(found) == 1, result.findings
-    return found[0]
-
-
-def actions_of(result: Plan, kind: ActionKind) -> list[Action]:
-    return [a for a in result.actions if a.kind is kind]
-
-
-def one_action(result: Plan, kind: ActionKind) -> Action:
-    found = actions_of(result, kind)
-    assert len(found) == 1, result.actions
-    return found[0]
-
-
-def group_body(*configs: tuple[str, ResourceId]) -> dict[str, Any]:
-    return {"properties": {"privateDnsZoneConfigs": [
-        {"name": name, "properties": {"privateDnsZoneId": str(zone)}} for name, zone in configs]}}
-
-
-def link_id(zone: ResourceId, vnet: ResourceId = VNET) -> ResourceId:
-    return zone.child("virtualNetworkLinks", zone_link_name(vnet))
-
-
-def link_body(vnet: ResourceId = VNET) -> dict[str, Any]:
-    return {"location": "global", "properties": {"virtualNetwork": {"id": str(vnet)}, "registrationEnabled": False}}
-
-
-def with_account(obs: Observation, **properties: Any) -> Observation:
-    body = account_body(kind=obs.account.kind, location=obs.account.location, **properties)
-    return Observation(Account.from_arm(body), obs.endpoints, obs.zones)
-
-
-# --- compliant ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["OpenAI", "AIServices", "CognitiveServices"])
 @pytest.mark.parametrize("local_auth", [False, True])
@@ -166,11 +136,6 @@ def test_disabled_mode_never_touches_ip_rules() -> None:
     result = plan(make_desired(), obs)
     assert FindingCode.IP_RULE_NOT_ALLOWED not in codes(result)
     assert one_action(result, ActionKind.PATCH_ACCOUNT_NETWORK).body["properties"]["networkAcls"]["ipRules"] == rules
-
-
-def selected(*allowed: str, **overrides: Any):
-    return make_desired(make_settings(public_network_access=PublicAccessMode.SELECTED_NETWORKS,
-                                      allowed_ip_rules=tuple(ipaddress.ip_network(a) for a in allowed), **overrides))
 
 
 def test_ip_rule_not_allowed_keeps_only_allowed_subset() -> None:

@@ -3,7 +3,6 @@ connection serves, the endpoint checks are off, and no endpoint is created. Neve
 
 from __future__ import annotations
 
-from arm_shapes import EXISTING_PE_ID, account_body, connection_body, make_desired, make_settings, observation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +10,14 @@ from remediation.core.findings import FindingCode
 from remediation.core.model import ActionKind
 from remediation.core.plan import NO_SUBNET, Plan, plan
 from remediation.core.settings import SubnetMap
+from tests.helpers.arm_shapes import (
+    EXISTING_PE_ID,
+    account_body,
+    connection_body,
+    make_desired,
+    make_settings,
+    observation,
+)
 
 FIRST_RUN = make_desired(make_settings(pe_subnets=SubnetMap(), pe_allowed_subnet_ids=(),
                                        dns_zone_resource_group=None))

@@ -9,14 +9,21 @@ import copy
 from typing import Any
 
 import pytest
-from arm_shapes import DELETE, FOREIGN_SUBNET_ID, OTHER_SUBNET_ID, SUBNET_ID, account_body, compliant_observation
-from test_plan import ACCOUNT, codes, make_desired, make_settings, one_action, only, selected, with_account
 
 from remediation.core.findings import FindingCode
 from remediation.core.ids import parse_resource_id
 from remediation.core.model import Account, ActionKind
 from remediation.core.plan import ACCOUNT_FINDINGS, Action, Plan, account_findings, exposure_fix, network_patch, plan
 from remediation.core.settings import NetworkBypass
+from tests.helpers.arm_shapes import (
+    DELETE,
+    FOREIGN_SUBNET_ID,
+    OTHER_SUBNET_ID,
+    SUBNET_ID,
+    account_body,
+    compliant_observation,
+)
+from tests.helpers.plans import ACCOUNT, codes, make_desired, make_settings, one_action, only, selected, with_account
 
 ALLOWED = parse_resource_id(OTHER_SUBNET_ID)
 

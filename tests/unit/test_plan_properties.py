@@ -6,7 +6,17 @@ import copy
 import ipaddress
 from typing import Any
 
-from arm_shapes import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remediation.arm.apply import ACTIONS, in_run_order
+from remediation.core.desired import desired_state, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import parse_resource_id
+from remediation.core.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.core.plan import Plan, exposure_fix, plan
+from remediation.core.settings import NetworkBypass, PublicAccessMode, SubnetMap
+from tests.helpers.arm_shapes import (
     ACCOUNT_ID,
     DNS_RG,
     EXISTING_PE_ID,
@@ -22,16 +32,6 @@ from arm_shapes import (
     record_set,
     zone_id,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from remediation.arm.apply import ACTIONS, in_run_order
-from remediation.core.desired import desired_state, zones_for_kind
-from remediation.core.findings import FindingCode
-from remediation.core.ids import parse_resource_id
-from remediation.core.model import TERMINAL_STATES, Account, ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
-from remediation.core.plan import Plan, exposure_fix, plan
-from remediation.core.settings import NetworkBypass, PublicAccessMode, SubnetMap
 
 NETWORK_CODES = {FindingCode.PUBLIC_NETWORK_ACCESS_ENABLED, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW,
                  FindingCode.IP_RULE_NOT_ALLOWED, FindingCode.LOCAL_AUTH_ENABLED,

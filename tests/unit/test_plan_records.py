@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from arm_shapes import (
+
+from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, dns_records, zones_for_kind
+from remediation.core.findings import FindingCode
+from remediation.core.ids import parse_resource_id
+from remediation.core.model import ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
+from remediation.core.plan import Action, Plan, plan, zone_group_refreshed
+from tests.helpers.arm_shapes import (
     DNS_RG,
     EXISTING_PE_ID,
     OTHER_DNS_RG,
@@ -28,13 +34,7 @@ from arm_shapes import (
     zone_id,
     zones,
 )
-from test_plan import PE, VNET, codes, one_action, only
-
-from remediation.core.desired import AI_SERVICES_ZONE, COGNITIVE_ZONE, OPENAI_ZONE, dns_records, zones_for_kind
-from remediation.core.findings import FindingCode
-from remediation.core.ids import parse_resource_id
-from remediation.core.model import ActionKind, Observation, PrivateEndpoint, Zone, ZoneGroup
-from remediation.core.plan import Action, Plan, plan, zone_group_refreshed
+from tests.helpers.plans import PE, VNET, codes, one_action, only
 
 ZONE = zone_id(OPENAI_ZONE)
 RECORD = record_id(ZONE)
@@ -133,7 +133,7 @@ def test_with_several_endpoints_a_missing_record_gets_every_serving_ip() -> None
 
 
 def test_an_endpoint_in_another_subnet_does_not_make_its_ip_allowed() -> None:
-    from arm_shapes import FOREIGN_SUBNET_ID
+    from tests.helpers.arm_shapes import FOREIGN_SUBNET_ID
 
     foreign = parse_resource_id(FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-x")
     obs = observation(

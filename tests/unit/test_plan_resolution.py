@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from arm_shapes import PE_IP, compliant_observation, make_desired
-from test_plan import codes
-
 from remediation.core.findings import FINDINGS, FindingCode
 from remediation.core.model import Outcome, ResolvedName
 from remediation.core.plan import Plan, plan
 from remediation.core.verdict import ActionResult, reported
+from tests.helpers.arm_shapes import PE_IP, compliant_observation, make_desired
+from tests.helpers.plans import codes
 
 NAME = "aoai-prod.openai.azure.com"
 PUBLIC = ResolvedName(NAME, False, f"{NAME} → aoai-prod.privatelink.openai.azure.com → 203.0.113.7",

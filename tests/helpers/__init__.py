@@ -1,0 +1,2 @@
+"""What several test modules share: builders, estates, the live loop. Test modules import from here, never from
+each other."""
