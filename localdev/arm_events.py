@@ -21,7 +21,8 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from localdev.arm_emulator.model import WriteEvent
 
@@ -79,7 +80,7 @@ def event_claims(token_claims: dict[str, Any]) -> dict[str, str]:
 def event_time(t: dt.datetime) -> str:
     """`2018-07-19T18:38:04.6117357Z`: UTC with 7 fractional digits."""
     if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc)
+        t = t.astimezone(dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
@@ -270,7 +271,7 @@ class EventRouter:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
-    def start(self) -> "EventRouter":
+    def start(self) -> EventRouter:
         if self._thread is not None:
             return self
         if not self._registered:
@@ -289,7 +290,7 @@ class EventRouter:
             self._thread.join(timeout=timeout)
             self._thread = None
 
-    def __enter__(self) -> "EventRouter":
+    def __enter__(self) -> EventRouter:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -92,7 +92,7 @@ def rewrite(event: dict[str, Any], *, subject: str | None = None, operation: str
             _set_ci(auth, "action", operation, only_existing=True)
     if fresh:
         e["id"] = str(uuid.uuid4())
-        now = event_time(dt.datetime.now(dt.timezone.utc))
+        now = event_time(dt.datetime.now(dt.UTC))
         for k in ("eventTime", "time"):
             if k in e:
                 e[k] = now

@@ -127,7 +127,7 @@ def main(argv: list[str]) -> int:
     except FunctionLoadError as exc:
         print(f"FunctionLoadError: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # import errors in the app, duplicate names, no FunctionApp...
+    except Exception as exc:  # noqa: BLE001 - import errors in the app, duplicate names, no FunctionApp...
         traceback.print_exc()
         print(f"error: indexing {function_path} failed: {type(exc).__name__}: {exc}",
               file=sys.stderr)

@@ -7,8 +7,8 @@ emulator's operator identity (a person's tools) unless a test logs in as the app
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -1,7 +1,7 @@
 """Fixtures for the emulator's own tests: one emulator per session, reset before each test."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

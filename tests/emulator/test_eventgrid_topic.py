@@ -4,7 +4,8 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError

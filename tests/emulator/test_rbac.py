@@ -80,7 +80,8 @@ def pe_body(manual: bool = False) -> dict[str, Any]:
 
 # -- the app's routes --------------------------------------------------------------------------------------
 def test_read_account(enforced, clients):
-    read = lambda: clients.cog.accounts.get("rg-ai", "aoai-prod")
+    def read():
+        return clients.cog.accounts.get("rg-ai", "aoai-prod")
     err = refused(read)
     assert err.error.code == "AuthorizationFailed"
     assert err.error.message == denied(enforced, "Microsoft.CognitiveServices/accounts/read", ACCOUNT)
@@ -89,7 +90,8 @@ def test_read_account(enforced, clients):
 
 
 def test_list_accounts_in_a_resource_group(enforced, clients):
-    listing = lambda: list(clients.cog.accounts.list_by_resource_group("rg-ai"))
+    def listing():
+        return list(clients.cog.accounts.list_by_resource_group("rg-ai"))
     err = refused(listing)
     assert err.error.message == denied(enforced, "Microsoft.CognitiveServices/accounts/read",
                                        f"{RG}/providers/Microsoft.CognitiveServices")
@@ -101,7 +103,8 @@ def test_list_accounts_in_a_subscription_needs_the_subscription(enforced, client
     """A collection GET is authorized at the scope in its URL: the resource group's assignment does not list
     the subscription."""
     grant(enforced, "accounts", RG)
-    listing = lambda: list(clients.cog.accounts.list())
+    def listing():
+        return list(clients.cog.accounts.list())
     err = refused(listing)
     assert err.error.message == denied(enforced, "Microsoft.CognitiveServices/accounts/read",
                                        f"{SUBSCRIPTION}/providers/Microsoft.CognitiveServices")
@@ -110,7 +113,8 @@ def test_list_accounts_in_a_subscription_needs_the_subscription(enforced, client
 
 
 def test_read_private_endpoint(enforced, clients):
-    read = lambda: clients.net.private_endpoints.get("rg-net", "pe-aoai-prod")
+    def read():
+        return clients.net.private_endpoints.get("rg-net", "pe-aoai-prod")
     assert refused(read).error.message == denied(enforced, "Microsoft.Network/privateEndpoints/read", PE)
     grant(enforced, "network", NET_RG)
     assert read().id.lower() == PE.lower()
@@ -127,8 +131,9 @@ def test_list_private_endpoints_in_a_resource_group_and_a_subscription(enforced,
 
 
 def test_create_private_endpoint_needs_its_write_the_subnet_and_the_accounts_approval(enforced, clients):
-    create = lambda: clients.net.private_endpoints.begin_create_or_update(
-        "rg-net", "pe-new", pe_body()).result()
+    def create():
+        return clients.net.private_endpoints.begin_create_or_update(
+            "rg-net", "pe-new", pe_body()).result()
     new = f"{NET_RG}/providers/Microsoft.Network/privateEndpoints/pe-new"
     assert refused(create).error.message == denied(enforced, "Microsoft.Network/privateEndpoints/write", new)
     grant(enforced, "network", NET_RG)
@@ -166,7 +171,8 @@ def test_a_manual_endpoint_needs_no_right_on_the_account(enforced, clients):
 
 
 def test_read_zone_group(enforced, clients):
-    read = lambda: clients.net.private_dns_zone_groups.get("rg-net", "pe-aoai-prod", "default")
+    def read():
+        return clients.net.private_dns_zone_groups.get("rg-net", "pe-aoai-prod", "default")
     assert refused(read).error.message == denied(
         enforced, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read", f"{PE}/privateDnsZoneGroups/default")
     grant(enforced, "network", NET_RG)
@@ -175,8 +181,9 @@ def test_read_zone_group(enforced, clients):
 
 def test_write_zone_group_needs_the_zones_join(enforced, clients):
     body = {"properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": ZONE}}]}}
-    write = lambda: clients.net.private_dns_zone_groups.begin_create_or_update(
-        "rg-net", "pe-aoai-prod", "default", body).result()
+    def write():
+        return clients.net.private_dns_zone_groups.begin_create_or_update(
+            "rg-net", "pe-aoai-prod", "default", body).result()
     group = f"{PE}/privateDnsZoneGroups/default"
     assert refused(write).error.code == "AuthorizationFailed"
     grant(enforced, "network", NET_RG)
@@ -188,8 +195,9 @@ def test_write_zone_group_needs_the_zones_join(enforced, clients):
 
 
 def test_create_zone(enforced, clients):
-    create = lambda: clients.dns.private_zones.begin_create_or_update(
-        "rg-dns", "privatelink.cognitiveservices.azure.com", {"location": "global"}).result()
+    def create():
+        return clients.dns.private_zones.begin_create_or_update(
+            "rg-dns", "privatelink.cognitiveservices.azure.com", {"location": "global"}).result()
     assert refused(create).error.message == denied(
         enforced, "Microsoft.Network/privateDnsZones/write",
         f"{DNS_RG}/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com")
@@ -199,8 +207,9 @@ def test_create_zone(enforced, clients):
 
 def test_create_link_needs_the_vnets_join(enforced, clients):
     body = {"location": "global", "properties": {"virtualNetwork": {"id": VNET}, "registrationEnabled": False}}
-    create = lambda: clients.dns.virtual_network_links.begin_create_or_update(
-        "rg-dns", "privatelink.openai.azure.com", "hub", body).result()
+    def create():
+        return clients.dns.virtual_network_links.begin_create_or_update(
+            "rg-dns", "privatelink.openai.azure.com", "hub", body).result()
     grant(enforced, "dns", DNS_RG)
     err = refused(create)
     assert err.error.message == linked(enforced, "Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
@@ -211,7 +220,8 @@ def test_create_link_needs_the_vnets_join(enforced, clients):
 
 
 def test_list_links(enforced, clients):
-    listing = lambda: list(clients.dns.virtual_network_links.list("rg-dns", "privatelink.openai.azure.com"))
+    def listing():
+        return list(clients.dns.virtual_network_links.list("rg-dns", "privatelink.openai.azure.com"))
     assert refused(listing).error.message == denied(
         enforced, "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read", ZONE)
     grant(enforced, "dns", DNS_RG)
@@ -219,7 +229,8 @@ def test_list_links(enforced, clients):
 
 
 def test_list_record_sets(enforced, clients):
-    listing = lambda: list(clients.dns.record_sets.list("rg-dns", "privatelink.openai.azure.com"))
+    def listing():
+        return list(clients.dns.record_sets.list("rg-dns", "privatelink.openai.azure.com"))
     assert refused(listing).error.message == denied(enforced, "Microsoft.Network/privateDnsZones/ALL/read", ZONE)
     grant(enforced, "dns", DNS_RG)
     assert [r.name for r in listing()] == ["@", "aoai-prod"]   # the zone's SOA, the seeded zone group's record
@@ -235,8 +246,9 @@ def test_approve_a_connection(enforced, clients):
                    if c["properties"]["privateLinkServiceConnectionState"]["status"] == "Pending")
     body = PrivateEndpointConnection(properties=PrivateEndpointConnectionProperties(
         private_link_service_connection_state=PrivateLinkServiceConnectionState(status="Approved", description="ok")))
-    approve = lambda: clients.cog.private_endpoint_connections.begin_create_or_update(
-        "rg-ai", "aoai-prod", pending["name"], body).result()
+    def approve():
+        return clients.cog.private_endpoint_connections.begin_create_or_update(
+            "rg-ai", "aoai-prod", pending["name"], body).result()
     assert refused(approve).error.message == denied(
         enforced, "Microsoft.CognitiveServices/accounts/privateEndpointConnections/write", pending["id"])
     grant(enforced, "accounts", RG)
@@ -245,8 +257,9 @@ def test_approve_a_connection(enforced, clients):
 
 def test_patch_account(enforced, clients):
     from azure.mgmt.cognitiveservices.models import Account, AccountProperties
-    patch = lambda: clients.cog.accounts.begin_update(
-        "rg-ai", "aoai-prod", Account(properties=AccountProperties(public_network_access="Disabled"))).result()
+    def patch():
+        return clients.cog.accounts.begin_update(
+            "rg-ai", "aoai-prod", Account(properties=AccountProperties(public_network_access="Disabled"))).result()
     assert refused(patch).error.message == denied(enforced, "Microsoft.CognitiveServices/accounts/write", ACCOUNT)
     grant(enforced, "accounts", RG)
     assert patch().properties.public_network_access == "Disabled"
@@ -278,8 +291,9 @@ def test_not_actions_subtract_and_a_second_role_restores(enforced, clients):
     role = enforced.rbac.define("accounts but not write", ["Microsoft.CognitiveServices/accounts/*"],
                                 ["Microsoft.CognitiveServices/accounts/write"], assignable_scopes=[SUBSCRIPTION])
     enforced.rbac.assign(app, role.name, RG)
-    patch = lambda: clients.cog.accounts.begin_update(
-        "rg-ai", "aoai-prod", Account(properties=AccountProperties(public_network_access="Disabled"))).result()
+    def patch():
+        return clients.cog.accounts.begin_update(
+            "rg-ai", "aoai-prod", Account(properties=AccountProperties(public_network_access="Disabled"))).result()
     assert clients.cog.accounts.get("rg-ai", "aoai-prod").name == "aoai-prod"
     assert refused(patch).error.message == denied(enforced, "Microsoft.CognitiveServices/accounts/write", ACCOUNT)
     grant(enforced, "accounts", RG)   # notActions is no deny: another role's write counts

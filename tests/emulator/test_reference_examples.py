@@ -7,8 +7,9 @@ emulator models), and LRO headers where the example shows them. Values are not c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

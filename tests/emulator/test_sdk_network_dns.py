@@ -135,7 +135,8 @@ def test_zone_link_zone_group_and_records(emu, clients):
         "rg-dns", "privatelink.openai.azure.com", "vnet-hub-link",
         {"location": "global", "properties": {"virtualNetwork": {"id": VNET}, "registrationEnabled": False}}).result()
     assert link.properties.virtual_network_link_state == "Completed"
-    assert [l.name for l in clients.dns.virtual_network_links.list("rg-dns", "privatelink.openai.azure.com")] == ["vnet-hub-link"]
+    links = clients.dns.virtual_network_links.list("rg-dns", "privatelink.openai.azure.com")
+    assert [link.name for link in links] == ["vnet-hub-link"]
 
     create_pe(clients)
     zones = [f"{DNS_RG}/providers/Microsoft.Network/privateDnsZones/{z}" for z in (

@@ -24,7 +24,7 @@ class FakeClock:
 def test_bucket_empties_then_refills_at_its_rate():
     clock = FakeClock()
     throttler = Throttler(EmulatorConfig(), clock)
-    for n in range(250):
+    for _n in range(250):
         headers = throttler.take(SUB, "oid-a", "GET")
     assert headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
     assert headers["x-ms-ratelimit-remaining-subscription-global-reads"] == str(250 * 15 - 250)

@@ -4,8 +4,8 @@ kept so the separate checks on one cell run it once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from azure.storage.queue import QueueClient
@@ -269,7 +270,7 @@ def _user_event() -> dict[str, Any]:
               "appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}
     return to_event_grid(WriteEvent(operation_name="Microsoft.CognitiveServices/accounts/write", resource_id=AOAI,
                                     method="PATCH", status=200, caller_claims=claims, correlation_id="c1",
-                                    time=dt.datetime.now(dt.timezone.utc)))
+                                    time=dt.datetime.now(dt.UTC)))
 
 
 def _notification(stack: Stack, properties_change: dict[str, Any]) -> dict[str, Any]:

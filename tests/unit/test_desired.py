@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -17,7 +17,7 @@ from remediation.core.settings import PublicAccessMode, Settings, SubnetMap
 from tests.helpers.arm_shapes import ACCOUNT_ID as ACCOUNT
 from tests.helpers.arm_shapes import DNS_RG, OTHER_SUBNET_ID, SUBNET_ID, make_settings
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TAG = "remediation-exempt"
 
 
@@ -104,7 +104,7 @@ def test_exemption_never_raises_and_keeps_the_value_bounded(value: str) -> None:
     assert found.exempt in (True, False) and len(found.value or "") <= 64
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)))
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
 def test_datetime_exempts_until_then_within_the_horizon(until: datetime) -> None:
     text = until.isoformat().replace("+00:00", "Z")
     assert exempt({TAG: text}) is (NOW < until <= NOW + timedelta(days=90))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ def test_account_write_by_a_user(name: str) -> None:
                                      time="2018-07-19T18:38:04.6117357Z",
                                      operation_name="Microsoft.CognitiveServices/accounts/write",
                                      correlation_id="{ID}")
-    assert target.event_time == datetime(2018, 7, 19, 18, 38, 4, 611735, tzinfo=timezone.utc)
+    assert target.event_time == datetime(2018, 7, 19, 18, 38, 4, 611735, tzinfo=UTC)
 
 
 def test_event_and_actor_json_shapes() -> None:
@@ -470,7 +470,7 @@ def test_notification_created_account_carries_its_body(name: str) -> None:
     assert target.event == EventInfo("4eef929a-a65c-47dd-93e2-46b8c17c6c17",
                                      "Microsoft.ResourceNotifications.Resources.CreatedOrUpdated",
                                      "2023-07-28T20:13:10.8418063Z", None, None)
-    assert target.event_time == datetime(2023, 7, 28, 20, 13, 10, 841806, tzinfo=timezone.utc)
+    assert target.event_time == datetime(2023, 7, 28, 20, 13, 10, 841806, tzinfo=UTC)
     hash(target)  # a body in properties does not make the target unhashable
 
 
@@ -581,11 +581,11 @@ def test_copied_strings_are_bounded() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("2018-07-19T18:38:04.6117357Z", datetime(2018, 7, 19, 18, 38, 4, 611735, tzinfo=timezone.utc)),
-    ("2018-07-19T18:38:04Z", datetime(2018, 7, 19, 18, 38, 4, tzinfo=timezone.utc)),
-    ("2018-07-19T18:38:04.5", datetime(2018, 7, 19, 18, 38, 4, 500000, tzinfo=timezone.utc)),
-    ("2018-07-19T20:38:04.1+02:00", datetime(2018, 7, 19, 18, 38, 4, 100000, tzinfo=timezone.utc)),
-    ("2018-07-19T18:38:04-0130", datetime(2018, 7, 19, 20, 8, 4, tzinfo=timezone.utc)),
+    ("2018-07-19T18:38:04.6117357Z", datetime(2018, 7, 19, 18, 38, 4, 611735, tzinfo=UTC)),
+    ("2018-07-19T18:38:04Z", datetime(2018, 7, 19, 18, 38, 4, tzinfo=UTC)),
+    ("2018-07-19T18:38:04.5", datetime(2018, 7, 19, 18, 38, 4, 500000, tzinfo=UTC)),
+    ("2018-07-19T20:38:04.1+02:00", datetime(2018, 7, 19, 18, 38, 4, 100000, tzinfo=UTC)),
+    ("2018-07-19T18:38:04-0130", datetime(2018, 7, 19, 20, 8, 4, tzinfo=UTC)),
     ("2018-13-19T18:38:04Z", None), ("yesterday", None), ("", None), (None, None), (12, None),
     ("2018-07-19T18:38:04Z" + " " * 100, None),
 ])

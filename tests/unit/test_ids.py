@@ -79,9 +79,9 @@ def test_parent_child_and_resource_group_id() -> None:
     assert child.resource_type == "Microsoft.CognitiveServices/accounts/privateEndpointConnections"
     assert account.resource_group_id == parse_resource_id(f"/subscriptions/{SUB}/resourceGroups/rg")
     with pytest.raises(InvalidResourceId):
-        account.parent
+        _ = account.parent
     with pytest.raises(InvalidResourceId):
-        parse_resource_id(f"/subscriptions/{SUB}").resource_group_id
+        _ = parse_resource_id(f"/subscriptions/{SUB}").resource_group_id
 
 
 # --- rejection ------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def resource_ids(draw: st.DrawFn) -> str:
 
 def _random_case(draw: st.DrawFn, text: str) -> str:
     flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
-    return "".join(c.swapcase() if f else c for c, f in zip(text, flips))
+    return "".join(c.swapcase() if f else c for c, f in zip(text, flips, strict=False))
 
 
 @st.composite
