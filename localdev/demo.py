@@ -38,7 +38,8 @@ from remediation.core.operations import WATCHED_OPERATIONS
 from remediation.runtime.cli import main as report
 
 STATE_DIR = Path(".localdev")
-EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # within REMEDIATION_EXEMPT_MAX_DAYS
+# within REMEDIATION_EXEMPT_MAX_DAYS
+EXEMPT_UNTIL = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
 
 ACCOUNTS = [
     ("aoai-prod", "OpenAI drifted: public access and default Allow turned back on"),
@@ -100,8 +101,8 @@ def final_state(emulator: ArmEmulator) -> list[list[str]]:
         props = account.get("properties", {})
         connections = [c["properties"]["privateLinkServiceConnectionState"]["status"]
                        for c in props.get("privateEndpointConnections") or []]
-        rows.append([name, props.get("publicNetworkAccess", "-"), (props.get("networkAcls") or {}).get("defaultAction", "-"),
-                     ", ".join(connections) or "none"])
+        default_action = (props.get("networkAcls") or {}).get("defaultAction", "-")
+        rows.append([name, props.get("publicNetworkAccess", "-"), default_action, ", ".join(connections) or "none"])
     return rows
 
 

@@ -27,7 +27,8 @@ def test_second_zone_group_on_an_endpoint(emu, clients):
         clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "second", group).result()
     assert err.value.status_code == 400
     assert err.value.error.code == "MoreThanOnePrivateDnsZoneGroupPerPrivateEndpointNotAllowed"
-    assert err.value.error.message.startswith("Cannot create more than one private dns zone groups in the private endpoint")
+    assert err.value.error.message.startswith(
+        "Cannot create more than one private dns zone groups in the private endpoint")
     # the existing group may still be rewritten
     clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "default", group).result()
 
@@ -60,7 +61,8 @@ def test_put_of_a_connection_that_does_not_exist_is_405(emu, clients):
     emu.seed(base_scenario())
     with pytest.raises(HttpResponseError) as err:
         clients.cog.private_endpoint_connections.begin_create_or_update(
-            "rg-ai", "aoai-prod", "made-up.0000", PrivateEndpointConnection(properties=PrivateEndpointConnectionProperties(
+            "rg-ai", "aoai-prod", "made-up.0000",
+            PrivateEndpointConnection(properties=PrivateEndpointConnectionProperties(
                 private_link_service_connection_state=PrivateLinkServiceConnectionState(status="Approved")))).result()
     assert err.value.status_code == 405 and err.value.error.code == "MethodNotAllowed"
     assert emu.store.get(f"{ACCOUNT}/privateEndpointConnections/made-up.0000") is None
@@ -99,9 +101,8 @@ def test_duplicate_link_fails_its_operation_with_conflict(emu, dns_lro):
 
 def test_vnet_linked_to_another_zone_of_the_same_name_fails_with_bad_request(emu, clients):
     emu.seed(base_scenario())
-    emu.seed({"resourceGroups": [OTHER_DNS_RG],
-              "resources": [{"id": f"{OTHER_DNS_RG}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com",
-                             "location": "global"}]})
+    other_zone = f"{OTHER_DNS_RG}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+    emu.seed({"resourceGroups": [OTHER_DNS_RG], "resources": [{"id": other_zone, "location": "global"}]})
     clients.dns.virtual_network_links.begin_create_or_update("rg-dns", "privatelink.openai.azure.com", "hub",
                                                              LINK_BODY).result()
     with pytest.raises(HttpResponseError) as err:   # what the SDK makes of the failed operation
@@ -120,7 +121,8 @@ def test_create_only_on_an_existing_zone_fails_its_operation_when_answered_as_az
     emu.seed(base_scenario())
     emu.config.dns_lro = "aao"
     with pytest.raises(HttpResponseError) as err:
-        clients.dns.private_zones.begin_create_or_update("rg-dns", "privatelink.openai.azure.com", {"location": "global"},
+        clients.dns.private_zones.begin_create_or_update("rg-dns", "privatelink.openai.azure.com",
+                                                         {"location": "global"},
                                                          match_condition=MatchConditions.IfMissing).result()
     assert err.value.error.code == "PreconditionFailed"
     assert err.value.error.message == ("The Zone privatelink.openai.azure.com exists already and hence cannot be "

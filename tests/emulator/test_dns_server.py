@@ -77,7 +77,8 @@ def test_an_account_without_a_private_endpoint_answers_publicly_without_the_alia
 
 def test_names_exist_only_for_accounts_and_their_kinds(emu: ArmEmulator, server: DnsServer) -> None:
     seed(emu, Estate().network(("privatelink.cognitiveservices.azure.com", OPENAI_ZONE,
-                                "privatelink.services.ai.azure.com")).locked("aoai-prod").locked("ais-agents", "AIServices"))
+                                "privatelink.services.ai.azure.com"))
+              .locked("aoai-prod").locked("ais-agents", "AIServices"))
     assert ask(server, "nobody.openai.azure.com").rcode() == dns.rcode.NXDOMAIN
     assert ask(server, "aoai-prod.services.ai.azure.com").rcode() == dns.rcode.NXDOMAIN   # an OpenAI account
     for suffix in ("openai.azure.com", "cognitiveservices.azure.com", "services.ai.azure.com"):
@@ -155,7 +156,8 @@ def test_a_name_holding_other_types_only_answers_no_data(emu: ArmEmulator, serve
 
 def test_the_zone_answers_for_every_name_it_holds(emu: ArmEmulator, server: DnsServer) -> None:
     seed(emu, Estate().network((OPENAI_ZONE,)).add(
-        {"id": f"{zone_id(OPENAI_ZONE)}/A/collector", "properties": {"ttl": 5, "aRecords": [{"ipv4Address": "10.2.0.66"}]}}))
+        {"id": f"{zone_id(OPENAI_ZONE)}/A/collector",
+         "properties": {"ttl": 5, "aRecords": [{"ipv4Address": "10.2.0.66"}]}}))
     assert records(ask(server, "collector.privatelink.openai.azure.com")) == [
         ("collector.privatelink.openai.azure.com", "A", "10.2.0.66")]
     assert ask(server, "nothing.privatelink.openai.azure.com").rcode() == dns.rcode.NXDOMAIN
@@ -240,12 +242,14 @@ def test_an_aaaa_record_at_the_account_name_answers_aaaa_questions(emu: ArmEmula
                                      ("aoai-prod.privatelink.openai.azure.com", "AAAA", "2001:db8::66")]
         assert response.answer[-1].ttl == 20
     # The A question still answers the endpoint's address alone.
-    assert [r[1:] for r in records(ask(server, "aoai-prod.openai.azure.com"))][-1] == ("A", endpoint_ip(emu, "aoai-prod"))
+    answers = [r[1:] for r in records(ask(server, "aoai-prod.openai.azure.com"))]
+    assert answers[-1] == ("A", endpoint_ip(emu, "aoai-prod"))
 
 
 def test_a_cname_record_in_the_privatelink_zone_is_followed(emu: ArmEmulator, server: DnsServer) -> None:
     seed(emu, Estate().network((OPENAI_ZONE,)).locked("aoai-prod").account("aoai-open").add(
-        {"id": f"{zone_id(OPENAI_ZONE)}/A/collector", "properties": {"ttl": 5, "aRecords": [{"ipv4Address": "10.2.0.66"}]}}))
+        {"id": f"{zone_id(OPENAI_ZONE)}/A/collector",
+         "properties": {"ttl": 5, "aRecords": [{"ipv4Address": "10.2.0.66"}]}}))
     zone = zone_id(OPENAI_ZONE)
     write_as(emu, "DELETE", f"{zone}/A/aoai-prod", api_version=DNS_API)
     write_as(emu, "PUT", f"{zone}/CNAME/aoai-prod",

@@ -41,9 +41,11 @@ def seed_pe_for(emu, raw: Raw, p: dict[str, Any]) -> str:
     vnet = f"{rg_id(p)}/providers/Microsoft.Network/virtualNetworks/vnet1"
     pe = f"{rg_id(p)}/providers/Microsoft.Network/privateEndpoints/petest01"
     emu.seed({"resources": [
-        {"id": vnet, "location": "westus", "properties": {"subnets": [{"name": "s1", "properties": {"addressPrefix": "10.1.0.0/24"}}]}},
-        {"id": pe, "location": "westus", "properties": {"subnet": {"id": f"{vnet}/subnets/s1"}, "privateLinkServiceConnections": [
-            {"name": "c1", "properties": {"privateLinkServiceId": aid, "groupIds": ["account"]}}]}}]})
+        {"id": vnet, "location": "westus",
+         "properties": {"subnets": [{"name": "s1", "properties": {"addressPrefix": "10.1.0.0/24"}}]}},
+        {"id": pe, "location": "westus",
+         "properties": {"subnet": {"id": f"{vnet}/subnets/s1"}, "privateLinkServiceConnections": [
+             {"name": "c1", "properties": {"privateLinkServiceId": aid, "groupIds": ["account"]}}]}}]})
     return emu.get(aid)["properties"]["privateEndpointConnections"][0]["name"]
 
 
@@ -220,8 +222,10 @@ def _link_put(dns_lro: str):
 
 CASES: dict[str, Callable] = {
     "Accounts_Get": case_accounts_get,
-    "Accounts_Create.CreateAccount": _accounts_create("cognitiveservices/Accounts_Create.2024-10-01.CreateAccount.json"),
-    "Accounts_Create.CreateAccountMin": _accounts_create("cognitiveservices/Accounts_Create.2025-09-01.CreateAccountMin.json"),
+    "Accounts_Create.CreateAccount": _accounts_create(
+        "cognitiveservices/Accounts_Create.2024-10-01.CreateAccount.json"),
+    "Accounts_Create.CreateAccountMin": _accounts_create(
+        "cognitiveservices/Accounts_Create.2025-09-01.CreateAccountMin.json"),
     "Accounts_Update": case_accounts_update,
     "PrivateEndpointConnections_CreateOrUpdate": case_pec_put,
     "PrivateEndpointConnections_Get": case_pec_get,

@@ -48,7 +48,8 @@ def test_lro_polls_carry_no_retry_after(emu):
     raw = Raw(emu)
     status, headers, body = raw("PATCH", ACCOUNT, {"properties": {"publicNetworkAccess": "Disabled"}})
     assert status == 202 and body["properties"]["provisioningState"] == "Accepted"
-    assert "/providers/Microsoft.CognitiveServices/locations/eastus/operationResults/" in headers["azure-asyncoperation"]
+    assert ("/providers/Microsoft.CognitiveServices/locations/eastus/operationResults/"
+            in headers["azure-asyncoperation"])
     status, poll_headers, op = raw("GET", headers["azure-asyncoperation"].split(str(emu.port), 1)[1], api_version=None)
     # The Cognitive Services RP names the account's own state while the operation runs ("Creating" on create)
     assert status == 200 and op["status"] == "Accepted" and "retry-after" not in poll_headers
@@ -182,7 +183,8 @@ def test_auth_required(emu, sdk_env):
         def get_token(self, *scopes, **kw):
             return AccessToken(emu.app_token()[:-4] + "AAAA", int(time.time()) + 600)
 
-    client = CognitiveServicesManagementClient(Forged(), SUB, base_url=emu.url, credential_scopes=[emu.url + "/.default"])
+    client = CognitiveServicesManagementClient(Forged(), SUB, base_url=emu.url,
+                                               credential_scopes=[emu.url + "/.default"])
     with pytest.raises(ClientAuthenticationError):
         client.accounts.get("rg-ai", "aoai-prod")
     emu.config.require_auth = False

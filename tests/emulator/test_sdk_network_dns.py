@@ -27,7 +27,8 @@ def test_pe_create_gives_approved_connection(emu, clients):
     assert pe.properties.provisioning_state == "Succeeded"
     assert pe.properties.custom_dns_configs[0].fqdn == "aoai-prod.openai.azure.com"
     assert pe.properties.custom_dns_configs[0].ip_addresses == ["10.0.1.4"]
-    assert pe.properties.private_link_service_connections[0].properties.private_link_service_connection_state.status == "Approved"
+    connection = pe.properties.private_link_service_connections[0].properties
+    assert connection.private_link_service_connection_state.status == "Approved"
     acct = clients.cog.accounts.get("rg-ai", "aoai-prod")
     [conn] = acct.properties.private_endpoint_connections
     assert conn.name.startswith(f"{PE_NAME}.")
@@ -84,19 +85,22 @@ def test_manual_connection_pending_then_approved(emu, clients):
     )
     emu.seed(base_scenario())
     pe = create_pe(clients, pe_body("manual"))
-    assert pe.properties.manual_private_link_service_connections[0].properties.private_link_service_connection_state.status == "Pending"
+    manual = pe.properties.manual_private_link_service_connections[0].properties
+    assert manual.private_link_service_connection_state.status == "Pending"
     [conn] = clients.cog.private_endpoint_connections.list("rg-ai", "aoai-prod").value
     assert conn.properties.private_link_service_connection_state.status == "Pending"
     approved = clients.cog.private_endpoint_connections.begin_create_or_update(
         "rg-ai", "aoai-prod", conn.name, PrivateEndpointConnection(properties=PrivateEndpointConnectionProperties(
-            private_link_service_connection_state=PrivateLinkServiceConnectionState(status="Approved", description="ok")))
+            private_link_service_connection_state=PrivateLinkServiceConnectionState(
+                status="Approved", description="ok")))
     ).result()
     assert approved.properties.private_link_service_connection_state.status == "Approved"
     # Sending back the model from list() (empty privateEndpoint object) works too, also as an AAO LRO.
     emu.config.connection_lro = "aao"
     clients.cog.private_endpoint_connections.begin_create_or_update("rg-ai", "aoai-prod", conn.name, conn).result()
     pe = clients.net.private_endpoints.get("rg-net", PE_NAME)
-    assert pe.properties.manual_private_link_service_connections[0].properties.private_link_service_connection_state.status == "Pending"
+    manual = pe.properties.manual_private_link_service_connections[0].properties
+    assert manual.private_link_service_connection_state.status == "Pending"
     # (conn came from list() while Pending: sending it back sets Pending again, as Azure would)
 
 
@@ -146,10 +150,12 @@ def test_zone_link_zone_group_and_records(emu, clients):
             {"name": z.rsplit("/", 1)[-1].replace(".", "-"), "properties": {"privateDnsZoneId": z}} for z in zones]}}
     ).result()
     assert group.properties.provisioning_state == "Succeeded"
-    sets = {c.properties.private_dns_zone_id: c.properties.record_sets for c in group.properties.private_dns_zone_configs}
+    sets = {c.properties.private_dns_zone_id: c.properties.record_sets
+            for c in group.properties.private_dns_zone_configs}
     assert sets[ZONE][0].record_set_name == "aoai-prod"
     assert sets[ZONE][0].ip_addresses == ["10.0.1.4"]
-    for z in ("privatelink.cognitiveservices.azure.com", "privatelink.openai.azure.com", "privatelink.services.ai.azure.com"):
+    for z in ("privatelink.cognitiveservices.azure.com", "privatelink.openai.azure.com",
+              "privatelink.services.ai.azure.com"):
         rec = clients.dns.record_sets.get("rg-dns", z, "A", "aoai-prod")
         assert rec.properties.a_records[0].ipv4_address == "10.0.1.4"
         assert rec.properties.fqdn == f"aoai-prod.{z}."
@@ -159,7 +165,8 @@ def test_zone_link_zone_group_and_records(emu, clients):
 
     with pytest.raises(HttpResponseError) as err:   # one zone group per private endpoint
         clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "second", {
-            "properties": {"privateDnsZoneConfigs": [{"name": "z", "properties": {"privateDnsZoneId": zones[0]}}]}}).result()
+            "properties": {"privateDnsZoneConfigs": [
+                {"name": "z", "properties": {"privateDnsZoneId": zones[0]}}]}}).result()
     assert err.value.status_code == 400
     with pytest.raises(HttpResponseError) as err:
         clients.net.private_dns_zone_groups.begin_create_or_update("rg-net", PE_NAME, "default", {
@@ -189,7 +196,8 @@ def test_provider_removes_connection_pe_reads_disconnected(emu, clients):
     name = emu.get(ACCOUNT)["properties"]["privateEndpointConnections"][0]["name"]
     clients.cog.private_endpoint_connections.begin_delete("rg-ai", "aoai-prod", name).result()
     pe = clients.net.private_endpoints.get("rg-net", PE_NAME)
-    assert pe.properties.private_link_service_connections[0].properties.private_link_service_connection_state.status == "Disconnected"
+    connection = pe.properties.private_link_service_connections[0].properties
+    assert connection.private_link_service_connection_state.status == "Disconnected"
 
 
 def test_dns_async_mode_and_record_put(emu, clients):
@@ -200,8 +208,9 @@ def test_dns_async_mode_and_record_put(emu, clients):
     assert zone.name == "privatelink.cognitiveservices.azure.com"
     polls = [r for r in emu.requests if r.kind == "poll"]
     assert polls and "privateDnsOperationStatuses" in polls[0].path
-    rec = clients.dns.record_sets.create_or_update("rg-dns", "privatelink.openai.azure.com", "A", "manual",
-                                                   {"properties": {"aRecords": [{"ipv4Address": "10.0.1.50"}], "ttl": 10}})
+    rec = clients.dns.record_sets.create_or_update(
+        "rg-dns", "privatelink.openai.azure.com", "A", "manual",
+        {"properties": {"aRecords": [{"ipv4Address": "10.0.1.50"}], "ttl": 10}})
     assert rec.properties.fqdn == "manual.privatelink.openai.azure.com."
     # Every zone holds its SOA record set at '@' (Azure/azure-cli recording
     # test_ListRecordSetsAcrossType_DefaultRecordSetPresent_ExpectDefaultRecordSetRetrieved.yaml).
@@ -209,7 +218,8 @@ def test_dns_async_mode_and_record_put(emu, clients):
 
 
 def test_seeded_estate_is_complete(emu):
-    pe_id = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-x"
+    pe_id = ("/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-net"
+             "/providers/Microsoft.Network/privateEndpoints/pe-x")
     scenario = base_scenario()
     scenario["resources"] = [
         {"id": f"{pe_id}/privateDnsZoneGroups/default", "properties": {"privateDnsZoneConfigs": [
@@ -220,7 +230,8 @@ def test_seeded_estate_is_complete(emu):
     ] + scenario["resources"]   # deliberately out of dependency order
     emu.seed(scenario)
     acct = emu.get(ACCOUNT)
-    assert acct["properties"]["privateEndpointConnections"][0]["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    connection = acct["properties"]["privateEndpointConnections"][0]["properties"]
+    assert connection["privateLinkServiceConnectionState"]["status"] == "Approved"
     assert acct["etag"].startswith("W/") and acct["properties"]["endpoint"] == "https://aoai-prod.openai.azure.com/"
     assert emu.store.get(f"{ZONE}/A/aoai-prod")["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.4"}]
     assert emu.get(VNET)["properties"]["subnets"][0]["properties"]["addressPrefix"] == "10.0.1.0/24"

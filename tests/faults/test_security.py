@@ -16,7 +16,8 @@ each failed before its fix:
    test_an_exempt_account_is_observed_planned_and_its_drift_reported
 2. the circuit breaker limits the rate of fixes, not the fix: public access and the default action are closed
    again after a growing delay, by a work item queued for the end of each back-off, one alert per episode; and
-   POST /api/remediate takes the worker's lease: test_the_circuit_breaker_slows_fixes_down_but_never_leaves_the_account_open,
+   POST /api/remediate takes the worker's lease:
+   test_the_circuit_breaker_slows_fixes_down_but_never_leaves_the_account_open,
    test_an_http_call_and_a_queue_item_never_both_remediate_one_drift
 3. the audit trail under pressure: records are bounded, the current record is written first and the backlog
    best-effort, a record refused for good is dropped with one error log, every record the buffer drops is logged:
@@ -28,8 +29,9 @@ each failed before its fix:
    from the ID the lease was taken on: test_a_look_alike_resource_group_is_a_different_resource_group,
    test_an_event_about_a_look_alike_account_is_out_of_scope,
    test_a_pending_connection_from_a_look_alike_subnet_is_not_approved,
-   test_ids_that_differ_by_a_unicode_case_pair_are_different (property), test_ids_that_differ_by_ascii_case_only_are_the_same
-   (property), test_remediate_refuses_a_look_alike_of_an_in_scope_id,
+   test_ids_that_differ_by_a_unicode_case_pair_are_different (property),
+   test_ids_that_differ_by_ascii_case_only_are_the_same (property),
+   test_remediate_refuses_a_look_alike_of_an_in_scope_id,
    test_a_record_is_kept_under_the_id_resource_manager_returns_and_nothing_is_written_when_it_differs
 5. events folded into one reconcile: the record lists each event's actor and operation (`actors`, oldest first)
    and marks which actor's change produced which finding (`causedBy`) where that can be told:
@@ -143,7 +145,8 @@ def captured() -> Iterator[Capture]:
 
 def _secrets(stack: Stack) -> dict[str, str]:
     return {"Azurite account key": ACCOUNT_KEY, "IDENTITY_HEADER": stack.emulator.identity_header,
-            "the app's access token": stack.emulator.app_token(), "a person's access token": stack.emulator.user_token()}
+            "the app's access token": stack.emulator.app_token(),
+            "a person's access token": stack.emulator.user_token()}
 
 
 def _audit_rows(stack: Stack) -> list[str]:
@@ -327,7 +330,8 @@ _REQUIRED = {"REMEDIATION_SCOPES": "/subscriptions/00000000-0000-0000-0000-00000
     ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;SharedAccessSignature=sv=x;"
                             "TableEndpoint=https://attacker.example/;QueueEndpoint=https://attacker.example/"),
     ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=attacker.example/#;AccountKey=a2V5"),
-    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=a2V5;EndpointSuffix=attacker.example"),
+    ("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=a2V5;"
+                            "EndpointSuffix=attacker.example"),
 ])
 def test_a_setting_that_would_send_a_token_elsewhere_is_invalid(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
@@ -452,7 +456,8 @@ def test_ids_that_differ_by_a_unicode_case_pair_are_different(pair: tuple[str, s
                max_size=20).filter(lambda s: not s.endswith(".")))
 @hypothesis_settings(max_examples=200, deadline=None)
 def test_ids_that_differ_by_ascii_case_only_are_the_same(name: str) -> None:
-    lower, upper = parse_account_id(account_id("aoai", name.lower())), parse_account_id(account_id("aoai", name.upper()))
+    lower = parse_account_id(account_id("aoai", name.lower()))
+    upper = parse_account_id(account_id("aoai", name.upper()))
     assert lower == upper and lower.key == upper.key and table_key(lower) == table_key(upper)
     assert lower.is_within(upper.resource_group_id)
 
@@ -584,8 +589,9 @@ def _leftover_connections(account: str, count: int) -> list[dict[str, Any]]:
     """What any tenant can leave on an account: connections requested and their endpoints deleted (Disconnected),
     with names as long as Azure allows (endpoints 80 characters, resource groups 90)."""
     return [{"name": f"conn-{i:04d}-" + "x" * 70,
-             "properties": {"privateEndpoint": {"id": f"/subscriptions/{FOREIGN_SUB}/resourceGroups/{'r' * 90}/providers/"
-                                                      f"Microsoft.Network/privateEndpoints/pe-{i:04d}-{'y' * 70}"},
+             "properties": {"privateEndpoint": {"id": f"/subscriptions/{FOREIGN_SUB}/resourceGroups/{'r' * 90}"
+                                                      "/providers/Microsoft.Network/privateEndpoints/"
+                                                      f"pe-{i:04d}-{'y' * 70}"},
                             "privateLinkServiceConnectionState": {"status": "Disconnected",
                                                                   "description": "z" * 200}}}
             for i in range(count)]

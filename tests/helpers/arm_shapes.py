@@ -23,7 +23,8 @@ FIXTURES = REPO / "tests" / "fixtures"
 SUB = "00000000-1111-2222-3333-444444444444"
 OTHER_SUB = "99999999-8888-7777-6666-555555555555"
 ACCOUNT_RG = "myResourceGroup"
-ACCOUNT_ID = f"/subscriptions/{SUB}/resourceGroups/{ACCOUNT_RG}/providers/Microsoft.CognitiveServices/accounts/myAccount"
+ACCOUNT_ID = (f"/subscriptions/{SUB}/resourceGroups/{ACCOUNT_RG}"
+              "/providers/Microsoft.CognitiveServices/accounts/myAccount")
 NET_RG = f"/subscriptions/{SUB}/resourceGroups/rg-net"
 VNET_ID = f"{NET_RG}/providers/Microsoft.Network/virtualNetworks/vnet-hub"
 SUBNET_ID = f"{VNET_ID}/subnets/snet-pe"
@@ -41,7 +42,8 @@ RECORD_ETAG = "00000000-0000-0000-0000-000000000000"
 
 # The body of Accounts_Get.2025-09-01.json (responses.200.body); kind/location are overridden per test.
 _ACCOUNTS_GET_BODY: dict[str, Any] = {
-    "id": f"/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.CognitiveServices/accounts/myAccount",
+    "id": f"/subscriptions/{SUB}/resourceGroups/myResourceGroup"
+          "/providers/Microsoft.CognitiveServices/accounts/myAccount",
     "name": "myAccount",
     "type": "Microsoft.CognitiveServices/accounts",
     "location": "westus",

@@ -92,7 +92,8 @@ def test_main_bicep_assigns_each_role_where_roles_json_says() -> None:
         if "loop_type" in config:
             variable = config["loop_type"]["detail"]["array_name"]
         else:
-            variable = config["condition"]["operator"]["operands"]["bool_value"]["function"]["parameters"]["item_to_test"]
+            function = config["condition"]["operator"]["operands"]["bool_value"]["function"]
+            variable = function["parameters"]["item_to_test"]
         placed.setdefault(key, set()).add(PLACEMENT_VARIABLE[variable])
     assert placed == {key: {role.assigned_at} for key, role in ROLES.items()}
 

@@ -60,9 +60,8 @@ def deployed(subnet: str, check: str) -> tuple[str, Any]:
     settings = evaluate(params["remediationSettings"], scope, main["variables"])
     app = tree("infra/modules/app.bicep")
     site = resource_config(app["resources"]["functionApp"])["properties"]
-    subnet_id = evaluate(site["virtualNetworkSubnetId"],
-                         {"virtualNetworkSubnetId": evaluate(params["virtualNetworkSubnetId"], scope, main["variables"])},
-                         app["variables"])
+    passed_subnet = evaluate(params["virtualNetworkSubnetId"], scope, main["variables"])
+    subnet_id = evaluate(site["virtualNetworkSubnetId"], {"virtualNetworkSubnetId": passed_subnet}, app["variables"])
     return settings["REMEDIATION_RESOLUTION_CHECK"], subnet_id
 
 

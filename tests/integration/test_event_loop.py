@@ -92,7 +92,8 @@ def test_deleted_endpoint_is_recreated(stack: Stack, live: Live) -> None:
 
 def test_deleted_zone_group_is_recreated(stack: Stack, live: Live) -> None:
     stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod"))
-    group = f"{NETWORK_RG}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing/privateDnsZoneGroups/default"
+    group = (f"{NETWORK_RG}/providers/Microsoft.Network/privateEndpoints/pe-aoai-prod-existing"
+             "/privateDnsZoneGroups/default")
 
     stack.as_user("DELETE", group, api_version="2024-05-01")
     live.settle()

@@ -79,9 +79,11 @@ def test_a_rule_a_person_removes_during_the_apps_busy_wait_stays_removed(stack: 
 
     assert record["outcome"] == "remediated", record["error"]
     first, second = patches(stack)
-    assert first.status == 409 and {"value": "203.0.113.7"} in first.request_body["properties"]["networkAcls"]["ipRules"]
+    assert (first.status == 409
+            and {"value": "203.0.113.7"} in first.request_body["properties"]["networkAcls"]["ipRules"])
     assert second.request_body == {"properties": {"networkAcls": {
-        "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.8"}], "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}}}
+        "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.8"}],
+        "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}}}
     acls = stack.resource(AOAI)["properties"]["networkAcls"]
     assert acls["defaultAction"] == "Deny"
     assert acls["ipRules"] == [{"value": "203.0.113.8"}], "the person's removal survives the app's fix"
@@ -106,7 +108,8 @@ def test_nothing_is_sent_when_the_person_fixed_it_during_the_wait(stack: Stack) 
 
 def test_a_zone_group_config_a_person_adds_while_the_app_works_is_kept(stack: Stack) -> None:
     zones = ZONES_BY_KIND["AIServices"]
-    group = f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-ais-existing/privateDnsZoneGroups/default"
+    group = (f"{rg_id('rg-network')}/providers/Microsoft.Network/privateEndpoints/pe-ais-existing"
+             "/privateDnsZoneGroups/default")
     stack.seed(Estate().network(zones).account("ais-prod", "AIServices", public_network_access="Enabled")
                .endpoint(account_id("ais-prod"), "pe-ais-existing", zone_group=(OPENAI_ZONE,)))
     app = stack.emulator.app_identity.object_id

@@ -30,7 +30,8 @@ from tests.helpers.live import Live
 
 AOAI = account_id("aoai-prod")
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+                    lambda inner: (st.lists(inner, max_size=4)
+                                   | st.dictionaries(st.text(max_size=12), inner, max_size=5)),
                     max_leaves=20)
 HOSTILE_IDS = [
     AOAI.replace("aoai-prod", "../aoai-prod"), AOAI.replace("/accounts/", "/accounts%2F"), AOAI.upper(),
@@ -41,7 +42,8 @@ QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCh
 
 
 def _event(subject: Any, operation: Any = "Microsoft.CognitiveServices/accounts/write") -> dict[str, Any]:
-    return {"id": "e1", "topic": "/subscriptions/x", "subject": subject, "eventType": "Microsoft.Resources.ResourceWriteSuccess",
+    return {"id": "e1", "topic": "/subscriptions/x", "subject": subject,
+            "eventType": "Microsoft.Resources.ResourceWriteSuccess",
             "eventTime": "2026-11-26T10:00:00Z", "dataVersion": "2",
             "data": {"operationName": operation, "status": "Succeeded", "resourceUri": subject,
                      "claims": {"name": "Mallory", "appid": "x"}}}

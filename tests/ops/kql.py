@@ -173,7 +173,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return False  # a comparison with null is null in KQL: the row does not pass
     ops = {"==": lambda: left == right, "!=": lambda: left != right,
            "=~": lambda: str(left).lower() == str(right).lower(), "!~": lambda: str(left).lower() != str(right).lower(),
-           ">": lambda: left > right, ">=": lambda: left >= right, "<": lambda: left < right, "<=": lambda: left <= right,
+           ">": lambda: left > right, ">=": lambda: left >= right,
+           "<": lambda: left < right, "<=": lambda: left <= right,
            "startswith": lambda: str(left).lower().startswith(str(right).lower()),
            "startswith_cs": lambda: str(left).startswith(str(right))}
     if op not in ops:

@@ -159,7 +159,8 @@ def test_no_sweep_fires_the_no_heartbeat_alert_and_a_sweep_clears_it(stack: Stac
 
 
 def test_the_healthy_stack_fires_no_alert(stack: Stack, lines: Lines) -> None:
-    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod").account("aoai-lab", public_network_access="Enabled"))
+    stack.seed(Estate().network((OPENAI_ZONE,)).locked("aoai-prod")
+               .account("aoai-lab", public_network_access="Enabled"))
     live = Live(stack)
     try:
         _drift(stack)

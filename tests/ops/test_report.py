@@ -40,7 +40,8 @@ def _report(*options: str) -> tuple[int, str]:
 def test_the_report_shows_each_exposure_closed_its_duration_who_and_what_needs_a_person(stack: Stack) -> None:
     _estate(stack)
     stack.apply_env()
-    history = {name: stack.app().history(parse_account_id(account_id(name)), 5)[0] for name in ("aoai-prod", "aoai-chat")}
+    history = {name: stack.app().history(parse_account_id(account_id(name)), 5)[0]
+               for name in ("aoai-prod", "aoai-chat")}
 
     status, out = _report("--format", "json")
     report = json.loads(out)

@@ -78,7 +78,8 @@ def test_unknown_fields_refused(fields: dict) -> None:
         assert name in error.message
 
 
-@pytest.mark.parametrize("payload", [b"{", b"not json", b"{'resourceId': 'x'}", b"\xff\xfe\x00", b"[" * 60_000, b"{\"a\":" * 10_000])
+@pytest.mark.parametrize("payload", [b"{", b"not json", b"{'resourceId': 'x'}", b"\xff\xfe\x00",
+                                     b"[" * 60_000, b"{\"a\":" * 10_000])
 def test_not_json(payload: bytes) -> None:
     error = error_of(parse_remediate, payload)
     assert error.status == 400 and error.code == "InvalidJson"

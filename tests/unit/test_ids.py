@@ -52,7 +52,8 @@ def test_str_normalises_resource_groups_spelling() -> None:
 
 def test_case_insensitive_equality_and_hash() -> None:
     a = parse_resource_id(ACCOUNT)
-    b = parse_resource_id(ACCOUNT.replace("resourceGroups", "resourcegroups").upper().replace("/SUBSCRIPTIONS", "/subscriptions"))
+    b = parse_resource_id(
+        ACCOUNT.replace("resourceGroups", "resourcegroups").upper().replace("/SUBSCRIPTIONS", "/subscriptions"))
     assert a == b
     assert hash(a) == hash(b)
     assert len({a, b}) == 1
@@ -186,7 +187,8 @@ def test_is_within_subscription_and_group() -> None:
 
 
 def test_is_within_is_segment_wise_not_prefix() -> None:
-    in_rg2 = parse_resource_id(f"/subscriptions/{SUB}/resourceGroups/rg2/providers/Microsoft.CognitiveServices/accounts/a")
+    in_rg2 = parse_resource_id(
+        f"/subscriptions/{SUB}/resourceGroups/rg2/providers/Microsoft.CognitiveServices/accounts/a")
     assert not in_rg2.is_within(parse_scope(f"/subscriptions/{SUB}/resourceGroups/rg"))
     assert not parse_scope(f"/subscriptions/{SUB}/resourceGroups/rg2").is_within(
         parse_scope(f"/subscriptions/{SUB}/resourceGroups/rg"))
@@ -208,7 +210,8 @@ def test_is_within_resource_scope() -> None:
 
 def test_within_any() -> None:
     account = parse_resource_id(ACCOUNT)
-    scopes = [parse_scope(f"/subscriptions/{SUB}/resourceGroups/other"), parse_scope(f"/subscriptions/{SUB}/resourceGroups/rg")]
+    scopes = [parse_scope(f"/subscriptions/{SUB}/resourceGroups/other"),
+              parse_scope(f"/subscriptions/{SUB}/resourceGroups/rg")]
     assert within_any(account, scopes)
     assert not within_any(account, scopes[:1])
     assert not within_any(account, ())

@@ -114,7 +114,8 @@ def test_default_action_allow_keeps_rules_and_unknown_keys() -> None:
     }
     result = plan(make_desired(), with_account(compliant_observation(), networkAcls=copy.deepcopy(acls)))
     finding = only(result, FindingCode.NETWORK_DEFAULT_ACTION_ALLOW)
-    assert (finding.property, finding.actual, finding.expected) == ("properties.networkAcls.defaultAction", "Allow", "Deny")
+    assert (finding.property, finding.actual, finding.expected) == (
+        "properties.networkAcls.defaultAction", "Allow", "Deny")
     assert codes(result) == [FindingCode.NETWORK_DEFAULT_ACTION_ALLOW]
     assert result.actions == (Action(ActionKind.PATCH_ACCOUNT_NETWORK, ACCOUNT,
                                      {"properties": {"networkAcls": {**acls, "defaultAction": "Deny"}}}),)
@@ -141,7 +142,8 @@ def test_disabled_mode_never_touches_ip_rules() -> None:
 def test_ip_rule_not_allowed_keeps_only_allowed_subset() -> None:
     rules = [{"value": "10.1.0.0/16"}, {"value": "8.8.8.8"}, {"value": "10.2.3.4"}, {"value": "203.0.113.7"},
              {"value": "10.0.0.0/7"}, {"value": "2001:db8::1"}, {"value": "garbage"}]
-    acls = {"defaultAction": "Deny", "bypass": "None", "ipRules": rules, "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}
+    acls = {"defaultAction": "Deny", "bypass": "None", "ipRules": rules,
+            "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}
     obs = with_account(compliant_observation(), publicNetworkAccess="Enabled", networkAcls=acls)
     result = plan(selected("10.0.0.0/8", "203.0.113.7/32",
                            allowed_vnet_subnet_ids=(parse_resource_id(OTHER_SUBNET_ID),)), obs)
@@ -158,7 +160,8 @@ def test_ip_rule_not_allowed_keeps_only_allowed_subset() -> None:
 
 def test_ipv6_rules_checked_against_ipv6_allowances() -> None:
     obs = with_account(compliant_observation(), publicNetworkAccess="Enabled",
-                       networkAcls={"defaultAction": "Deny", "ipRules": [{"value": "2001:db8:1::/48"}, {"value": "2001:db9::1"}]})
+                       networkAcls={"defaultAction": "Deny",
+                                    "ipRules": [{"value": "2001:db8:1::/48"}, {"value": "2001:db9::1"}]})
     result = plan(selected("2001:db8::/32", "0.0.0.0/0"), obs)
     assert only(result, FindingCode.IP_RULE_NOT_ALLOWED).actual == ["2001:db9::1"]
 
@@ -289,7 +292,8 @@ def test_private_endpoint_name_is_deterministic_and_short() -> None:
 
 
 def test_private_endpoint_name_ignores_casing() -> None:
-    upper = parse_resource_id(ACCOUNT_ID.replace("myResourceGroup", "MYRESOURCEGROUP").replace("myAccount", "MYACCOUNT"))
+    upper = parse_resource_id(
+        ACCOUNT_ID.replace("myResourceGroup", "MYRESOURCEGROUP").replace("myAccount", "MYACCOUNT"))
     assert private_endpoint_name(upper) == private_endpoint_name(ACCOUNT)
 
 
@@ -344,7 +348,8 @@ def test_pending_connection_from_the_other_allowed_subnet_is_approved() -> None:
 
 @pytest.mark.parametrize("status", ["Pending", "Approved"])
 def test_connection_from_foreign_subnet_does_not_count(status: str) -> None:
-    foreign_pe = parse_resource_id(FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-x")
+    foreign_pe = parse_resource_id(
+        FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-x")
     obs = observation(account_body(connections=[connection_body(str(foreign_pe), status)]),
                       endpoints={foreign_pe: endpoint(str(foreign_pe), FOREIGN_SUBNET_ID, full_zone_group("OpenAI"))},
                       zone_map=zones("OpenAI"))
@@ -536,7 +541,8 @@ def test_account_not_ready_means_no_actions(state: str) -> None:
                         networkAcls={"defaultAction": "Allow"})
     result = plan(make_desired(make_settings(disable_local_auth=True)), observation(body))
     assert result.not_ready
-    assert result.findings == (Finding(FindingCode.ACCOUNT_NOT_READY, "properties.provisioningState", state, "Succeeded"),)
+    assert result.findings == (
+        Finding(FindingCode.ACCOUNT_NOT_READY, "properties.provisioningState", state, "Succeeded"),)
     assert result.actions == ()
 
 

@@ -88,7 +88,8 @@ def test_ip_rules_and_virtual_network_rules_and_default_action_in_one_patch() ->
                              FindingCode.VIRTUAL_NETWORK_RULE_NOT_ALLOWED]
     (patch,) = result.actions
     assert patch.body == {"properties": {"networkAcls": {
-        "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.1"}], "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}}}
+        "defaultAction": "Deny", "ipRules": [{"value": "203.0.113.1"}],
+        "virtualNetworkRules": [{"id": OTHER_SUBNET_ID}]}}}
 
 
 # --- NETWORK_BYPASS_NOT_ALLOWED ---------------------------------------------------------------------
@@ -156,7 +157,8 @@ def test_exposure_fix_and_network_patch_are_the_plans_two_patches() -> None:
 
 
 def test_exposure_fix_rebuilt_after_a_person_removed_a_rule_keeps_it_removed() -> None:
-    first = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "203.0.113.7"}, {"value": "203.0.113.8"}]})
+    first = selected_account({"defaultAction": "Allow",
+                              "ipRules": [{"value": "203.0.113.7"}, {"value": "203.0.113.8"}]})
     again = selected_account({"defaultAction": "Allow", "ipRules": [{"value": "203.0.113.8"}]})
     desired = allowing_vnets()
     assert exposure_fix(desired, first.account).body["properties"]["networkAcls"]["ipRules"] == [  # type: ignore[union-attr]

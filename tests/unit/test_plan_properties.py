@@ -70,7 +70,8 @@ acls = st.one_of(
             "futureField": st.dictionaries(text, st.integers(), max_size=2),
         }),
 )
-connection_status = st.one_of(st.sampled_from(["Approved", "Pending", "Rejected", "Disconnected", "pending", None]), text)
+connection_status = st.one_of(
+    st.sampled_from(["Approved", "Pending", "Rejected", "Disconnected", "pending", None]), text)
 
 
 @st.composite
@@ -148,7 +149,8 @@ def app_settings(draw: st.DrawFn):
     }[subnet_choice]
     return make_settings(
         public_network_access=draw(st.sampled_from(list(PublicAccessMode))),
-        allowed_ip_rules=tuple(ipaddress.ip_network(a) for a in draw(st.lists(st.sampled_from(ALLOWED_POOL), unique=True))),
+        allowed_ip_rules=tuple(ipaddress.ip_network(a)
+                               for a in draw(st.lists(st.sampled_from(ALLOWED_POOL), unique=True))),
         disable_local_auth=draw(st.booleans()),
         pe_subnets=pe_subnets,
         pe_allowed_subnet_ids=draw(st.sampled_from([(), (parse_resource_id(OTHER_SUBNET_ID),)])),
@@ -284,7 +286,8 @@ def test_the_close_is_first_alone_and_leaves_nothing_open(s, obs: Observation) -
     assert set(close.body["properties"]) == ({"publicNetworkAccess"} if s.public_network_access is
                                              PublicAccessMode.DISABLED else {"networkAcls"})
     body = {"id": str(obs.account.id), "kind": obs.account.kind, "properties": {
-        "publicNetworkAccess": obs.account.public_network_access, "networkAcls": copy.deepcopy(obs.account.network_acls),
+        "publicNetworkAccess": obs.account.public_network_access,
+        "networkAcls": copy.deepcopy(obs.account.network_acls),
         **copy.deepcopy(close.body["properties"])}}
     assert exposure_fix(desired, Account.from_arm(body)) is None
 
@@ -353,6 +356,7 @@ def test_putting_the_records_back_converges(s, obs: Observation) -> None:
     for action in result.actions:
         if action.kind is ActionKind.PUT_DNS_RECORD:
             zone = action.target.parent
-            records[action.target] = record_set(zone, tuple(r["ipv4Address"] for r in action.body["properties"]["aRecords"]))
+            addresses = tuple(r["ipv4Address"] for r in action.body["properties"]["aRecords"])
+            records[action.target] = record_set(zone, addresses)
     _, second = run(s, Observation(obs.account, obs.endpoints, obs.zones, (), records))
     assert FindingCode.PRIVATE_DNS_RECORD_MISMATCH not in {f.code for f in second.findings}

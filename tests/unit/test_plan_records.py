@@ -135,7 +135,8 @@ def test_with_several_endpoints_a_missing_record_gets_every_serving_ip() -> None
 def test_an_endpoint_in_another_subnet_does_not_make_its_ip_allowed() -> None:
     from tests.helpers.arm_shapes import FOREIGN_SUBNET_ID
 
-    foreign = parse_resource_id(FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-x")
+    foreign = parse_resource_id(
+        FOREIGN_SUBNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/privateEndpoints/pe-x")
     obs = observation(
         account_body(connections=[connection_body(EXISTING_PE_ID), connection_body(str(foreign), name="x")]),
         endpoints={PE: endpoint(group=full_zone_group("OpenAI"), ips=(PE_IP,)),
@@ -194,7 +195,8 @@ def test_zone_outside_the_dns_resource_group_is_reported_only() -> None:
     for settings in (make_settings(), make_settings(dns_zone_resource_group=None)):
         result = plan(make_desired(settings), obs)
         put = one_action(result, ActionKind.PUT_DNS_RECORD)
-        assert put.target == record_id(central) and put.blocked and "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID" in put.blocked
+        assert (put.target == record_id(central) and put.blocked
+                and "REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID" in put.blocked)
 
 
 def test_a_deleted_zone_gets_its_record_back_after_it_is_created() -> None:

@@ -22,7 +22,8 @@ from remediation.core.settings import (
 
 SUB = "00000000-1111-2222-3333-444444444444"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
-SUBNET_WEST = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-w/subnets/pe"
+SUBNET_WEST = (f"/subscriptions/{SUB}/resourceGroups/rg-net"
+               "/providers/Microsoft.Network/virtualNetworks/vnet-w/subnets/pe")
 VNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet"
 REQUIRED = {"REMEDIATION_SCOPES": f"/subscriptions/{SUB}", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
 
@@ -66,7 +67,8 @@ def test_defaults_are_design_defaults() -> None:
 
 
 def test_dataclass_defaults_match_from_env_defaults() -> None:
-    built = Settings(scopes=(parse_resource_id(f"/subscriptions/{SUB}"),), storage_connection="UseDevelopmentStorage=true")
+    built = Settings(scopes=(parse_resource_id(f"/subscriptions/{SUB}"),),
+                     storage_connection="UseDevelopmentStorage=true")
     assert built == Settings.from_env(REQUIRED)
 
 
@@ -83,7 +85,8 @@ def test_every_setting_read() -> None:
         REMEDIATION_KINDS="OpenAI, AIServices, CognitiveServices",
         REMEDIATION_PUBLIC_NETWORK_ACCESS="selectednetworks",
         REMEDIATION_ALLOWED_IP_RULES="203.0.113.0/24, 198.51.100.7, 2001:db8::/32",
-        REMEDIATION_ALLOWED_VNET_SUBNET_IDS=f"{SUBNET}, {SUBNET_WEST.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')}",
+        REMEDIATION_ALLOWED_VNET_SUBNET_IDS=f"{SUBNET}, "
+                                            f"{SUBNET_WEST.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')}",
         REMEDIATION_NETWORK_BYPASS="azureservices",
         REMEDIATION_DISABLE_LOCAL_AUTH="true",
         REMEDIATION_PE_SUBNET_ID=SUBNET,

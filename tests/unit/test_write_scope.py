@@ -60,7 +60,8 @@ def test_zones_and_links_only_in_the_dns_resource_group() -> None:
     assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE, zone)) is None
     assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l")) is None
     assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE, zone.replace("rg-dns", "rg-ai")))
-    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK, f"{zone}/virtualNetworkLinks/l".replace("rg-dns", "x")))
+    assert refusal(SCOPE, action(ActionKind.CREATE_DNS_ZONE_LINK,
+                                 f"{zone}/virtualNetworkLinks/l".replace("rg-dns", "x")))
 
 
 def test_only_the_accounts_own_a_record_in_the_dns_resource_group() -> None:
