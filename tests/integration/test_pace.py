@@ -101,15 +101,33 @@ def test_drifted_account_settles_before_its_endpoint_is_built(stack: Stack) -> N
     assert refused == [], [(r.method, r.path, r.status) for r in refused]
 
 
-def test_throttled_reads_are_waited_out_not_failed(stack: Stack) -> None:
-    """A subscription whose read bucket is nearly empty: the app's reads meet 429 with Retry-After, and the
-    reconcile still finishes (azure-core honours Retry-After)."""
+def test_throttled_reads_are_waited_out_not_failed(stack: Stack, monkeypatch: Any) -> None:
+    """A subscription whose read bucket is nearly empty, self-pacing off: the app's reads meet 429 with Retry-After,
+    and the reconcile still finishes (azure-core honours Retry-After)."""
+    import remediation.arm.clients
+
+    monkeypatch.setattr(remediation.arm.clients, "SELF_PACING", False)
     stack.seed(Estate().network(("privatelink.openai.azure.com",)).locked("aoai"))
     stack.emulator.config.update({"read_bucket": 2, "read_refill": 2.0})
     record = stack.remediator().reconcile(parse_account_id(AOAI), Trigger.HTTP).record.to_json()
     assert record["outcome"] == "compliant"
     assert any(r.status == 429 for r in stack.arm("read"))
     assert stack.emulator.throttler.throttled >= 1
+
+
+def test_self_paced_reads_slow_down_before_they_are_throttled(stack: Stack) -> None:
+    """The same nearly empty bucket, self-pacing on: the first answer shows the bucket low, the app waits for its
+    refill before each read, and Resource Manager never has to refuse one."""
+    stack.seed(Estate().network(("privatelink.openai.azure.com",)).locked("aoai"))
+    stack.emulator.config.update({"read_bucket": 4, "read_refill": 4.0})
+    started = time.monotonic()
+    remediator = stack.remediator()
+    record = remediator.reconcile(parse_account_id(AOAI), Trigger.HTTP).record.to_json()
+    assert record["outcome"] == "compliant"
+    reads = stack.arm("read")
+    assert len(reads) >= 5 and not any(r.status == 429 for r in reads)
+    assert stack.emulator.throttler.throttled == 0 and remediator.clients.pacer.waits > 0
+    assert time.monotonic() - started >= (len(reads) - 4) / 4.0 * 0.5   # held back for the refill
 
 
 def _durations() -> dict[str, Any]:
