@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from localdev.arm_emulator import Fault
-from localdev.estate import OPENAI_ZONE, Estate, account_id, zone_id
+from localdev.estate import OPENAI_ZONE, Estate, account_id, rg_id, zone_id
 from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from tests.conftest import Stack
@@ -65,3 +65,24 @@ def test_a_conflict_from_a_full_zone_is_a_limit_whatever_its_words(stack: Stack)
     record = _reconcile(stack, "aoai-1")
     assert record["outcome"] == "deferred"
     assert len([w for w in stack.writes() if w.path.endswith("/A/aoai-1")]) > 2
+
+
+def test_a_zone_with_its_links_full_refuses_the_hub_link_for_good(stack: Stack) -> None:
+    """The zone already has its one allowed link (to someone's spoke): the app's link to the hub fails through its
+    operation (a synthetic Conflict, Azure's being unpublished); the zone's link count makes it a limit, named with
+    the fix (remove links no longer needed)."""
+    spoke = f"{rg_id('rg-network')}/providers/Microsoft.Network/virtualNetworks/vnet-spoke"
+    stack.seed(Estate().network((OPENAI_ZONE,), linked=False).locked("aoai-0")
+               .add({"id": spoke, "location": "eastus", "properties": {"addressSpace": {"addressPrefixes": [
+                   "10.9.0.0/16"]}}})
+               .add({"id": f"{zone_id(OPENAI_ZONE)}/virtualNetworkLinks/spoke", "location": "global",
+                     "properties": {"virtualNetwork": {"id": spoke}, "registrationEnabled": False}}))
+    stack.emulator.config.update({"dns_max_links": 1, "dns_lro": "aao"})
+
+    record = _reconcile(stack, "aoai-0")
+
+    [failed] = _failed(record)
+    assert failed["name"] == "create-private-dns-zone-link" and record["errorKind"] == "limit"
+    assert f"the private DNS zone {OPENAI_ZONE} holds 1 of its 1 virtual network links" in failed["error"]
+    assert "remove links of virtual networks that no longer need the zone" in failed["error"]
+

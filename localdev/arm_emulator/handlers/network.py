@@ -334,7 +334,10 @@ def render_group(world: World, group: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str, Any],
+                     limits: bool = True) -> tuple[dict[str, Any], bool]:
+    """Validate and store a zone group with its records; `limits=False` (seeding) lets a scenario hold more records
+    than Azure's zone limit allows."""
     group_id = f"{pe['id']}/privateDnsZoneGroups/{name}"
     others = [g for g in world.store.children(pe["id"], ZONE_GROUP_TYPE) if g["name"].lower() != name.lower()]
     if others:
@@ -365,7 +368,7 @@ def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str
     existing = world.store.raw(group_id)
     group = {"id": existing["id"] if existing else group_id, "name": name, "type": ZONE_GROUP_TYPE,
              "etag": _etag(), "properties": {"provisioningState": "Succeeded", "privateDnsZoneConfigs": configs}}
-    overflow = world.zone_group_overflow(pe, group)
+    overflow = world.zone_group_overflow(pe, group) if limits else None
     if overflow is not None:
         # How Azure answers a zone group whose records a full zone cannot take is unevidenced: refused at the PUT
         # with the synthetic limit answer (errors.record_set_limit), in Network's envelope.
@@ -442,7 +445,7 @@ def seed_zone_group(world: World, r: dict[str, Any]) -> None:
     pe = world.store.raw(ids.parent_id(r["id"]) or "")
     if pe is None:
         raise ValueError(f"zone group {r['id']}: private endpoint not in scenario")
-    apply_zone_group(world, pe, r["id"].rstrip("/").rsplit("/", 1)[-1], r)
+    apply_zone_group(world, pe, r["id"].rstrip("/").rsplit("/", 1)[-1], r, limits=False)
 
 
 # -- linked authorization checks (rbac.py) ---------------------------------------------------------------------
