@@ -110,7 +110,7 @@ class Pacer:
             return min(longest, self.max_wait)
 
     def _wait_for(self, mirror: Mirror, now: float) -> float:
-        floor = max(1.0, self.reserve * mirror.size)
+        floor = min(max(1.0, self.reserve * mirror.size), mirror.size - 1)   # a tiny bucket keeps no reserve
         missing = floor + 1 - mirror.now(now)
         return 0.0 if missing <= 1e-6 else missing / mirror.refill   # (a wait's own rounding is no reason to wait)
 
@@ -120,8 +120,10 @@ class Pacer:
             now = self.clock()
             mirror = self._mirrors.get(bucket)
             if mirror is None:
-                size = remaining + (1 if counted else 0)
-                self._mirrors[bucket] = Mirror(remaining, now, max(size, 1), _default_refill(bucket, size),
+                if not counted:
+                    return   # a refusal says nothing of the bucket's size: wait for an answer that drew on it
+                size = remaining + 1
+                self._mirrors[bucket] = Mirror(remaining, now, size, _default_refill(bucket, size),
                                                sample_at=now, sample_remaining=remaining)
                 return
             mirror.answers += 1 if counted else 0

@@ -124,3 +124,17 @@ def test_another_caller_draining_the_bucket_is_left_room() -> None:
     throttled, took = run(server, 2000, 0.01, others=12.5)
     assert throttled <= 3
     assert took >= (2000 - 250) / 25.0
+
+
+def test_a_refusal_alone_does_not_hold_anything_back_and_a_tiny_bucket_still_goes() -> None:
+    """A 429 reports 0 left but not how big the bucket is: until an answer that drew on it says, nothing waits.
+    A bucket of one token keeps no reserve: its token goes once it is back."""
+    clock = Clock()
+    pacer = Pacer(clock)
+    bucket = f"{SUB}:subscription-writes"
+    pacer.observe(bucket, 0, counted=False)
+    assert pacer.wait([bucket]) == 0
+    pacer.observe(bucket, 0)   # a bucket of one, just spent
+    assert pacer.wait([bucket]) > 0
+    clock.now += 60
+    assert pacer.wait([bucket]) == 0
