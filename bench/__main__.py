@@ -7,13 +7,14 @@
 3. The event loop: drift-to-first-write latency, and a storm of 1,000 events (bench/events.py).
 4. The sweep at 1,000 and 10,000 accounts next to the naive way (bench/sweep.py), and at scale: accounts over
    many subscriptions at 100 ms per request, throttled, at several concurrencies (bench/sweep_scale.py).
-5. The same reconcile at instant and at Azure's pace (scaled), and a sweep against the token buckets
-   (bench/pace.py).
+5. Every kind of fix at Azure's pace (scaled, Azure's Retry-After, buckets and provider limits on), drift→closed
+   against an account's connections and zones, and a sweep against the buckets (bench/pace.py).
 6. The scan next to Cloud Custodian run on one subscription after another, at 0 and 100 ms per request
    (bench/custodian.py), and next to c7n-org, Custodian's parallel runner over many subscriptions, at its
    default and its best worker count, over 2 and 20 subscriptions of 10,000 accounts (bench/custodian_org.py).
 7. Seeding large estates into the emulator (bench/seeding.py).
-8. A storm of fixes worked off by several worker processes, instant and at Azure's pace (bench/storm.py).
+8. A storm of fixes worked off by several worker processes, instant and at Azure's pace, and with the app's
+   self-pacing off and on against the providers' limits (bench/storm.py).
 
 Every table runs the app with RBAC enforced, its identity holding exactly the roles infra/roles.json assigns
 for the settings that table uses (bench/rights.py), and counts the 403s it got.
@@ -50,8 +51,8 @@ from bench.rights import forbidden, grant
 from bench.seeding import SIZES as SEEDING_SIZES
 from bench.seeding import print_seeding_table
 from bench.storm import DEFAULT_RUNS as STORM_DEFAULT_RUNS
+from bench.storm import PACING_DEFAULT, PACING_SCALE, print_pacing_table, print_storm_table, print_threads_table
 from bench.storm import SCALE_RUNS as STORM_SCALE_RUNS
-from bench.storm import print_storm_table, print_threads_table
 from bench.sweep import print_sweep_table
 from bench.sweep_scale import DEFAULT_RUNS as SWEEP_DEFAULT_RUNS
 from bench.sweep_scale import SCALE_RUNS as SWEEP_SCALE_RUNS
@@ -233,6 +234,8 @@ def scale_tables(scale: bool, which: set[str]) -> int:
             print(load_note())
         if "storm" in which:
             print_storm_table(emulator, STORM_SCALE_RUNS if scale else STORM_DEFAULT_RUNS)
+            print(load_note())
+            print_pacing_table(emulator, *(PACING_SCALE if scale else PACING_DEFAULT))
             print(load_note())
             if scale:
                 print_threads_table(emulator)

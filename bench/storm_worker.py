@@ -2,7 +2,8 @@
 
     python -m bench.storm_worker --audit audit-3.jsonl --ready ready-3 --stop stop [--threads 24]
 
-Settings come from the environment, as on a Functions instance. The app's own logger writes each audit
+Settings come from the environment, as on a Functions instance; BENCH_SELF_PACING=0 turns the app's self-pacing
+off (to measure what it saves). The app's own logger writes each audit
 record's telemetry line (`remediation.audit`); this process appends their fields to --audit as JSON
 lines. It runs the queue with
 localdev/functions_host.py's LocalHost.serve, as one host instance does (batchSize messages fetched whenever
@@ -51,6 +52,10 @@ def main() -> int:
         logger = logging.getLogger("remediation.audit")
         logger.setLevel(logging.INFO)
         logger.addHandler(AuditFile(audit))
+        if os.environ.get("BENCH_SELF_PACING") == "0":   # bench/storm.py measures what self-pacing saves
+            import remediation.arm.clients
+
+            remediation.arm.clients.SELF_PACING = False
         app = importlib.import_module("function_app")
         host = LocalHost(app, os.environ["AzureWebJobsStorage"])
         args.ready.touch()

@@ -23,7 +23,9 @@ Layout (a hub-and-spoke landing zone with central private endpoints):
 
 Known departure from Azure's limits: a private DNS zone holds at most 25,000 record sets
 (https://learn.microsoft.com/azure/dns/private-dns-privatednszone#restrictions); beyond 25,000 accounts of
-one kind this estate still puts every record in the one zone the app is configured with.
+one kind this estate still puts every record in the one zone the app is configured with (seeding does not enforce
+the emulator's zone limits; the app's own writes meet them). It measures the sweep's cost, not a deployable estate:
+docs/sizing.md says what one zone set serves.
 """
 
 from __future__ import annotations

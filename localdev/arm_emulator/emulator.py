@@ -20,6 +20,7 @@ from .faults import Fault, FaultSet
 from .locks import Locks
 from .model import EmulatorConfig, RequestRecord, WriteEvent
 from .names import LOCK_TYPE, PEC_TYPE
+from .provider_limits import ProviderLimits
 from .server import EmulatorHTTPServer
 from .store import ResourceStore
 from .throttling import Throttler
@@ -54,6 +55,7 @@ class ArmEmulator(TlsService):
         self._write_request_ids: OrderedDict[str, None] = OrderedDict()  # recent writes' client request IDs
         self._callbacks: list[Callable[[WriteEvent], None]] = []
         self.throttler = Throttler(self.config)
+        self.provider_limits = ProviderLimits(self.config)
 
     # -- lifecycle (TlsService) ------------------------------------------------------------------------
     def make_server(self, address: tuple[str, int], context: ssl.SSLContext) -> TLSServer:
@@ -118,6 +120,7 @@ class ArmEmulator(TlsService):
         self.clear_requests()
         self.config.update(EmulatorConfig().to_dict())
         self.throttler.reset()
+        self.provider_limits.reset()
 
     def resources(self, type: str | None = None) -> list[dict[str, Any]]:
         """Resources as a GET would return them (derived fields included)."""
@@ -172,6 +175,11 @@ class ArmEmulator(TlsService):
         or ArmError(429) SubscriptionRequestsThrottled with Retry-After when a bucket is empty."""
         principal = (claims or {}).get("oid")
         return self.throttler.take(arm.subscription or None, principal, method)
+
+    def limit_provider(self, method: str, req: Any, headers: dict[str, str]) -> dict[str, str]:
+        """Spend a token of the provider's own bucket (provider_limits.py) once Resource Manager let the request
+        through: `headers` with the provider's remaining count added, or ArmError(429)."""
+        return {**headers, **self.provider_limits.take(method, req.arm, registry.location_of(self.world, req))}
 
     @property
     def rbac(self) -> Authorization:

@@ -34,6 +34,7 @@ class Operation:
     result: Callable[[], Any] | None = None   # final body for Location polling (None: empty body)
     due: float | None = None   # monotonic time it finishes (time pace); None: it finishes by polls
     deadline: float | None = None   # poll pace: monotonic time it finishes even if nobody polls it
+    key: str | None = None   # its type (pace.DURATIONS), for its Retry-After and status word
 
     @property
     def done(self) -> bool:
@@ -65,7 +66,8 @@ class OperationTracker:
     def start(self, resource_id: str, polls: int, *, transitional_state: str = "Accepted",
               on_done: Callable[[Operation], None] | None = None,
               result: Callable[[], Any] | None = None, fail: dict[str, str] | None = None,
-              duration_s: float | None = None, busy: bool = True, unpolled_s: float | None = None) -> Operation:
+              duration_s: float | None = None, busy: bool = True, unpolled_s: float | None = None,
+              key: str | None = None) -> Operation:
         """A new operation on resource_id: done after `polls` polls, or after `duration_s` seconds when
         given (the time pace). `fail` makes it end Failed with that error instead of Succeeded.
         `busy=False`: the resource does not read as busy meanwhile (a write that will only fail).
@@ -73,7 +75,7 @@ class OperationTracker:
         op_id = str(uuid.uuid4())
         op = Operation(op_id, resource_id, max(0, polls), transitional_state, on_done=on_done, result=result,
                        error=fail, due=None if duration_s is None else self._clock() + max(0.0, duration_s),
-                       deadline=None if unpolled_s is None else self._clock() + max(0.0, unpolled_s))
+                       deadline=None if unpolled_s is None else self._clock() + max(0.0, unpolled_s), key=key)
         with self._lock:
             self._ops[op_id] = op
             if busy:

@@ -34,6 +34,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     resource_id: str | None = None    # set on accepted writes: the resource the write concerns
     delay_s: float = 0.0              # answer only after this long (a slow synchronous provider, pace.py)
+    lro: str | None = None            # the type (pace.DURATIONS key) of the operation it starts or reports on
 
 
 def add_retry_after(reply: Reply, kind: str, retry_after: dict[str, str]) -> None:
@@ -44,14 +45,15 @@ def add_retry_after(reply: Reply, kind: str, retry_after: dict[str, str]) -> Non
     operation" (learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
     azure-core's LROBasePolling._extract_delay uses it in place of the client's polling interval
     (`get_retry_after(response)`, else `self._timeout`); a value of 0 counts as absent there, so the
-    smallest useful value is above 0 (`pace.retry_after` gives the header, scaled). The Azure CLI's own
+    smallest useful value is above 0 (`pace.retry_after` gives the header, scaled: `retry-after-ms` below a
+    whole second). The Azure CLI's own
     poller (azure-cli-core `aaz/_client.py`, `AAZBasePolling`) and its SDK clients keep azure-core's default
     of 30 s, so without this header every poll of a running operation costs an `az` command 30 s.
     """
-    if not retry_after or any(k.lower() == "retry-after" for k in reply.headers):
+    if not retry_after or any(k.lower() in ("retry-after", "retry-after-ms") for k in reply.headers):
         return
     headers = {k.lower() for k in reply.headers}
-    started = kind == "write" and reply.status in (201, 202) and bool(headers & {"azure-asyncoperation", "location"})
+    started = kind == "write" and 200 <= reply.status < 300 and bool(headers & {"azure-asyncoperation", "location"})
     status = reply.body.get("status") if isinstance(reply.body, dict) else None
     running = kind == "poll" and (reply.status == 202 or str(status or "").lower() in _RUNNING)
     if started or running:

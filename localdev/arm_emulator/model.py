@@ -26,10 +26,12 @@ class EmulatorConfig:
     pace: str = "polls"
     clock_scale: float = 1.0
     durations: dict[str, float] = field(default_factory=dict)   # overrides, seconds at Azure's pace
-    # Retry-After (s, scaled like the durations) on a long-running operation's first answer and on each
-    # poll that finds it running; None sends none, as Azure's recorded answers do. Clients then wait
-    # their own polling interval (azure-core: 30 s unless the client sets one, as the Azure CLI does
-    # not); see messages.add_retry_after.
+    # Retry-After on a long-running operation's first answer and on each poll that finds it running (pace.py):
+    # "azure" sends each operation type's own (Network 10 s, Private DNS 30 s, Cognitive Services none), "none"
+    # sends none, so clients wait their own polling interval (azure-core: 30 s unless the client sets one, as the
+    # Azure CLI does not; see messages.add_retry_after). `lro_retry_after_s`, when set, is sent instead of either.
+    # Both are scaled by clock_scale in the time pace.
+    retry_after: str = "none"
     lro_retry_after_s: float | None = None
     latency_ms: float = 0.0         # added to every ARM request (not the token endpoint, not /_emulator/)
     # Throttling (throttling.py): token buckets per subscription, principal and operation type, plus a
@@ -42,6 +44,16 @@ class EmulatorConfig:
     delete_bucket: int = 200
     delete_refill: float = 10.0
     throttle_global_factor: int = 15
+    # Resource providers' own limits beside Resource Manager's buckets (provider_limits.py), off unless asked for:
+    # Microsoft.Network per subscription and region, Private DNS per subscription, each `limit` requests per
+    # `provider_window_s` (300 s, "per 5 minutes" in the documentation; a token bucket refilling limit/window a
+    # second here). Benchmarks at a scaled clock scale the window with it.
+    provider_limits: bool = False
+    provider_window_s: float = 300.0
+    network_read_limit: int = 10_000
+    network_write_limit: int = 1_000
+    dns_read_limit: int = 500
+    dns_write_limit: int = 12_000
     # Links the emulator writes (nextLink, private DNS operation URLs) with the port spelled out even
     # when it is the default one, as Azure has been seen to do (https://management.azure.com:443/...).
     explicit_port_links: bool = False
@@ -77,6 +89,12 @@ class EmulatorConfig:
     # answers 400 (code and text unevidenced for Cognitive Services; Storage's refusal of an unusable subnet,
     # NetworkAclsValidationFailure in terraform-provider-azurerm#16547, is borrowed).
     acl_missing_subnet: str = "accept"
+    # Private DNS limits per zone (learn.microsoft.com azure/dns/private-dns-privatednszone "Limits", and the zone's
+    # own maxNumberOfRecordSets / maxNumberOfVirtualNetworkLinks): record sets (the SOA counts), virtual network
+    # links, records in one record set. Azure's defaults; tests scale them down (handlers/privatedns.py answers).
+    dns_max_record_sets: int = 25_000
+    dns_max_links: int = 1_000
+    dns_max_records: int = 20
 
     def update(self, values: dict[str, Any]) -> None:
         for k, v in values.items():
@@ -91,12 +109,15 @@ class EmulatorConfig:
             raise ValueError("acl_missing_subnet must be 'accept' or 'refuse'")
         if float(self.clock_scale) <= 0:
             raise ValueError("clock_scale must be positive")
+        if self.retry_after not in ("azure", "none"):
+            raise ValueError("retry_after must be 'azure' or 'none'")
 
     @staticmethod
     def azure_pace(scale: float = 1.0) -> dict[str, Any]:
-        """Settings that answer every write the way Azure does, at `scale` times Azure's pace."""
+        """Settings that answer every write the way Azure does, at `scale` times Azure's pace, Retry-After and
+        status words included (pace.py)."""
         return {"pace": "time", "clock_scale": scale, "account_lro": "aao", "connection_lro": "sync",
-                "dns_lro": "aao"}
+                "dns_lro": "aao", "retry_after": "azure"}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

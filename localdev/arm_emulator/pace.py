@@ -1,4 +1,6 @@
-"""How long Azure takes: operation durations per type, scaled by one clock setting.
+"""How long Azure takes, and what it says meanwhile: per operation type, its duration, how long the resource still
+reads its transitional state afterwards, the `Retry-After` its answers carry and the word its operation status
+uses while it runs. One clock setting scales every duration and Retry-After alike.
 
 The emulator has two paces (`EmulatorConfig.pace`):
 - "polls" (default): an operation finishes after `lro_polls` polls, however fast the client is;
@@ -7,43 +9,41 @@ The emulator has two paces (`EmulatorConfig.pace`):
   and an account still reads `Accepted` for its settle time afterwards. `clock_scale` 1.0 is Azure's
   own pace; 0.02 runs everything 50 times faster with the same ratios.
 
-The list below is what the time pace uses (seconds at Azure's pace). Where a number is measured,
-`source` says where; where it is not, `source` says so. `EmulatorConfig.durations` overrides any
-entry (same keys, seconds at Azure's pace).
+`EmulatorConfig.azure_pace(scale)` is the time pace with Azure's own answers: each type's Retry-After (scaled) and
+status words. `EmulatorConfig.durations` overrides any duration or settle (`"<key>"`, `"<key>:settle"`, seconds at
+Azure's pace); `ACCEPTED_FOR_MINUTES_S` is the longest settle reported.
 
-- account/create: 60 s, settle 60 s. Azure/azure-cli recording test_cognitiveservices_aiservices.yaml (AIServices
-  create: operation 13:50:40 → 13:51:39); settle: microsoft-foundry/foundry-samples PR #746 waits 60 s after create
-  to avoid AccountProvisioningStateInvalid
-- account/update: 30 s, settle 30 s. issue 10 ("a network PATCH of an account takes about 30 s");
-  hashicorp/terraform-provider-azurerm #31712 (account PUT → Succeeded in 17 s, still `Accepted` to the Network RP
-  0.4 s later); settle length unevidenced (#31712, #15152 and PR #31751 show it exists)
-- account/tags: 0 s, settle 0 s. a tags-only PATCH: Azure/azure-rest-api-specs #28209 shows the RP answering it
-  asynchronously (202 + Location); its length is unevidenced, modelled as done at once
-- account/delete: 30 s, settle 0 s. unevidenced
-- connection/update: 22 s, settle 0 s. Azure/azure-cli recording
-  test_cognitiveservices_private_endpoint_connection.yaml: a connection state change (reject) answered 200
-  synchronously after 21958 ms (x-envoy-upstream-service-time); an unchanged state took 64 ms
-- privateEndpoint/create: 40 s, settle 0 s. same recording: PE PUT 13:17:28, AAO InProgress at 13:17:49, Succeeded
-  at 13:18:09 (21–41 s)
-- privateEndpoint/update: 20 s, settle 0 s. unevidenced
-- privateEndpoint/delete: 30 s, settle 0 s. unevidenced
-- zoneGroup/write: 20 s, settle 0 s. unevidenced (a Network RP AAO like the endpoint's)
-- zoneGroup/delete: 20 s, settle 0 s. unevidenced
-- privateDnsZone/write: 30 s, settle 0 s. Azure/azure-cli recordings
-  test_PutZone_ZoneExistsIfNoneMatchFailure_ExpectError.yaml,
-  test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml: first poll 30–31 s after the PUT already
-  Succeeded (an upper bound)
-- virtualNetworkLink/write: 28 s, settle 0 s. test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml:
-  PUT 11:08:22, the link's etag carries 0x66c327c2 = 11:08:50, InProgress at 11:08:52, Succeeded at 11:09:23
+Sources, by their short names below (research notes research-pace-rendering.md §1–2, research-locks-limits.md):
+- PS-PE: Azure/azure-powershell `src/Network/Network.Test/SessionRecords/Commands.Network.Test.ScenarioTests.
+  PrivateEndpointTests/TestPrivateEndpointCRUD.json` @246e9f0a (7 Jun 2020): endpoint PUT 201 and DELETE 202 carry
+  `Retry-After: 10`; the operation polled 10 s later had Succeeded, the terminal poll without Retry-After.
+- PS-ZG: same folder, `TestPrivateDnsZoneGroupCRUD.json` @179d01e5 (8 May 2020): zone group PUT 201/200 and DELETE 202
+  `Retry-After: 10`, each operation Succeeded at the poll ~11 s later; a private DNS zone PUT 202 `Retry-After: 30`.
+- PS-DNS-2024: `src/PrivateDns/PrivateDns.Test/SessionRecords/…LinkTests/TestCreateLinkWithNxDomainRedirectPolicy.json`
+  @bdaf2458 (22 Oct 2024): a zone PUT 202 `Retry-After: 30`. PS `TestZoneCrud.json` (2019, dogfood) shows the
+  InProgress polls (HTTP 202) repeating Retry-After.
+- CLI-LINK: Azure/azure-cli `…/privatedns/tests/latest/recordings/test_PutLink_LinkNotExistsWithoutRegistration_
+  ExpectLinkCreated.yaml` @02ca802c (19 Aug 2024): link PUT 11:08:22, InProgress at 11:08:52, Succeeded at 11:09:23
+  (polls 30 s apart, as a client honouring `Retry-After: 30` polls).
+- CLI-RULES: Azure/azure-cli `…/cognitiveservices/tests/latest/recordings/test_cognitiveservices_network_rules.yaml`
+  @01081b34 (18 Apr 2024): account network PATCH 202 (`provisioningState: Accepted`, answered in 88 ms); its
+  operation status reads `Updating` (startTime 04:34:12), then `Succeeded` with endTime 04:34:43: 31 s.
+- CLI-PEC: Azure/azure-cli `…/test_cognitiveservices_private_endpoint_connection.yaml` @01691509 (12 May 2022):
+  endpoint PUT 13:17:28 (201, `customDnsConfigs: []`), InProgress polls (HTTP 200) at 13:17:39 and 13:17:49,
+  Succeeded at 13:18:09 (31–41 s), `customDnsConfigs` filled only then; a connection's state change answered 200
+  synchronously after 21958 ms (`x-envoy-upstream-service-time`).
+- CLI-AIS: Azure/azure-cli `…/test_cognitiveservices_aiservices.yaml`: AIServices create, operation 13:50:40 →
+  13:51:39; status `Creating` while it runs.
+- PS-CS: Azure/azure-powershell `…/CognitiveServicesAccountTests/TestDefenderForAISetting.json` @7b1372f5
+  (20 Dec 2024): account PUT 201 with Azure-AsyncOperation and **no** Retry-After, its poll without one either.
+- The Azure CLI's recordings cannot tell whether an answer carried Retry-After: its test harness drops the header
+  from every recording it writes (`ReplayableTest.FILTER_HEADERS` in azure-cli-testsdk `scenario_tests/base.py`
+  @00462cdc lists `retry-after` and `x-ms-ratelimit-remaining-subscription-reads`). Its recordings' absence of
+  Retry-After was once taken here as Azure sending none; Azure PowerShell's recordings keep the header.
 
-Retry-After: the Azure CLI's recordings drop the header (its test harness filters `retry-after`), so they
-cannot tell. Azure PowerShell's keep it: Network sends `Retry-After: 10` on a private endpoint's or zone group's
-PUT and DELETE (TestPrivateEndpointCRUD.json, TestPrivateDnsZoneGroupCRUD.json, 2020), Private DNS `30` on a
-zone PUT (2020 and 2024) and its InProgress polls repeat it; Cognitive Services sends none on an account PUT or
-its poll (TestDefenderForAISetting.json, 2024). The emulator sends one only when `EmulatorConfig.lro_retry_after_s`
-says (Azure seconds, scaled like durations; written with decimals below one second, which azure-core parses as a
-float; azure-core treats `Retry-After: 0` as absent and falls back to `polling_interval`); in the poll pace it also
-ends an operation nobody polls once its polls would have been due (`unpolled`).
+Slow synchronous answers: the one recorded is a connection's state change (CLI-PEC, 22 s). An account PATCH
+answered after ~11.7 s was reported but not found in the recordings read (CLI-RULES: 88, 94 and 184 ms), so the
+account PATCH answers at once.
 """
 from __future__ import annotations
 
@@ -53,30 +53,44 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from .model import EmulatorConfig
 
+NETWORK_RETRY_AFTER_S = 10.0   # PS-PE, PS-ZG
+PRIVATE_DNS_RETRY_AFTER_S = 30.0   # PS-ZG, PS-DNS-2024, CLI-LINK
+# How long an account has been reported to stay Accepted after an update: hashicorp/terraform-provider-azurerm#15152
+# (2022-01-27), "re-running the terraform apply 5-10 mins later completes OK" (the upper figure). Observed once at
+# 0.4 s (#31712); PR #31751 (2026) adds a waiter for it. Set it as `durations["account/update:settle"]`.
+ACCEPTED_FOR_MINUTES_S = 600.0
+
 
 @dataclass(frozen=True)
 class Pace:
     seconds: float      # how long the operation runs at Azure's pace
     settle_s: float     # how long the resource still reads its transitional state once it is done
     source: str
+    retry_after_s: float | None = None   # Retry-After on its first answer and running polls (None: Azure sends none)
+    status: str = "InProgress"           # its operation status while it runs
 
 
 DURATIONS: dict[str, Pace] = {
-    "account/create": Pace(60, 60, "azure-cli recording test_cognitiveservices_aiservices.yaml; "
-                                   "foundry-samples PR #746"),
-    "account/update": Pace(30, 30, "issue 10; terraform-provider-azurerm #31712; settle length unevidenced"),
-    "account/tags": Pace(0, 0, "azure-rest-api-specs #28209 (async answer); length unevidenced"),
-    "account/delete": Pace(30, 0, "unevidenced"),
-    "connection/update": Pace(22, 0, "azure-cli recording test_cognitiveservices_private_endpoint_connection.yaml"),
-    "privateEndpoint/create": Pace(40, 0, "azure-cli recording "
-                                          "test_cognitiveservices_private_endpoint_connection.yaml"),
-    "privateEndpoint/update": Pace(20, 0, "unevidenced"),
-    "privateEndpoint/delete": Pace(30, 0, "unevidenced"),
-    "zoneGroup/write": Pace(20, 0, "unevidenced"),
-    "zoneGroup/delete": Pace(20, 0, "unevidenced"),
-    "privateDnsZone/write": Pace(30, 0, "azure-cli privatedns recordings (upper bound)"),
-    "virtualNetworkLink/write": Pace(28, 0, "azure-cli recording "
-                                            "test_PutLink_LinkNotExistsWithoutRegistration_ExpectLinkCreated.yaml"),
+    "account/create": Pace(60, 60, "CLI-AIS; settle: microsoft-foundry/foundry-samples PR #746 waits 60 s after "
+                                   "create; no Retry-After: PS-CS", status="Creating"),
+    "account/update": Pace(31, 30, "CLI-RULES (31 s, status Updating); settle length unevidenced (0.4 s observed in "
+                                   "terraform-provider-azurerm#31712, minutes reported: ACCEPTED_FOR_MINUTES_S); "
+                                   "Retry-After: none on the account PUT (PS-CS), a PATCH's unrecorded",
+                           status="Updating"),
+    "account/tags": Pace(0, 0, "azure-rest-api-specs #28209 (asynchronous answer); length and status word "
+                               "unevidenced", status="Updating"),
+    "connection/update": Pace(22, 0, "CLI-PEC (a synchronous 200 after 21958 ms); as an operation (connection_lro "
+                                     "'aao') unevidenced", status="Updating"),
+    "privateEndpoint/create": Pace(40, 0, "CLI-PEC (31–41 s); Retry-After PS-PE", NETWORK_RETRY_AFTER_S),
+    "privateEndpoint/update": Pace(20, 0, "length unevidenced; Retry-After PS-PE", NETWORK_RETRY_AFTER_S),
+    "privateEndpoint/delete": Pace(10, 0, "PS-PE (Succeeded at the poll 10 s after the DELETE)",
+                                   NETWORK_RETRY_AFTER_S),
+    "zoneGroup/write": Pace(11, 0, "PS-ZG (Succeeded at the poll ~11 s after the PUT)", NETWORK_RETRY_AFTER_S),
+    "zoneGroup/delete": Pace(11, 0, "PS-ZG (Succeeded at the poll ~11 s after the DELETE)", NETWORK_RETRY_AFTER_S),
+    "privateDnsZone/write": Pace(30, 0, "PS-ZG, PS-DNS-2024 (first poll 30 s after the PUT already Succeeded: an upper "
+                                        "bound)", PRIVATE_DNS_RETRY_AFTER_S),
+    "virtualNetworkLink/write": Pace(60, 0, "CLI-LINK (InProgress at +30 s, Succeeded at the +61 s poll)",
+                                     PRIVATE_DNS_RETRY_AFTER_S),
 }
 
 
@@ -100,21 +114,42 @@ def settle(config: EmulatorConfig, key: str) -> float:
     return max(0.0, float(seconds) * float(config.clock_scale))
 
 
-def unpolled(config: EmulatorConfig) -> float | None:
-    """Poll pace: seconds after which an operation ends even if nobody polls it, the time its `lro_polls` polls
-    take at the configured Retry-After (None without one: then only the age limit ends it)."""
-    if timed(config) or config.lro_retry_after_s is None or float(config.lro_retry_after_s) <= 0:
+def status(key: str | None) -> str:
+    """What the operation's status URL says while it runs."""
+    return DURATIONS[key].status if key in DURATIONS else "InProgress"
+
+
+def retry_after_s(config: EmulatorConfig, key: str | None) -> float | None:
+    """Seconds (scaled in the time pace) an answer about an operation of type `key` tells the client to wait:
+    `lro_retry_after_s` when set, else the type's own with `retry_after` "azure", else none."""
+    if config.lro_retry_after_s is not None:
+        seconds: float | None = float(config.lro_retry_after_s)
+    elif config.retry_after == "azure" and key in DURATIONS:
+        seconds = DURATIONS[key].retry_after_s
+    else:
+        seconds = None
+    if seconds is None or seconds <= 0:
         return None
-    return max(1, int(config.lro_polls)) * float(config.lro_retry_after_s)
+    return seconds * (float(config.clock_scale) if timed(config) else 1.0)
 
 
-def retry_after(config: EmulatorConfig) -> dict[str, str]:
-    """The Retry-After header for long-running answers, or none (Azure's answers carry none)."""
-    seconds = config.lro_retry_after_s
-    if seconds is None:
+def retry_after(config: EmulatorConfig, key: str | None) -> dict[str, str]:
+    """The header telling the client when to poll an operation of type `key` again, or none.
+
+    Azure sends `Retry-After` in whole seconds, and the private DNS SDK reads it as an int (azure-mgmt-privatedns
+    2.0.0 `_deserialize("int", response.headers.get("Retry-After"))`: "0.6" raises). Scaled to a fraction of a
+    second, the wait goes as `retry-after-ms` instead, which azure-core reads the same way
+    (`azure.core.pipeline.policies._utils.get_retry_after`, used by its pollers and its RetryPolicy)."""
+    scaled = retry_after_s(config, key)
+    if scaled is None:
         return {}
-    scaled = float(seconds) * (float(config.clock_scale) if timed(config) else 1.0)
-    if scaled <= 0:
-        return {}
-    text = str(int(scaled)) if scaled >= 1 and scaled == int(scaled) else f"{scaled:.3f}".rstrip("0").rstrip(".")
-    return {"Retry-After": text} if float(text) > 0 else {}
+    if scaled >= 1 and scaled == int(scaled):
+        return {"Retry-After": str(int(scaled))}
+    return {"retry-after-ms": str(max(1, round(scaled * 1000)))}
+
+
+def unpolled(config: EmulatorConfig, key: str) -> float | None:
+    """Poll pace: seconds after which an operation ends even if nobody polls it, the time its `lro_polls` polls
+    take at its Retry-After (None without one: then only the age limit ends it)."""
+    seconds = None if timed(config) else retry_after_s(config, key)
+    return None if seconds is None else max(1, int(config.lro_polls)) * seconds

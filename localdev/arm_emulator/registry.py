@@ -76,10 +76,10 @@ def check_api_version(world: World, req: Req) -> None:
     if spec.namespace.lower() in ARM_NAMESPACES:
         raise invalid_api_version(version, spec.api_versions)
     locations = tuple(loc.replace(" ", "").lower() for loc in spec.locations)
-    raise no_registered_provider(_location(world, req), version, req.arm.types[-1], spec.api_versions, locations)
+    raise no_registered_provider(location_of(world, req), version, req.arm.types[-1], spec.api_versions, locations)
 
 
-def _location(world: World, req: Req) -> str:
+def location_of(world: World, req: Req) -> str:
     """The location the refusal names: the body's, the resource's, its resource group's, else the first served."""
     body_location = req.body.get("location") if isinstance(req.body, dict) else None
     stored = world.store.raw(req.arm.resource_id) if not req.arm.is_collection else None

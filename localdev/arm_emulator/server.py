@@ -19,6 +19,7 @@ from .identity import token_reply
 from .messages import Reply, Req, add_retry_after
 from .model import RequestRecord, WriteEvent, utcnow
 from .protocols import Emulator
+from .provider_limits import DNS_HEADER
 from .throttling import operation_type
 from .tokens import TokenError
 
@@ -88,7 +89,7 @@ class RequestHandler(TLSRequestHandler):
             reply = self._answer(incoming)
         except _Dropped:
             return
-        add_retry_after(reply, incoming.kind, pace.retry_after(emu.config))
+        add_retry_after(reply, incoming.kind, pace.retry_after(emu.config, reply.lro))
         self._add_ratelimit(reply, incoming)
         self._record(incoming, reply.status)
         if incoming.operation is not None and incoming.req is not None:
@@ -151,6 +152,7 @@ class RequestHandler(TLSRequestHandler):
             incoming.ratelimit = emu.throttle(incoming.claims, self.command, req.arm) or {}
             emu.authorize(incoming.claims, self.command, req, incoming.kind)
             emu.check_locks(self.command, req)
+            incoming.ratelimit = emu.limit_provider(self.command, req, incoming.ratelimit)
             handler = registry.lookup(req)
             with emu.world.lock:
                 reply = handler(emu.world, req)
@@ -225,10 +227,12 @@ class RequestHandler(TLSRequestHandler):
         return h
 
     def _add_ratelimit(self, reply: Reply, incoming: Incoming) -> None:
-        """The remaining-quota headers throttling computed, on every answer to a request it counted."""
+        """The remaining-quota headers throttling computed, on every answer to a request it counted. A provider
+        that keeps its own count (Private DNS) has it sent instead of Resource Manager's (provider_limits.py)."""
         present = {k.lower() for k in reply.headers}
+        instead = DNS_HEADER in present or DNS_HEADER in incoming.ratelimit
         for name, value in incoming.ratelimit.items():
-            if name.lower() not in present:
+            if name.lower() not in present and (not instead or name == DNS_HEADER):
                 reply.headers[name] = value
 
     def _record(self, incoming: Incoming, status: int) -> None:

@@ -136,8 +136,8 @@ class World:
         """An operation of type `key` (pace.DURATIONS): done after lro_polls polls, or in the time pace
         after its scaled duration."""
         return self.ops.start(resource_id, self.config.lro_polls, transitional_state=transitional_state,
-                              on_done=on_done, result=result, fail=fail, busy=busy,
-                              duration_s=pace.duration(self.config, key), unpolled_s=pace.unpolled(self.config))
+                              on_done=on_done, result=result, fail=fail, busy=busy, key=key,
+                              duration_s=pace.duration(self.config, key), unpolled_s=pace.unpolled(self.config, key))
 
     # -- accounts ------------------------------------------------------------------------------------
     def runtime(self, account_id: str) -> AccountRuntime:
@@ -256,6 +256,10 @@ class World:
         op = self.ops.running(pe["id"])
         if op is not None:
             props["provisioningState"] = op.transitional_state
+            if op.key == "privateEndpoint/create":
+                # The PUT's 201 and reads while it runs show no DNS configs; they are filled when the operation
+                # ends (pace.py, CLI-PEC: `customDnsConfigs: []` at 13:17:28, the FQDN and IP at 13:18:10).
+                props["customDnsConfigs"] = []
         for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
             for conn in props.get(key) or []:
                 cprops = conn.setdefault("properties", {})
@@ -300,6 +304,24 @@ class World:
                 rel = fqdn[: -len(suffix) - 1]
                 out.append((rel, f"{rel}.{zone_name}", ips))
         return out
+
+    def zone_record_sets(self, zone_id: str) -> int:
+        """Record sets in a private DNS zone, its SOA included (a new zone reads numberOfRecordSets 1)."""
+        return len(self.store.children(zone_id, exclude_type=LINK_TYPE))
+
+    def zone_group_overflow(self, pe: dict[str, Any], group: dict[str, Any]) -> tuple[str, int] | None:
+        """(zone name, limit) of a zone the group's new record sets would take past EmulatorConfig.dns_max_record_sets;
+        None when they fit."""
+        limit = self.config.dns_max_record_sets
+        for cfg in (group.get("properties") or {}).get("privateDnsZoneConfigs") or []:
+            zone = self.store.raw(cfg["properties"]["privateDnsZoneId"])
+            if zone is None:
+                continue
+            new = sum(1 for rel, _, _ in self.zone_group_record_sets(pe, zone["id"])
+                      if self.store.raw(f"{zone['id']}/A/{rel}") is None)
+            if new and self.zone_record_sets(zone["id"]) + new > limit:
+                return zone["name"], limit
+        return None
 
     # Several endpoints of one resource whose zone groups name the same zone share one record set, and Azure
     # does not merge them: the last zone group written replaces the record's addresses with its endpoint's

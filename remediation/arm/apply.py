@@ -26,6 +26,7 @@ from remediation.arm.clients import (
     error_message,
     raw_json,
 )
+from remediation.arm.limits import full_zone, may_be_full
 from remediation.arm.observe import read_account, wait_until_ready
 from remediation.core import write_scope as rules
 from remediation.core.desired import DesiredState
@@ -33,6 +34,7 @@ from remediation.core.failures import lock_advice
 from remediation.core.ids import try_parse_resource_id, within_any
 from remediation.core.model import Account, ActionKind, ActionStatus, ErrorKind, ZoneGroup, vnet_of
 from remediation.core.plan import Action, Plan, exposure_fix, network_patch, zone_group_refreshed
+from remediation.core.polling import poll_until
 from remediation.core.verdict import ActionResult, ApplyResult
 from remediation.core.write_scope import WriteScope
 
@@ -52,6 +54,7 @@ class ActionSpec:
     # Rebuilds the action from a read taken now (None: nothing left to write); for actions whose body
     # depends on what was read, run before each send that follows a wait or an earlier write.
     refresh: Callable[[Fresh, Action], Action | None] | None = None
+    limit: str = ""  # what a person does when a limit of Azure's refuses it ("": the manual fix)
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,12 @@ def _fresh_zone_group(fresh: Fresh, action: Action) -> Action | None:
     return zone_group_refreshed(fresh.desired, action, ZoneGroup.from_arm(body) if body else None)
 
 
+# "If you have reached this limit, then either delete some record sets or contact Azure Support to raise your record
+# set limit for this zone" (learn.microsoft.com azure/dns/dns-troubleshoot, "I can't create a record").
+_ZONE_FULL = ("a private DNS zone holds at most 25,000 record sets, and a record set at most 20 records: delete record "
+              "sets nobody uses, or ask Azure Support to raise the zone's record set limit; an estate larger than one "
+              "zone set serves needs a deployment per zone set (docs/sizing.md)")
+
 ACTIONS: dict[ActionKind, ActionSpec] = {
     ActionKind.CLOSE_EXPOSURE: ActionSpec(
         0, _patch_account, rules.the_account,
@@ -214,26 +223,33 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
     ActionKind.CREATE_DNS_ZONE: ActionSpec(
         4, _create_zone, rules.zone_in_dns_group,
         ("Microsoft.Network/privateDnsZones/write", "Microsoft.Network/privateDnsZones/read"),
-        "create the privatelink zone by hand in the DNS resource group (location global)"),
+        "create the privatelink zone by hand in the DNS resource group (location global)",
+        limit="a subscription holds at most 1,000 private DNS zones: delete zones nobody uses in the DNS resource "
+              "group's subscription, or point REMEDIATION_DNS_ZONE_RESOURCE_GROUP_ID at a resource group in another "
+              "subscription"),
     ActionKind.CREATE_DNS_ZONE_LINK: ActionSpec(
         5, _create_zone_link, rules.link_in_dns_group,
         ("Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
          "Microsoft.Network/virtualNetworks/join/action",
          "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read"),
         "a virtual network can be linked to only one zone of a name, and to a zone only once: remove the "
-        "conflicting link (or use the zone the VNet is already linked to), then link the zone to the VNet"),
+        "conflicting link (or use the zone the VNet is already linked to), then link the zone to the VNet",
+        limit="a private DNS zone holds at most 1,000 virtual network links (100 with autoregistration), and a "
+              "virtual network autoregisters into one zone only: remove links of virtual networks that no longer "
+              "need the zone, then link it to the endpoint's virtual network"),
     ActionKind.PUT_DNS_ZONE_GROUP: ActionSpec(
         6, _put_zone_group, rules.serving_endpoint_zone_group,
         ("Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
          "Microsoft.Network/privateDnsZones/join/action",
          "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read"),
         "an endpoint holds one zone group: add the missing zones to the endpoint's zone group by hand",
-        _fresh_zone_group),
+        _fresh_zone_group, limit=_ZONE_FULL),
     # No rebuild: If-Match on the etag read makes the write land only on the record it was built from.
     ActionKind.PUT_DNS_RECORD: ActionSpec(
         7, _put_record, rules.own_record_in_dns_group,
         ("Microsoft.Network/privateDnsZones/A/write",),
-        "set the A record named after the account's custom subdomain to its serving endpoints' private IPs"),
+        "set the A record named after the account's custom subdomain to its serving endpoints' private IPs",
+        limit=_ZONE_FULL),
 }
 assert set(ACTIONS) == set(ActionKind), "every action kind has a registry entry"
 
@@ -330,35 +346,58 @@ class Applier:
 
     def _run(self, action: Action, out: ApplyResult) -> ActionResult:
         """One action, written (or found no longer needed); never raises. Busy (409,
-        AccountProvisioningStateInvalid) means 'retry later', bounded by ready_timeout; the action is rebuilt
-        before each send that follows a wait, and its result names the action as last sent."""
+        AccountProvisioningStateInvalid) means 'retry later', bounded by ready_timeout, the account read until it
+        is ready between tries; the action is rebuilt before each send that follows a wait, and its result names
+        the action as last sent."""
         deadline = self.clock() + self.ready_timeout
-        while True:
-            try:
-                rebuilt = self._rebuilt(action)
-                if rebuilt is None:
-                    emptied = Action(action.kind, action.target, {"properties": {}})
-                    return ActionResult(emptied, ActionStatus.SUCCEEDED, None, _UNCHANGED)
-                action = rebuilt
-                try:
-                    resource = ACTIONS[action.kind].execute(self.clients, action)
-                finally:
-                    self._stale = True  # sent (or tried): whatever follows reads again
-                return ActionResult(action, ActionStatus.SUCCEEDED, None, resource)
-            except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
-                if classify(error) is not ErrorKind.BUSY or self.clock() >= deadline:
-                    return self._failed(action, error, out)
-            try:
-                self.sleep(max(self.poll_interval, 0.05))
-                self._settle(deadline)
-            except Exception as error:  # noqa: BLE001 - recorded like a failed write
-                return self._failed(action, error, out)
+        last: list[ActionResult | _Busy] = []
 
-    def _failed(self, action: Action, error: BaseException, out: ApplyResult) -> ActionResult:
+        def attempt() -> ActionResult | _Busy:
+            if last:  # a busy try came before: wait for the account, then try what was last sent
+                busy = last[-1]
+                assert isinstance(busy, _Busy)
+                try:
+                    self._settle(deadline)
+                except Exception as error:  # noqa: BLE001 - recorded like a failed write
+                    return self._failed(busy.action, error, out)
+            last.append(self._attempt(busy.action if last else action, out))
+            return last[-1]
+
+        result = poll_until(attempt, lambda tried: not isinstance(tried, _Busy), timeout=self.ready_timeout,
+                            interval=self.poll_interval, sleep=self.sleep, clock=self.clock)
+        return self._failed(result.action, result.error, out) if isinstance(result, _Busy) else result
+
+    def _attempt(self, action: Action, out: ApplyResult) -> ActionResult | _Busy:
+        """One send of the action, rebuilt first when reads came between; a busy refusal is handed back."""
+        try:
+            rebuilt = self._rebuilt(action)
+            if rebuilt is None:
+                emptied = Action(action.kind, action.target, {"properties": {}})
+                return ActionResult(emptied, ActionStatus.SUCCEEDED, None, _UNCHANGED)
+            action = rebuilt
+            try:
+                resource = ACTIONS[action.kind].execute(self.clients, action)
+            finally:
+                self._stale = True  # sent (or tried): whatever follows reads again
+            return ActionResult(action, ActionStatus.SUCCEEDED, None, resource)
+        except Exception as error:  # noqa: BLE001 - every failure is recorded, none escapes
+            kind, full = self._judged(action, error)
+            if kind is ErrorKind.BUSY:
+                return _Busy(action, error)
+            return self._failed(action, error, out, (kind, full))
+
+    def _judged(self, action: Action, error: BaseException) -> tuple[ErrorKind, str | None]:
+        """How to treat a failure, and for a DNS write refused by a zone at its limit, that zone's counts."""
         kind = error.kind if isinstance(error, (NotWritten, ChangedSinceRead)) else classify(error)
+        full = full_zone(self.clients, action) if kind is not ErrorKind.LIMIT and may_be_full(action, error) else None
+        return (ErrorKind.LIMIT, full) if full else (kind, None)  # a full zone: no wait or retry can help
+
+    def _failed(self, action: Action, error: BaseException, out: ApplyResult,
+                judged: tuple[ErrorKind, str | None] | None = None) -> ActionResult:
+        kind, full = judged or self._judged(action, error)
         out.busy |= kind is ErrorKind.BUSY
         out.unavailable |= kind is ErrorKind.UNAVAILABLE
-        return ActionResult(action, ActionStatus.FAILED, _failure_text(action, error, kind), error_kind=kind)
+        return ActionResult(action, ActionStatus.FAILED, _failure_text(action, error, kind, full), error_kind=kind)
 
     def _skip_reason(self, action: Action, not_written: set[Any], out: ApplyResult) -> str | None:
         if action.blocked:
@@ -402,6 +441,14 @@ class Applier:
 _UNCHANGED = object()  # a rebuilt write that found nothing left to write
 
 
+@dataclass(frozen=True)
+class _Busy:
+    """A try the account's state refused (busy): tried again once it is ready, within the ready timeout."""
+
+    action: Action
+    error: BaseException
+
+
 def manual(action: Action) -> str:
     """What a person does instead of the app, for this very action (its target named).
 
@@ -415,15 +462,17 @@ def manual(action: Action) -> str:
     return ACTIONS[action.kind].manual.format(target=action.target, property=setting)
 
 
-def _failure_text(action: Action, error: BaseException, kind: ErrorKind) -> str:
+def _failure_text(action: Action, error: BaseException, kind: ErrorKind, full: str | None = None) -> str:
     """For a failure another try cannot change, what a person must do, then Azure's code and message; else
     Azure's alone. The advice comes first: the telemetry line, and so the workbook's ManualFix, keep only the
-    error's first 600 characters (core/telemetry.py), and Azure's message alone can fill them."""
+    error's first 600 characters (core/telemetry.py), and Azure's message alone can fill them. `full`: which limit
+    is full, when the app could tell."""
     text = describe(error)
     if kind is ErrorKind.LOCKED:
         advice = f"locked, not retried: {lock_advice(error_message(error), str(action.target))}"
     elif kind is ErrorKind.LIMIT:
-        advice = f"a limit of Azure's refuses it, not retried: {manual(action)}"
+        advice = (f"{full + ': ' if full else ''}a limit of Azure's refuses it, not retried: "
+                  f"{ACTIONS[action.kind].limit or manual(action)}")
     elif kind is ErrorKind.POLICY:
         advice = f"Azure Policy denies it, not retried: ask the policy's owner for an exemption, or {manual(action)}"
     elif kind is ErrorKind.REFUSED:

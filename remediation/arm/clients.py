@@ -6,10 +6,16 @@ start-up, and azure.mgmt.network alone costs ~0.8 s and ~50 MB. Reads of any res
 through one generic Resource Manager pipeline (`get_json`, `find_json`, `list_json`); the network SDK
 is loaded only when a private endpoint or zone group has to be written.
 
-Two layers of retry, on purpose: azure-core's RetryPolicy (configured by `_RETRY`) retries 408, 429 and
-5xx underneath every call and honours `Retry-After`; "the account is busy" (409, 400
-`AccountProvisioningStateInvalid`) needs reads of the account between tries, so it is retried above,
-by the applier, and classified here as `ErrorKind.BUSY`.
+One retry story, azure-core's, for every call (generic reads, SDK reads, writes and the polls of long-running
+operations): its RetryPolicy retries 408, 429 and 5xx and waits out `Retry-After`, its pollers poll at the
+operation's `Retry-After` (else `polling_interval`), and `timeout` bounds a call's retries in all. Throttling gets
+more patience than failure (`ThrottledRetry`): a throttled sweep is a slower sweep, not a failed one. Before that,
+`Pacing` slows each request down while the remaining counts Resource Manager reports run low (core/pacing.py), so a
+storm or a sweep is slowed before it is throttled, not after: azure-core only reacts to a 429, and no azure-core or
+azure-mgmt-core policy reads the `x-ms-ratelimit-remaining-*` headers (general rate limiters, such as pyrate-limiter
+or limits, enforce a rate fixed in advance, not the server's count). "The account is busy" (409, 400
+`AccountProvisioningStateInvalid`) needs reads of the account between tries, so it is waited for above, by the
+applier (core/polling.py), and classified here as `ErrorKind.BUSY`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from remediation.core.allowed_hosts import same_origin
 from remediation.core.failures import error_kind
 from remediation.core.ids import ResourceId
 from remediation.core.model import ErrorKind, Principal
+from remediation.core.pacing import Pacer, buckets_for, reported
 from remediation.core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -35,14 +42,16 @@ COGNITIVE_API_VERSION = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1.0 (the
 NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1.0
 PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0.0
 
-# azure-core retries 408/429/500/502/503/504 and honours Retry-After; these bound it for a function
-# invocation (Event Grid resends after 30 s; HTTP callers wait at most a few minutes).
-_RETRY = {"retry_total": 6, "retry_backoff_factor": 0.5, "retry_backoff_max": 30}
+# azure-core retries 408/429/500/502/503/504 and honours Retry-After. A failure is tried three more times (backoff 0,
+# 1, 2 s: Resource Manager's own trouble rarely passes quicker); a throttled call waits out each Retry-After for up to
+# THROTTLE_PATIENCE_SECONDS in all (the retry policy's `timeout`), whatever the count.
+THROTTLE_PATIENCE_SECONDS = 300.0
+_RETRY = {"retry_total": 100, "retry_status": 3, "retry_connect": 3, "retry_read": 3, "retry_backoff_factor": 0.5,
+          "retry_backoff_max": 30, "timeout": THROTTLE_PATIENCE_SECONDS}
 _TIMEOUTS = {"connection_timeout": 10, "read_timeout": 60}
 _MAX_PAGES = 1000
-# A read still throttled after azure-core's retries waits for Resource Manager's Retry-After and tries
-# again, for this long in all: a throttled sweep is a slower sweep, not a failed one.
-THROTTLE_PATIENCE_SECONDS = 300.0
+SELF_PACING = True  # benchmarks switch it off to measure what it saves
+PACING_PATIENCE_SECONDS = 120.0  # the longest one request is held back; then it goes, and a 429 is waited out
 
 
 def raw_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -64,6 +73,7 @@ class ArmClients:
         self._count_lock = threading.Lock()
         self._requests = 0
         self._per_thread = threading.local()
+        self.pacer = Pacer(time.monotonic)
 
     @property
     def request_count(self) -> int:
@@ -105,10 +115,11 @@ class ArmClients:
         return {
             "credential_scopes": [self.settings.arm_scope],
             "polling_interval": self.settings.poll_interval_seconds,
+            "retry_policy": _retry_policy(),
             # After the retry and redirect policies, so every request sent (each retry, each redirect, each poll
-            # of a long-running operation, each nextLink) is checked before it leaves.
-            "per_retry_policies": [_counting_policy(self._count), _origin_policy(self.settings.arm_endpoint)],
-            **_RETRY,
+            # of a long-running operation, each nextLink) is checked, and paced, before it leaves.
+            "per_retry_policies": [_counting_policy(self._count), _origin_policy(self.settings.arm_endpoint),
+                                   *_pacing_policy(self.pacer)],
             **_TIMEOUTS,
         }
 
@@ -160,10 +171,10 @@ class ArmClients:
             return ARMPipelineClient(base_url=self.settings.arm_endpoint, policies=[
                 policies.RequestIdPolicy(), policies.HeadersPolicy(),
                 policies.UserAgentPolicy(sdk_moniker="openai-private-network-remediation"),
-                policies.ProxyPolicy(), policies.ContentDecodePolicy(), policies.RetryPolicy(**_RETRY),
+                policies.ProxyPolicy(), policies.ContentDecodePolicy(), _retry_policy(),
                 ARMChallengeAuthenticationPolicy(self.credential, self.settings.arm_scope),
                 _counting_policy(self._count), _origin_policy(self.settings.arm_endpoint),
-                policies.NetworkTraceLoggingPolicy(),
+                *_pacing_policy(self.pacer), policies.NetworkTraceLoggingPolicy(),
                 ARMHttpLoggingPolicy()], **_TIMEOUTS)
 
         return self._client("arm", "-", build)
@@ -262,11 +273,7 @@ class ArmClients:
         # pipeline's own check would refuse it too, after the retry policy; this names the list that sent it).
         if not same_origin(url, self.settings.arm_endpoint):
             raise HttpResponseError(message=f"refusing to follow a link outside {self.settings.arm_endpoint}")
-        deadline = time.monotonic() + THROTTLE_PATIENCE_SECONDS
         response = self._arm().send_request(HttpRequest("GET", url))
-        while response.status_code == 429 and time.monotonic() + (wait := retry_after(response)) < deadline:
-            time.sleep(wait)
-            response = self._arm().send_request(HttpRequest("GET", url))
         if response.status_code == 404:
             raise ResourceNotFoundError(response=response, error_format=ARMErrorFormat)
         if response.status_code >= 400:
@@ -288,12 +295,44 @@ class Page(list[Any]):
         self.more = more
 
 
-def retry_after(response: Any) -> float:
-    """Seconds Resource Manager asks a throttled caller to wait (`Retry-After`), 1 when it does not say."""
-    try:
-        return max(float(response.headers.get("Retry-After", 1)), 0.1)
-    except (TypeError, ValueError):
-        return 1.0
+def _retry_policy() -> Any:
+    """azure-core's RetryPolicy with `_RETRY`, except that a 429 does not use up the status retries: throttling is
+    waited out for as long as `timeout` allows, failures are not."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class ThrottledRetry(RetryPolicy):  # type: ignore[type-arg]
+        def increment(self, settings: dict[str, Any], response: Any = None, error: Any = None) -> bool:
+            throttled = getattr(getattr(response, "http_response", None), "status_code", None) == 429
+            if throttled:
+                settings["status"] += 1  # given back: RetryPolicy.increment takes one for every status retry
+            return bool(super().increment(settings, response=response, error=error))
+
+    return ThrottledRetry(**_RETRY)
+
+
+def _pacing_policy(pacer: Pacer) -> list[Any]:
+    """A per-try pipeline policy that holds a request back while the buckets it draws on run low, and reads the
+    remaining counts of every answer (core/pacing.py); none when SELF_PACING is off."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    if not SELF_PACING:
+        return []
+
+    class Pacing(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            http = request.http_request
+            buckets, waited = buckets_for(http.method, str(http.url)), 0.0
+            while waited < PACING_PATIENCE_SECONDS and (wait := pacer.wait(buckets)) > 0:
+                time.sleep(wait)
+                waited += wait
+
+        def on_response(self, request: Any, response: Any) -> None:
+            http, answer = request.http_request, response.http_response
+            counted = answer.status_code != 429
+            for bucket, remaining in reported(http.method, str(http.url), answer.headers.items()):
+                pacer.observe(bucket, remaining, counted)
+
+    return [Pacing()]
 
 
 class ForeignUrlError(Exception):

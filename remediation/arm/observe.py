@@ -35,6 +35,7 @@ from remediation.core.model import (
     Zone,
     ZoneGroup,
 )
+from remediation.core.polling import poll_until
 
 
 def read_account(clients: ArmClients, account_id: ResourceId) -> Account:
@@ -48,11 +49,8 @@ def wait_until_ready(clients: ArmClients, account: Account, timeout: float, inte
                      sleep: Callable[[float], None] = time.sleep,
                      clock: Callable[[], float] = time.monotonic) -> Account:
     """Re-read a busy account until its provisioningState is terminal or `timeout` passes (bounded)."""
-    deadline = clock() + timeout
-    while not account.ready and clock() < deadline:
-        sleep(max(interval, 0.05))
-        account = read_account(clients, account.id)
-    return account
+    return poll_until(lambda: read_account(clients, account.id), lambda read: read.ready, timeout=timeout,
+                      interval=interval, sleep=sleep, clock=clock, first=lambda: account)
 
 
 def observe(clients: ArmClients, desired: DesiredState, account: Account) -> Observation:

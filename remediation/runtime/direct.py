@@ -15,6 +15,7 @@ from typing import Any
 
 from remediation.core.ids import ResourceId, within_any
 from remediation.core.model import Trigger
+from remediation.core.polling import poll_until
 from remediation.engine.reconcile import ReconcileResult, Remediator
 from remediation.store.leases import AccountLeases
 
@@ -47,14 +48,13 @@ class DirectReconciler:
                 self.leases.release(account_id, lease)
 
     def _acquire(self, account_id: ResourceId) -> Any | None:
-        deadline = self.clock() + self.wait_seconds
-        while True:
+        def attempt() -> Any | None:
             try:
-                lease = self.leases.acquire(account_id)
+                return self.leases.acquire(account_id)
             except Exception as error:  # noqa: BLE001 - no lease table: reconcile anyway (and say so)
                 log.warning("could not take the lease on %s (%s); reconciling without it", account_id,
                             type(error).__name__)
                 return _NOT_TAKEN
-            if lease is not None or self.clock() >= deadline:
-                return lease
-            self.sleep(self.poll_seconds)
+
+        return poll_until(attempt, lambda lease: lease is not None, timeout=self.wait_seconds,
+                          interval=self.poll_seconds, sleep=self.sleep, clock=self.clock)

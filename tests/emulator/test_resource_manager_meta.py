@@ -73,7 +73,7 @@ def _pe_body() -> dict:
         {"name": "c", "properties": {"privateLinkServiceId": ACCOUNT, "groupIds": ["account"]}}]}}
 
 
-def test_retry_after_on_running_operations_only_when_configured(emu):
+def test_one_retry_after_when_configured_on_running_operations_only(emu):
     emu.seed(base_scenario())
     raw = Raw(emu)
     status, headers, _ = raw("PUT", PE, _pe_body(), api_version="2024-05-01")

@@ -43,21 +43,6 @@ def test_patch_each_lro_mode(emu, clients, mode):
     assert all(r.api_version == "2025-09-01" for r in reqs)
 
 
-def test_lro_polls_carry_no_retry_after(emu):
-    emu.seed(base_scenario())
-    raw = Raw(emu)
-    status, headers, body = raw("PATCH", ACCOUNT, {"properties": {"publicNetworkAccess": "Disabled"}})
-    assert status == 202 and body["properties"]["provisioningState"] == "Accepted"
-    assert ("/providers/Microsoft.CognitiveServices/locations/eastus/operationResults/"
-            in headers["azure-asyncoperation"])
-    status, poll_headers, op = raw("GET", headers["azure-asyncoperation"].split(str(emu.port), 1)[1], api_version=None)
-    # The Cognitive Services RP names the account's own state while the operation runs ("Creating" on create)
-    assert status == 200 and op["status"] == "Accepted" and "retry-after" not in poll_headers
-    assert {"id", "name", "status", "startTime"} <= set(op)
-    status, _, op = raw("GET", headers["azure-asyncoperation"].split(str(emu.port), 1)[1], api_version=None)
-    assert op["status"] == "Succeeded" and "endTime" in op
-
-
 def test_write_while_busy_is_409_request_conflict(emu, clients):
     emu.seed(base_scenario())
     raw = Raw(emu)

@@ -11,7 +11,17 @@ import time
 from typing import Any
 
 from localdev.arm_emulator import EmulatorConfig
-from localdev.estate import DNS_RG_ID, SUBNET_ID, VNET_ID, ZONES_BY_KIND, Estate, account_id, rg_id, zone_id
+from localdev.estate import (
+    DNS_RG_ID,
+    OPENAI_ZONE,
+    SUBNET_ID,
+    VNET_ID,
+    ZONES_BY_KIND,
+    Estate,
+    account_id,
+    rg_id,
+    zone_id,
+)
 from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from remediation.core.naming import private_endpoint_name
@@ -60,7 +70,7 @@ def assert_locked_with_dns(stack: Stack, account: str = AOAI) -> None:
     for zone in AI_ZONES:
         links = [r for r in stack.emulator.resources("Microsoft.Network/privateDnsZones/virtualNetworkLinks")
                  if r["id"].lower().startswith(zone_id(zone).lower() + "/")]
-        assert [l["properties"]["virtualNetwork"]["id"] for l in links] == [VNET_ID]
+        assert [link["properties"]["virtualNetwork"]["id"] for link in links] == [VNET_ID]
         assert stack.resource(f"{zone_id(zone)}/A/aoai")["properties"]["aRecords"]
 
 
@@ -101,15 +111,97 @@ def test_drifted_account_settles_before_its_endpoint_is_built(stack: Stack) -> N
     assert refused == [], [(r.method, r.path, r.status) for r in refused]
 
 
-def test_throttled_reads_are_waited_out_not_failed(stack: Stack) -> None:
-    """A subscription whose read bucket is nearly empty: the app's reads meet 429 with Retry-After, and the
-    reconcile still finishes (azure-core honours Retry-After)."""
+def test_throttled_reads_are_waited_out_not_failed(stack: Stack, monkeypatch: Any) -> None:
+    """A subscription whose read bucket is nearly empty, self-pacing off: the app's reads meet 429 with Retry-After,
+    and the reconcile still finishes (azure-core honours Retry-After)."""
+    import remediation.arm.clients
+
+    monkeypatch.setattr(remediation.arm.clients, "SELF_PACING", False)
     stack.seed(Estate().network(("privatelink.openai.azure.com",)).locked("aoai"))
     stack.emulator.config.update({"read_bucket": 2, "read_refill": 2.0})
     record = stack.remediator().reconcile(parse_account_id(AOAI), Trigger.HTTP).record.to_json()
     assert record["outcome"] == "compliant"
     assert any(r.status == 429 for r in stack.arm("read"))
     assert stack.emulator.throttler.throttled >= 1
+
+
+def test_self_paced_reads_slow_down_before_they_are_throttled(stack: Stack) -> None:
+    """The same nearly empty bucket, self-pacing on: the first answer shows the bucket low, the app waits for its
+    refill before each read, and Resource Manager never has to refuse one."""
+    stack.seed(Estate().network(("privatelink.openai.azure.com",)).locked("aoai"))
+    stack.emulator.config.update({"read_bucket": 4, "read_refill": 4.0})
+    started = time.monotonic()
+    remediator = stack.remediator()
+    record = remediator.reconcile(parse_account_id(AOAI), Trigger.HTTP).record.to_json()
+    assert record["outcome"] == "compliant"
+    reads = stack.arm("read")
+    assert len(reads) >= 5 and not any(r.status == 429 for r in reads)
+    assert stack.emulator.throttler.throttled == 0 and remediator.clients.pacer.waits > 0
+    assert time.monotonic() - started >= (len(reads) - 4) / 4.0 * 0.5   # held back for the refill
+
+
+def _polls_per_operation(stack: Stack) -> dict[str, int]:
+    """Polls of each operation's status URL, by the kind of operation (the URL's provider part)."""
+    counts: dict[str, int] = {}
+    for request in stack.arm("poll"):
+        for marker in ("/Microsoft.Network/locations/", "/privateDnsOperationStatuses/", "/operationResults/"):
+            if marker in request.path:
+                counts[request.path] = counts.get(request.path, 0) + 1
+    return counts
+
+
+def test_operations_are_polled_at_their_retry_after_not_the_apps_interval(stack: Stack) -> None:
+    """azure-core's pollers wait an operation's Retry-After when it sends one (LROBasePolling._extract_delay): with
+    the app's own interval far shorter, Network's operations are polled about every 10 s (scaled) and Private DNS's
+    every 30 s, so a 40 s endpoint costs 4-5 polls and a 60 s link 2-3. Cognitive Services sends none: its 31 s
+    update is polled at the app's interval."""
+    stack.seed(Estate().network().account("aoai", public_network_access="Enabled"))
+    settings = at_azure_pace(stack)
+    settings["REMEDIATION_POLL_INTERVAL_SECONDS"] = "0.05"   # 2.5 s at Azure's pace: what the pollers would use
+
+    records = converge(stack, **settings)
+
+    assert records[-1]["outcome"] == "remediated", records
+    polls = _polls_per_operation(stack)
+    by_kind = {kind: [n for path, n in polls.items() if marker in path] for kind, marker in (
+        ("network", "/Microsoft.Network/locations/"), ("dns", "/privateDnsOperationStatuses/"),
+        ("account", "/Microsoft.CognitiveServices/"))}
+    durations = _durations()
+    endpoint = durations["privateEndpoint/create"].seconds
+    assert by_kind["network"] and max(by_kind["network"]) <= endpoint / 10 + 2   # not 40 / 2.5 = 16
+    link = durations["virtualNetworkLink/write"].seconds
+    assert by_kind["dns"] and max(by_kind["dns"]) <= link / 30 + 2               # not 60 / 2.5 = 24
+    update = durations["account/update"].seconds
+    assert by_kind["account"] and max(by_kind["account"]) >= update / 2.5 / 2   # the app's own interval
+
+
+def test_an_account_accepted_for_minutes_converges_within_the_deferrals(stack: Stack) -> None:
+    """After its close the account stays Accepted for ten minutes (the longest reported, pace.ACCEPTED_FOR_MINUTES_S),
+    far past the ready timeout: each reconcile defers, the queue puts it back with the worker's growing delay
+    (core/retry.py, from the 5 s poll interval: 5, 10, 20 … s), and it converges before the item would be given up.
+    Scaled 1:500, the requeue delays too (the worker's one-second floor would distort them at this scale)."""
+    from localdev.arm_emulator.pace import ACCEPTED_FOR_MINUTES_S
+    from remediation.core.retry import MAX_ATTEMPTS, GiveUp, RequeueAfter, disposition
+
+    scale = 0.002
+    stack.seed(Estate().network((OPENAI_ZONE,)).account("aoai", public_network_access="Enabled"))
+    settings = at_azure_pace(stack, scale)
+    stack.emulator.config.durations = {"account/update:settle": ACCEPTED_FOR_MINUTES_S}
+    remediator = stack.remediator(**settings)
+    outcomes, attempt = [], 0
+    while True:
+        result = remediator.reconcile(parse_account_id(AOAI), Trigger.EVENT)
+        outcomes.append(result.record.outcome.value)
+        step = disposition(result.verdict, audit_errors=result.audit_errors, attempt=attempt, dequeue_count=1,
+                           poll_interval=POLL_INTERVAL_S)
+        assert not isinstance(step, GiveUp), outcomes
+        if not isinstance(step, RequeueAfter):
+            break
+        time.sleep(step.seconds * scale)
+        attempt = step.attempt
+    assert outcomes[-1] == "remediated" and 4 <= outcomes.count("deferred") < MAX_ATTEMPTS, outcomes
+    assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Disabled"
+    assert [w.method for w in stack.writes()].count("PATCH") == 1   # closed once; nothing refused or repeated
 
 
 def _durations() -> dict[str, Any]:
@@ -165,7 +257,8 @@ def test_duplicate_link_conflict_is_recorded_not_deferred_as_busy(stack: Stack) 
         if not linked and event.method == "PUT":
             linked.append(event.resource_id)
             stack.emulator.seed({"resources": [{
-                "id": f"{zone_id('privatelink.openai.azure.com')}/virtualNetworkLinks/someone-else", "location": "global",
+                "id": f"{zone_id('privatelink.openai.azure.com')}/virtualNetworkLinks/someone-else",
+                "location": "global",
                 "properties": {"virtualNetwork": {"id": VNET_ID}, "registrationEnabled": False}}]})
 
     stack.emulator.on_write(someone_links_the_vnet)

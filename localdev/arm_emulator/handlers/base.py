@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from .. import pace
 from ..errors import ArmError, bad_request, not_found, rg_not_found
 from ..messages import Reply as Reply
 from ..messages import Req as Req
@@ -122,7 +123,7 @@ def operation_status(world: World, req: Req) -> Reply:
     op = world.ops.poll(req.arm.names[-1])
     if op is None:  # code and text unevidenced
         raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
-    return Reply(200, op.status_body())
+    return Reply(200, op.status_body(pace.status(op.key)), lro=op.key)   # InProgress answered 200 (CLI-PEC)
 
 
 def private_dns_status(world: World, req: Req) -> Reply:
@@ -133,7 +134,8 @@ def private_dns_status(world: World, req: Req) -> Reply:
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
     if not op.done:
-        return Reply(202, {"status": "InProgress"}, dns_operation_headers(world, req.arm.scope, op.id, op_api(req)))
+        return Reply(202, {"status": "InProgress"}, dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
+                     lro=op.key)
     body: dict[str, Any] = {"status": op.status}
     if op.error:
         body = {"error": op.error, "status": op.status}
@@ -154,7 +156,7 @@ def operation_result(world: World, req: Req) -> Reply:
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
     if not op.done:
-        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"})
+        return Reply(202, None, {"Location": f"{world.base_url}{req.path}?api-version={op_api(req)}"}, lro=op.key)
     if op.error:  # how a Location URL answers a failed operation is unevidenced: its error, as a 400
         raise ArmError(400, op.error.get("code", "OperationFailed"), op.error.get("message", "The operation failed."))
     result = op.result() if op.result else None

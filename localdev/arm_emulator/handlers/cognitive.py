@@ -148,10 +148,10 @@ def _account_write_reply(world: World, req: Req, account: dict[str, Any], create
 
         op = world.start_operation(rid, key, transitional_state=state, on_done=done, result=result)
         aao, loc = _op_urls(world, req, account.get("location", ""), op)
-        headers = {"Location": loc, **pace.retry_after(world.config)}
+        headers = {"Location": loc}
         if mode == "aao":
             headers["Azure-AsyncOperation"] = aao
-        return Reply(202, world.render_account(account), headers, rid)
+        return Reply(202, world.render_account(account), headers, rid, lro=key)
     if mode == "body":
         if pace.timed(world.config):   # the account itself reads Accepted until the operation is due
             world.start_operation(rid, key, transitional_state=state, on_done=done)
@@ -306,8 +306,8 @@ def pec_put(world: World, req: Req) -> Reply:
     if world.config.connection_lro == "aao":
         op = world.start_operation(pec["id"], "connection/update", result=lambda: world.render_pec(pec))
         aao, loc = _op_urls(world, req, account.get("location", ""), op)
-        return Reply(202, world.render_pec(pec), {"Azure-AsyncOperation": aao, "Location": loc,
-                                                  **pace.retry_after(world.config)}, pec["id"])
+        return Reply(202, world.render_pec(pec), {"Azure-AsyncOperation": aao, "Location": loc}, pec["id"],
+                     lro=op.key)
     # Azure answers 200 synchronously, after the state change has taken effect (~22 s, pace.py).
     delay = (pace.duration(world.config, "connection/update") or 0.0) if changed else 0.0
     return Reply(200, world.render_pec(pec), {}, pec["id"], delay_s=delay)
@@ -340,16 +340,15 @@ def operation_get(world: World, req: Req) -> Reply:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.arm.names[-1]}' could not be found.")
     if req.query.get("operationResultResponseType", "").lower() == "location":
         if not op.done:
-            return Reply(202, None, {"Location": f"{world.base_url}{req.path}?{_query(req)}"})
+            return Reply(202, None, {"Location": f"{world.base_url}{req.path}?{_query(req)}"}, lro=op.key)
         if op.status != "Succeeded":
             raise ArmError(400, (op.error or {}).get("code", "OperationFailed"),
                            (op.error or {}).get("message", "The operation failed."))
         result = op.result() if op.result else None
         return Reply(200 if result is not None else 204, result)
-    # While it runs, the RP's operation status names the account's own state: "Creating" for a create
-    # (Azure/azure-cli recording test_cognitiveservices_aiservices.yaml); "Accepted" for an update is the
-    # account's state then, its use here as the status word is unverified.
-    return Reply(200, op.status_body(op.transitional_state))
+    # While it runs, the RP's operation status says "Creating" for a create and "Updating" for an update, while the
+    # account itself reads Creating / Accepted (pace.py, CLI-AIS and CLI-RULES).
+    return Reply(200, op.status_body(pace.status(op.key)), lro=op.key)
 
 
 def _query(req: Req) -> str:
@@ -400,7 +399,7 @@ SPECS = (
                                  "DELETE": account_delete},
              collection={"GET": account_list}, render=lambda world, r: world.render_account(r),
              seed=seed_account, seed_order=30, api_versions=ACCOUNT_VERSIONS, tracked=True,
-             durations=("account/create", "account/update", "account/tags", "account/delete")),
+             durations=("account/create", "account/update", "account/tags")),
     TypeSpec(PEC_TYPE, item={"GET": pec_get, "PUT": pec_put, "DELETE": pec_delete}, collection={"GET": pec_list},
              render=lambda world, r: world.render_pec(r), seed=seed_pec, seed_order=40, api_versions=VERSIONS,
              durations=("connection/update",)),

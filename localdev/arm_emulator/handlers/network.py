@@ -5,8 +5,8 @@ import copy
 import uuid
 from typing import Any
 
-from .. import ids, pace, rbac
-from ..errors import ArmError, bad_request, more_than_one_zone_group, not_found, parent_not_found
+from .. import ids, rbac
+from ..errors import ArmError, bad_request, more_than_one_zone_group, not_found, parent_not_found, record_set_limit
 from ..lro import Operation
 from ..names import ACCOUNT_TYPE, PE_TYPE, SUBNET_TYPE, VNET_TYPE, ZONE_GROUP_TYPE
 from ..rbac import LinkedCheck
@@ -36,7 +36,7 @@ def _op_headers(world: World, req: Req, location: str, op: Operation, delete: bo
     loc = str(location or "global").replace(" ", "").lower()
     base = f"{world.base_url}/subscriptions/{req.arm.subscription}/providers/Microsoft.Network/locations/{loc}"
     api = op_api(req)
-    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={api}", **pace.retry_after(world.config)}
+    headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={api}"}
     if delete:
         headers["Location"] = f"{base}/operationResults/{op.id}?api-version={api}"
     return headers
@@ -292,7 +292,8 @@ def pe_put(world: World, req: Req) -> Reply:
     # recording test_cognitiveservices_private_endpoint_connection.yaml).
     op = world.start_operation(pe["id"], "privateEndpoint/create" if created else "privateEndpoint/update",
                                transitional_state="Updating")
-    return Reply(201 if created else 200, world.render_pe(pe), _op_headers(world, req, pe["location"], op), pe["id"])
+    return Reply(201 if created else 200, world.render_pe(pe), _op_headers(world, req, pe["location"], op), pe["id"],
+                 lro=op.key)
 
 
 def pe_delete(world: World, req: Req) -> Reply:
@@ -303,11 +304,11 @@ def pe_delete(world: World, req: Req) -> Reply:
     failure = pe_lock_failure(world, pe)
     if failure is not None:   # accepted, then the operation fails and the endpoint stays
         op = world.start_operation(pe["id"], "privateEndpoint/delete", fail=failure, busy=False)
-        return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True))
+        return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), lro=op.key)
     world.remove_pe_links(pe)
     world.store.delete_raw(pe["id"])
     op = world.start_operation(pe["id"], "privateEndpoint/delete", transitional_state="Deleting")
-    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), pe["id"])
+    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), pe["id"], lro=op.key)
 
 
 def pe_list(world: World, req: Req) -> Reply:
@@ -333,7 +334,10 @@ def render_group(world: World, group: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str, Any],
+                     limits: bool = True) -> tuple[dict[str, Any], bool]:
+    """Validate and store a zone group with its records; `limits=False` (seeding) lets a scenario hold more records
+    than Azure's zone limit allows."""
     group_id = f"{pe['id']}/privateDnsZoneGroups/{name}"
     others = [g for g in world.store.children(pe["id"], ZONE_GROUP_TYPE) if g["name"].lower() != name.lower()]
     if others:
@@ -362,10 +366,16 @@ def apply_zone_group(world: World, pe: dict[str, Any], name: str, body: dict[str
         raise ArmError(400, "InvalidPrivateDnsZoneIds",
                        f"Private Dns Zone group {group_id} has invalid private dns zone ids {', '.join(bad)}.")
     existing = world.store.raw(group_id)
-    if existing is not None:
-        world.remove_zone_group_records(existing)
     group = {"id": existing["id"] if existing else group_id, "name": name, "type": ZONE_GROUP_TYPE,
              "etag": _etag(), "properties": {"provisioningState": "Succeeded", "privateDnsZoneConfigs": configs}}
+    overflow = world.zone_group_overflow(pe, group) if limits else None
+    if overflow is not None:
+        # How Azure answers a zone group whose records a full zone cannot take is unevidenced: refused at the PUT
+        # with the synthetic limit answer (errors.record_set_limit), in Network's envelope.
+        refusal = record_set_limit(*overflow)
+        raise ArmError(409, refusal.code, refusal.message)
+    if existing is not None:
+        world.remove_zone_group_records(existing)
     world.write_zone_group_records(pe, group)
     world.store.put_raw(group)
     return group, existing is None
@@ -384,7 +394,7 @@ def group_put(world: World, req: Req) -> Reply:
     group, created = apply_zone_group(world, pe, req.arm.names[-1], body_dict(req))
     op = world.start_operation(group["id"], "zoneGroup/write", transitional_state="Updating")
     return Reply(201 if created else 200, render_group(world, group),
-                 _op_headers(world, req, pe.get("location", ""), op), group["id"])
+                 _op_headers(world, req, pe.get("location", ""), op), group["id"], lro=op.key)
 
 
 def group_delete(world: World, req: Req) -> Reply:
@@ -395,7 +405,7 @@ def group_delete(world: World, req: Req) -> Reply:
     world.remove_zone_group_records(group)
     world.store.delete_raw(group["id"])
     op = world.start_operation(group["id"], "zoneGroup/delete", transitional_state="Deleting")
-    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), group["id"])
+    return Reply(202, None, _op_headers(world, req, pe.get("location", ""), op, delete=True), group["id"], lro=op.key)
 
 
 def group_list(world: World, req: Req) -> Reply:
@@ -435,7 +445,7 @@ def seed_zone_group(world: World, r: dict[str, Any]) -> None:
     pe = world.store.raw(ids.parent_id(r["id"]) or "")
     if pe is None:
         raise ValueError(f"zone group {r['id']}: private endpoint not in scenario")
-    apply_zone_group(world, pe, r["id"].rstrip("/").rsplit("/", 1)[-1], r)
+    apply_zone_group(world, pe, r["id"].rstrip("/").rsplit("/", 1)[-1], r, limits=False)
 
 
 # -- linked authorization checks (rbac.py) ---------------------------------------------------------------------

@@ -6,17 +6,19 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from .. import ids, pace, rbac
+from .. import ids, rbac
 from ..errors import (
     ArmError,
     bad_request,
     link_duplicate,
     link_exists,
     link_identity_in_use,
+    link_limit,
     link_overlapping_namespace,
     location_not_available,
     not_found,
     parent_not_found,
+    record_set_limit,
     zone_exists,
 )
 from ..names import LINK_TYPE, ZONE_TYPE
@@ -94,8 +96,7 @@ def _dns_write_reply(world: World, req: Req, resource_id: str, created: bool,
             return render(stored) if stored else None
 
         op = world.start_operation(resource_id, key, result=result)
-        return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
-                               **pace.retry_after(world.config)}, resource_id)
+        return Reply(202, {}, dns_operation_headers(world, req.arm.scope, op.id, op_api(req)), resource_id, lro=key)
     stored = world.store.raw(resource_id)
     assert stored is not None   # the caller has just written it
     return Reply(201 if created else 200, render(stored), {}, resource_id)
@@ -109,18 +110,18 @@ def _dns_write_failure(world: World, req: Req, resource_id: str, error: dict[str
     The answer carries no resource ID, so no write event is emitted for it (Azure's own event for a failed
     operation is a ResourceWriteFailure, which nothing here consumes)."""
     op = world.start_operation(resource_id, key, fail=error, busy=busy)
-    return Reply(202, {}, {**dns_operation_headers(world, req.arm.scope, op.id, op_api(req)),
-                           **pace.retry_after(world.config)})
+    return Reply(202, {}, dns_operation_headers(world, req.arm.scope, op.id, op_api(req)), lro=key)
 
 
 # -- zones ---------------------------------------------------------------------------------------------
 def render_zone(world: World, zone: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(zone)
     links = world.store.children(zone["id"], LINK_TYPE)
-    records = world.store.children(zone["id"], exclude_type=LINK_TYPE)
     props = out.setdefault("properties", {})
-    props.update({"maxNumberOfRecordSets": 25000, "numberOfRecordSets": len(records),
-                  "maxNumberOfVirtualNetworkLinks": 1000, "numberOfVirtualNetworkLinks": len(links),
+    props.update({"maxNumberOfRecordSets": world.config.dns_max_record_sets,
+                  "numberOfRecordSets": world.zone_record_sets(zone["id"]),
+                  "maxNumberOfVirtualNetworkLinks": world.config.dns_max_links,
+                  "numberOfVirtualNetworkLinks": len(links),
                   "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
                   "numberOfVirtualNetworkLinksWithRegistration":
                       sum(1 for link in links if (link.get("properties") or {}).get("registrationEnabled")),
@@ -283,6 +284,8 @@ def link_put(world: World, req: Req) -> Reply:
     conflict = link_conflict(world, zone, link_id, vnet_id)
     if conflict is not None:   # Azure accepts the PUT and fails its operation, whatever dns_lro says
         return _dns_write_failure(world, req, link_id, conflict, key)
+    if existing is None and len(world.store.children(zone["id"], LINK_TYPE)) >= world.config.dns_max_links:
+        return _dns_write_failure(world, req, link_id, link_limit(zone["name"], world.config.dns_max_links), key)
     if vnet_id.lower() in {v.lower() for v in world.config.failed_link_vnets}:
         link = store_link(world, zone, req.arm.names[-1], body, failed=True)
         return _dns_write_failure(world, req, link["id"], link_identity_in_use(vnet_id), key, busy=True)
@@ -316,7 +319,8 @@ def _record_type(req: Req) -> str:
 # The key that holds each record type's data, and the check of one entry (RFC 4291/791 text forms).
 RECORD_DATA = {"A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord", "TXT": "txtRecords",
                "SOA": "soaRecord"}
-# "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md)
+# "Records per record set for private DNS zones: 20" (MicrosoftDocs/azure-docs includes/dns-limits.md); the
+# emulator's limit is EmulatorConfig.dns_max_records.
 MAX_RECORDS = 20
 
 
@@ -330,7 +334,7 @@ def _check_address(entry: Any, key: str, version: int) -> None:
         raise bad_request(f"The record data '{value}' is not a valid IPv{version} address ({key}).", "BadRequest")
 
 
-def _record_data(rtype: str, props: dict[str, Any]) -> tuple[str, Any] | None:
+def _record_data(rtype: str, props: dict[str, Any], max_records: int = MAX_RECORDS) -> tuple[str, Any] | None:
     """The record set's data (its type's key and value), validated; None when the body has none."""
     key = RECORD_DATA[rtype]
     if key not in props or props[key] is None:
@@ -346,7 +350,7 @@ def _record_data(rtype: str, props: dict[str, Any]) -> tuple[str, Any] | None:
         return key, {"cname": data["cname"]}
     if not isinstance(data, list):
         raise bad_request(f"'{key}' must be an array.", "BadRequest")
-    if len(data) > MAX_RECORDS:
+    if len(data) > max_records:
         # hashicorp/terraform-provider-azurerm#12406: more than 20 records in a private DNS A record set is
         # answered 409 with no error body ("StatusCode=409 -- Original Error: … Status=<nil> <nil>").
         raise ArmError(409, "", "", empty=True)
@@ -375,14 +379,15 @@ def record_get(world: World, req: Req) -> Reply:
     return Reply(200, render_record_set(rec), _etag_header(rec))
 
 
-def record_set(zone: dict[str, Any], rtype: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
+def record_set(zone: dict[str, Any], rtype: str, name: str, props: dict[str, Any],
+               max_records: int = MAX_RECORDS) -> dict[str, Any]:
     """A record set built from a PUT's (or a scenario's) properties, in Azure's key order."""
     fqdn = f"{zone['name']}." if name == "@" else f"{name}.{zone['name']}."
     out: dict[str, Any] = {}
     if props.get("metadata"):
         out["metadata"] = copy.deepcopy(props["metadata"])
     out.update({"fqdn": fqdn, "ttl": props.get("ttl", 3600)})
-    data = _record_data(rtype, props)
+    data = _record_data(rtype, props, max_records)
     if data is not None:
         out[data[0]] = data[1]
     for key, value in props.items():   # other record data kept as sent (MX, SRV, ... are not modelled)
@@ -404,7 +409,10 @@ def record_put(world: World, req: Req) -> Reply:
         raise ArmError(400, "BadRequest", "Record sets of type 'SOA' can only be at '@'.", wrapped=False)
     _preconditions(req, existing, f"{ZONE_TYPE}/{rtype}/{zone['name']}/{name}")
     props: dict[str, Any] = body["properties"] if isinstance(body.get("properties"), dict) else {}
-    rec = world.store.put_raw(record_set(zone, rtype, name, props))
+    rec = record_set(zone, rtype, name, props, world.config.dns_max_records)
+    if existing is None and world.zone_record_sets(zone["id"]) >= world.config.dns_max_record_sets:
+        raise record_set_limit(zone["name"], world.config.dns_max_record_sets)
+    rec = world.store.put_raw(rec)
     return Reply(200 if existing else 201, render_record_set(rec), _etag_header(rec), rid)
 
 
@@ -435,7 +443,7 @@ def record_patch(world: World, req: Req) -> Reply:
     _preconditions(req, rec, rec["id"])
     sent = body_dict(req).get("properties")
     props = {**rec["properties"], **(sent if isinstance(sent, dict) else {})}
-    updated = record_set(zone, rtype, name, props)
+    updated = record_set(zone, rtype, name, props, world.config.dns_max_records)
     updated["id"] = rec["id"]
     world.store.put_raw(updated)
     return Reply(200, render_record_set(updated), _etag_header(updated), rec["id"])
