@@ -4,7 +4,7 @@
 #                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite),
 #                tests/ops/kusto/node_modules (Microsoft's Kusto language service, to check every KQL query)
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
-#   make lint    ruff, mypy and import-linter only
+#   make lint    ruff over the whole repo, mypy (remediation, function_app.py, localdev, bench), import-linter
 #   make test-fast  lint, then the unit and static tests (the inner loop: under a minute)
 #   make test-azcli  the Azure CLI against the local emulator (tests/azcli; builds .venv-azcli, azure-cli
 #                from PyPI, on first use: about 2 min and 730 MB, and Azurite for the audit table the report
@@ -118,7 +118,7 @@ test-fast: $(DEV_STAMP) lint
 
 .PHONY: lint
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check remediation function_app.py
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 

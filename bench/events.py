@@ -277,7 +277,10 @@ def event_storm(emulator: ArmEmulator, azurite: Azurite) -> list[list[Any]]:
                 errors.append(error)
 
         def deliverer(batch: list[dict[str, Any]]) -> Any:
-            return lambda: [host.deliver(event) for event in batch]
+            def deliver_all() -> None:
+                for event in batch:
+                    host.deliver(event)
+            return deliver_all
 
         def worker() -> None:
             if not host.drain(timeout=120, poll=HOST_POLL):

@@ -260,11 +260,12 @@ def _locked(stack: Any) -> bool:
     """An independent look: a dry run of a fresh remediator finds nothing to do."""
     check = stack.remediator()
     record = check.reconcile(AOAI_ID, Trigger.HTTP, dry_run=True).record
-    return record.outcome.value == "compliant"
+    return bool(record.outcome.value == "compliant")
 
 
 def _history(stack: Any) -> list[dict[str, Any]]:
-    return stack.app().history(AOAI_ID, 50)
+    records: list[dict[str, Any]] = stack.app().history(AOAI_ID, 50)
+    return records
 
 
 # --- running cells -------------------------------------------------------------------------------------
@@ -484,7 +485,7 @@ def _run_kill_cell(stack: Any, result: CellResult) -> None:
     result.outcomes.append("killed")
     time.sleep(0.2)
     remediator = stack.remediator()
-    tries = [(0, len(stack.emulator.requests), {})]  # the killed reconcile: its writes, no record
+    tries: list[tuple[int, int, dict[str, Any]]] = [(0, len(stack.emulator.requests), {})]  # killed: writes, no record
     tries += _retry_loop(stack, result, remediator)
     _finish(stack, result, tries)
 

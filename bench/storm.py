@@ -54,6 +54,8 @@ from localdev.arm_emulator import ArmEmulator
 from localdev.azurite import Azurite
 from localdev.estate_scale import ScaleEstate, seed_estate
 from localdev.functions_host import BATCH_SIZE, NEW_BATCH_THRESHOLD
+from remediation.core.model import Trigger
+from remediation.core.operations import TargetKind
 from remediation.store.queue import WorkItem
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 
@@ -120,7 +122,7 @@ def _items(estate: ScaleEstate) -> list[WorkItem]:
         event_id = str(uuid.uuid4())
         event = {"id": event_id, "type": "Microsoft.Resources.ResourceWriteSuccess",
                  "operationName": ACCOUNT_WRITE, "correlationId": event_id}
-        item = WorkItem(kind="account", resource_id=account, trigger="event", event=event,
+        item = WorkItem(kind=TargetKind.ACCOUNT, resource_id=account, trigger=Trigger.EVENT, event=event,
                         actor={"name": "Dana Admin", "upn": "dana@contoso.example"})
         items += [item] * (2 if n % DUPLICATE_EVERY == 0 else 1)
     return items

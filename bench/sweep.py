@@ -84,7 +84,8 @@ def _probe(code: str, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
 
 
 def sweep_rows(emulator: ArmEmulator, naive_up_to: int = 1_000) -> list[list[Any]]:

@@ -101,7 +101,8 @@ class AzCli:
         self.run("cloud", "set", "--name", CLOUD, output="")
         login = ["login", "--identity"] + (["--client-id", client_id] if client_id else [])
         self.run(*login, output="")
-        return self.run("account", "show")
+        account: dict[str, Any] = self.run("account", "show")
+        return account
 
 
 def emulator_identity(url: str, ca_path: Path, wait_s: float = 30.0) -> dict[str, Any]:
@@ -112,7 +113,8 @@ def emulator_identity(url: str, ca_path: Path, wait_s: float = 30.0) -> dict[str
         try:
             context = ssl.create_default_context(cafile=str(ca_path))
             with urllib.request.urlopen(f"{url}/_emulator/identity", context=context, timeout=10) as answer:
-                return json.loads(answer.read())
+                identity: dict[str, Any] = json.loads(answer.read())
+                return identity
         except OSError:   # no CA yet, the port not open yet (ssl and urllib errors are OSErrors too)
             if time.monotonic() >= deadline:
                 raise

@@ -174,14 +174,14 @@ def live_loop(app: Any, emulator: ArmEmulator, azurite: Azurite) -> None:
     try:
         print(f"• {DANA['name']} <{DANA['upn']}> turns public network access back on for aoai-prod…", end=" ")
         write_as(emulator, "PATCH", prod, {"properties": {"publicNetworkAccess": "Enabled"}})
-        took = _wait(lambda: emulator.get(prod)["properties"]["publicNetworkAccess"] == "Disabled")
+        took = _wait(lambda: (emulator.get(prod) or {}).get("properties", {}).get("publicNetworkAccess") == "Disabled")
         print(f"locked again {took * 1000:.0f} ms later")
 
         print(f"• {DANA['name']} deletes the private endpoint of aoai-chat…", end=" ")
         write_as(emulator, "DELETE", chat_endpoint, api_version="2024-05-01")
         took = _wait(lambda: any(
             c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
-            for c in emulator.get(chat)["properties"].get("privateEndpointConnections") or []))
+            for c in (emulator.get(chat) or {}).get("properties", {}).get("privateEndpointConnections") or []))
         print(f"a new endpoint serves it {took * 1000:.0f} ms later")
         _dns_scene(emulator, router, deliver, holding, held)
         router.drain(10)

@@ -90,7 +90,7 @@ def rows(verdict: ResolutionVerdict) -> list[list[str]]:
 def table(verdict: ResolutionVerdict) -> str:
     if not verdict.names:
         return "(the account has no custom subdomain: no name to look up)"
-    return tabulate(rows(verdict), headers=["name", "answer", "private?"], tablefmt="simple")
+    return str(tabulate(rows(verdict), headers=["name", "answer", "private?"], tablefmt="simple"))
 
 
 def show(title: str, emulator: ArmEmulator, dns: DnsServer, account: str) -> ResolutionVerdict:

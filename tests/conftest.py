@@ -148,7 +148,7 @@ class Stack:
         app = self.emulator.app_identity.object_id
         return [r for r in self.arm("write") if (r.caller or {}).get("oid") == app]
 
-    def as_user(self, method: str, path: str, body: dict[str, Any] | None = None, **person: str) -> int:
+    def as_user(self, method: str, path: str, body: dict[str, Any] | None = None, **person: Any) -> int:
         """A write by a named person, straight to the emulator (what someone does in the portal)."""
         return write_as(self.emulator, method, path, body, **person)
 

@@ -1,7 +1,7 @@
 """docs/local-stack.md's "The manual lockdown, by hand", run as written: its bash blocks, in order, in one shell
-(doc_shell.py), with the real Azure CLI, dig and nslookup, against the emulator the first block starts on the
-documented ports. After each block the test checks what the docs say it shows and does, reading the emulator's
-state through its admin API from inside the same shell."""
+(tests/helpers/doc_shell.py), with the real Azure CLI, dig and nslookup, against the emulator the first block
+starts on the documented ports. After each block the test checks what the docs say it shows and does, reading
+the emulator's state through its admin API from inside the same shell."""
 from __future__ import annotations
 
 import ipaddress
@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doc_shell import DocShell, Step, doc_blocks
 
 from localdev.azcli import AzError
 from localdev.estate import OPENAI_ZONE, SUBNET_ID, Estate, account_id, rg_id, zone_id
 from tests.helpers.azcli import REPO, seed
+from tests.helpers.doc_shell import DocShell, Step, doc_blocks
 
 DOC = REPO / "docs" / "local-stack.md"
 SECTION = "## The manual lockdown, by hand"

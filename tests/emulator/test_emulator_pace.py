@@ -101,7 +101,8 @@ def test_private_endpoint_runs_its_duration_reading_updating(emu, clients):
     emu.seed(base_scenario())
     azure_pace(emu)
     raw = Raw(emu)
-    pe_path = f"/subscriptions/{ACCOUNT.split('/')[2]}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/{PE_NAME}"
+    pe_path = (f"/subscriptions/{ACCOUNT.split('/')[2]}/resourceGroups/rg-net/providers/Microsoft.Network/"
+               f"privateEndpoints/{PE_NAME}")
     started = time.monotonic()
     status, headers, body = raw("PUT", pe_path, pe_body(), api_version="2026-03-01")
     assert status == 201 and body["properties"]["provisioningState"] == "Updating"

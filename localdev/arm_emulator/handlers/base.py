@@ -1,8 +1,8 @@
 """Helpers shared by the provider handlers (the request and reply types are in messages.py)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .. import pace
@@ -94,7 +94,10 @@ def paged(world: World, req: Req, type_: str, scope: str, render: Callable[[dict
     return Reply(200, body)
 
 
-def page_of(world: World, req: Req, items: list[dict[str, Any]], render: Callable[[dict[str, Any]], Any],
+Item = TypeVar("Item")
+
+
+def page_of(world: World, req: Req, items: Sequence[Item], render: Callable[[Item], Any],
             top: bool = False) -> Reply:
     """One page of an in-memory list, paged like `paged`."""
     size = page_size(world, req, top)
