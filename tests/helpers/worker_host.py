@@ -262,9 +262,12 @@ def queue_message(message: Any, text: str) -> tuple[dict[str, Any], dict[str, An
     """(input, trigger_metadata) for one queue message (an azure.storage.queue QueueMessage, `text` its content as
     the host decoded it: base64 by default, host.json has no messageEncoding).
 
-    The trigger value: a script function's trigger without dataType binds to string (azure-webjobs-sdk
-    JobHostMetadataProvider.GetDefaultType: "common default" typeof(String) for inputs with no rule), so the message
-    text goes as TypedData.string. The binding data contract (Azure/azure-sdk-for-net,
+    The trigger value: a script function's trigger without dataType binds to the type the WebJobs SDK picks for it
+    (Azure/azure-functions-host, src/WebJobs.Script/Description/FunctionDescriptorProvider.cs
+    `TryParseTriggerParameter`: `binding.DefaultType`), which for an input with no binding rule of its own is
+    typeof(String), "common default" (Azure/azure-webjobs-sdk, JobHostMetadataProvider.GetDefaultType; read in a
+    stored copy whose path and commit could not be pinned). So the message text goes as TypedData.string; the
+    library's queue converter would take bytes as well. The binding data contract (Azure/azure-sdk-for-net,
     sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.Queues/src/Triggers/QueueTriggerBinding.cs at
     724e7448e8531d4ffad1dfb4423cb090a561a4b1, `CreateBindingDataContract`): QueueTrigger string, DequeueCount long,
     ExpirationTime/InsertionTime/NextVisibleTime DateTimeOffset, Id string, PopReceipt string; a long and a
