@@ -119,14 +119,12 @@ class WorkerHost:
                 continue
             if "invocation_response" in message:
                 response = message["invocation_response"]
-                with self._lock:
+                with self._lock:  # no longer executing: a log with its id that comes later is ignored
                     self._executing.pop(response["invocation_id"], None)
                     future = self._pending.pop(response["invocation_id"], None)
-                key = None
             else:
-                key = message.get("request_id", "")
                 with self._lock:
-                    future = self._pending.pop(key, None)
+                    future = self._pending.pop(message.get("request_id", ""), None)
                 response = message
             if future is not None:
                 future.set_result(response)
@@ -206,8 +204,10 @@ class WorkerHost:
             "invocation_id": invocation.invocation_id, "function_id": self.functions[function]["function_id"],
             "input_data": [{"name": self.trigger_name(function), "data": data}],
             "trigger_metadata": trigger_metadata or {},
+            # The host always sets a trace context (from the invocation's Activity; empty here) and a retry
+            # context only for a function with a retry policy, which this app does not declare
+            # (ScriptInvocationContextExtensions.cs `GetRpcTraceContext`, `SetRetryContext`).
             "trace_context": {"trace_parent": "", "trace_state": "", "attributes": {}},
-            "retry_context": {"retry_count": 0, "max_retry_count": 0},
         }
         future: Future[dict[str, Any]] = Future()
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -27,10 +28,12 @@ def start_worker(stack: Stack, tmp_path: Path) -> Iterator[StartWorker]:
         except ResourceNotFoundError:
             pass
     hosts: list[WorkerHost] = []
+    logs: list[IO[str]] = []
 
     def start(threads: int = 24, app_dir: Path = REPO, **settings: str) -> WorkerHost:
         env = stack.apply_env(**settings)
         stderr = (tmp_path / f"worker-{len(hosts)}.stderr").open("w")
+        logs.append(stderr)
         host = WorkerHost(env, app_dir=app_dir, threads=threads, stderr=stderr).start()
         hosts.append(host)
         host.init()
@@ -39,3 +42,5 @@ def start_worker(stack: Stack, tmp_path: Path) -> Iterator[StartWorker]:
     yield start
     for host in hosts:
         host.stop()
+    for log in logs:
+        log.close()

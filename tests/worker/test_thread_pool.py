@@ -88,7 +88,7 @@ def test_a_smaller_pool_runs_no_more_than_its_threads_at_once(stack: Stack, star
                                                               threads: int) -> None:
     """The same 24 deliveries with PYTHON_THREADPOOL_THREAD_COUNT=8: the barrier for 24 cannot be met (it gives up
     after its timeout) and no more than 8 writes ever wait at once; every invocation still succeeds."""
-    held = HeldWrites(len(ACCOUNTS), timeout=3)
+    held = HeldWrites(len(ACCOUNTS), timeout=10)
 
     invocations = run_24(stack, start_worker, threads, held)
 
