@@ -1,6 +1,6 @@
 # Everything is set up from nothing, idempotently; stamp files make re-runs fast.
-#   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker's
-#                loader for tests/app), .venv-infra (checkov and its Bicep parser, for tests/infra),
+#   make deps    .venv (Python 3.11, requirements-dev.txt), .venv313 (Python 3.13, the worker library
+#                for tests/app and tests/worker), .venv-infra (checkov and its Bicep parser, for tests/infra),
 #                .venv-c7n (Cloud Custodian, for bench/custodian.py and its test), localdev/node_modules (Azurite),
 #                tests/ops/kusto/node_modules (Microsoft's Kusto language service, to check every KQL query)
 #   make test    ruff and mypy over the product, then the whole test suite (except the Azure CLI's)
