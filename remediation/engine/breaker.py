@@ -25,11 +25,12 @@ from remediation.core.model import Outcome
 from remediation.core.record import iso, utc_now, wrote
 from remediation.core.retry import MAX_BACKOFF, backoff
 from remediation.store.audit import AuditTable
+from remediation.store.storage import CLOCK_SKEW_SECONDS
 
 log = logging.getLogger("remediation")
 
 WINDOW = timedelta(hours=1)
-CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of this instance's clock another instance may write a record
+CLOCK_SKEW = timedelta(seconds=CLOCK_SKEW_SECONDS)  # how far ahead another instance may date a record
 
 
 @dataclass(frozen=True)

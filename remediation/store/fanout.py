@@ -12,25 +12,24 @@ zone that serves a thousand accounts; each event used to cost about five reads p
 
 A flood of forged zone events costs one fan-out per window; a genuine one waits at most a window for its DNS
 repair (the account's own exposure never goes through here: account events map to one account). The row is
-trusted within bounds only: a stamp that is not a number, or lies ahead of this clock by more than CLOCK_SKEW, is
-ignored and logged. When the table cannot be read or written, the event fans out (fixing is the job).
+trusted within bounds only: a stamp that is not a number, or lies ahead of this clock by more than
+CLOCK_SKEW_SECONDS, is ignored and logged. When the table cannot be read or written, the event fans out (fixing is
+the job).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from remediation.core.ids import ResourceId
-from remediation.store.storage import Storage, table_key
+from remediation.store.storage import CLOCK_SKEW_SECONDS, Storage, row_moment, table_key
 
 log = logging.getLogger("remediation.events")
 
 ZONE_FANOUT_SECONDS = 60.0
-CLOCK_SKEW = 300.0  # seconds another instance's clock may run ahead of this one's
 _PARTITION = "fanout"
 
 
@@ -103,11 +102,8 @@ class FanoutGate:
     def _last(self, resource_id: ResourceId, row: dict[str, object] | None) -> float | None:
         if row is None:
             return None
-        try:
-            last = float(row.get("at"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            last = math.nan
-        if not math.isfinite(last) or last > self._clock() + CLOCK_SKEW:
+        last = row_moment(row.get("at"), self._clock() + CLOCK_SKEW_SECONDS)
+        if last is None:
             log.warning("fan-out row of %s ignored: its time %.40r is not a time up to now", resource_id,
                         str(row.get("at")))
             return None

@@ -3,22 +3,20 @@
 Called by `worker.Worker` around each reconcile. The lease lives in its own partition of
 REMEDIATION_AUDIT_TABLE, apart from the audit records. A lease row is trusted only within bounds: one whose
 expiry does not read as a number, or lies further ahead than any holder can have written it (the lease's own
-length plus CLOCK_SKEW), is ignored, logged and taken over, so a forged row can never block an account.
+length plus CLOCK_SKEW_SECONDS), is ignored, logged and taken over, so a forged row can never block an account.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 from remediation.core.ids import ResourceId
-from remediation.store.storage import Storage, table_key
+from remediation.store.storage import CLOCK_SKEW_SECONDS, Storage, row_moment, table_key
 
 _LOCKS = "lock"
-CLOCK_SKEW = 300.0  # seconds another instance's clock may run ahead of this one's
 
 log = logging.getLogger("remediation")
 
@@ -59,13 +57,10 @@ class AccountLeases:
         """Whether a row's expiry still holds the lease: a number, in the future, and no further ahead than a
         holder could have written it. Any other row is ignored (logged) and taken over."""
         now = self._clock()
-        try:
-            moment = float(expires)
-        except (TypeError, ValueError):
-            moment = math.nan
-        if not math.isfinite(moment) or moment > now + self._ttl + CLOCK_SKEW:
+        moment = row_moment(expires, now + self._ttl + CLOCK_SKEW_SECONDS)
+        if moment is None:
             log.warning("lease row of %s ignored: its expiry %.40r is not a time within %.0f s", account_id,
-                        str(expires), self._ttl + CLOCK_SKEW)
+                        str(expires), self._ttl + CLOCK_SKEW_SECONDS)
             return False
         return moment > now
 

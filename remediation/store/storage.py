@@ -8,6 +8,7 @@ host itself reads it. SDKs are imported on first use.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from remediation.core.settings import Settings
 
 WORK_QUEUE = "remediation-work"  # the queue trigger's queue_name; infra/modules/app.bicep creates it
 POISON_QUEUE = "remediation-work-poison"  # the host's own poison queue name for WORK_QUEUE
+CLOCK_SKEW_SECONDS = 300.0  # how far another instance's clock may run ahead of this one's (the times it writes)
 
 _RETRY: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.5}
 
@@ -80,3 +82,13 @@ def table_key(resource_id: object) -> str:
     """A Table key for a resource ID: keys may not hold '/', and ARM compares IDs case-insensitively (`ids.fold`:
     a look-alike ID gets its own partition, lease and index rows)."""
     return hashlib.sha256(fold(str(resource_id)).encode()).hexdigest()[:40]
+
+
+def row_moment(value: object, latest: float) -> float | None:
+    """A time read back from a row (seconds since 1970), trusted only as a finite number no later than `latest`;
+    None for anything else. Anyone holding the storage key can write these rows, so their times are bounded."""
+    try:
+        moment = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return moment if math.isfinite(moment) and moment <= latest else None
