@@ -38,21 +38,31 @@ def kind_of(method: str) -> str:
     return "reads" if method in ("GET", "HEAD", "OPTIONS") else "deletes" if method == "DELETE" else "writes"
 
 
+def _owner(url: str) -> tuple[str, str]:
+    """(the subscription a request is counted against, or "-"; the scope its headers name: subscription or tenant)."""
+    found = _SUBSCRIPTION.search(url)
+    return (found.group(1).lower(), "subscription") if found else ("-", "tenant")
+
+
+def _provider_side(method: str) -> str:
+    """A provider's own count (`-resource-requests`) is one header for every method; its limits differ for reads and
+    writes, so it is mirrored as two buckets."""
+    return "reads" if kind_of(method) == "reads" else "writes"
+
+
 def buckets_for(method: str, url: str) -> list[str]:
     """The buckets a request draws on, by the names its answer reports them under."""
-    found = _SUBSCRIPTION.search(url)
-    scope, owner = ("subscription", found.group(1).lower()) if found else ("tenant", "-")
+    owner, scope = _owner(url)
     kind = kind_of(method)
     names = [f"{owner}:{scope}-{kind}", f"{owner}:{scope}-global-{kind}"]
     if _PRIVATE_DNS.search(url):
-        names.append(f"{owner}:{scope}-resource-requests:{'reads' if kind == 'reads' else 'writes'}")
+        names.append(f"{owner}:{scope}-resource-requests:{_provider_side(method)}")
     return names
 
 
 def reported(method: str, url: str, headers: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
     """(bucket, remaining) for each remaining count an answer carries."""
-    found = _SUBSCRIPTION.search(url)
-    owner = found.group(1).lower() if found else "-"
+    owner, _ = _owner(url)
     out = []
     for name, value in headers:
         name = name.lower()
@@ -60,7 +70,7 @@ def reported(method: str, url: str, headers: Iterable[tuple[str, str]]) -> list[
             continue
         bucket = name[len(PREFIX):]
         if bucket.endswith("-resource-requests"):
-            bucket += ":reads" if kind_of(method) == "reads" else ":writes"
+            bucket += f":{_provider_side(method)}"
         out.append((f"{owner}:{bucket}", int(value)))
     return out
 
