@@ -24,6 +24,7 @@ from remediation.core.ids import parse_account_id
 from remediation.core.model import Trigger
 from remediation.store.storage import POISON_QUEUE, WORK_QUEUE
 from tests.conftest import Stack
+from tests.helpers.live import queue_exists
 
 AOAI = account_id("aoai-prod")
 SCALE = 0.02  # 1:50
@@ -145,8 +146,8 @@ def test_a_readonly_lock_ends_the_item_failed_naming_the_lock(stack: Stack, scop
     lock = f"{locked[scope]}/providers/Microsoft.Authorization/locks/freeze"
     assert stack.as_user("PUT", lock, {"properties": {"level": "ReadOnly"}}, api_version="2020-05-01") == 201
     for name in (WORK_QUEUE, POISON_QUEUE):
-        QueueClient.from_connection_string(stack.azurite.connection_string, name).clear_messages() \
-            if _exists(stack, name) else None
+        if queue_exists(stack, name):
+            QueueClient.from_connection_string(stack.azurite.connection_string, name).clear_messages()
 
     with LocalTopic(cert_dir=stack.emulator.cert_dir) as topic:
         app = stack.load_app(**PACE, REMEDIATION_EVENTGRID_TOPIC_ENDPOINT=topic.endpoint)
@@ -164,18 +165,8 @@ def test_a_readonly_lock_ends_the_item_failed_naming_the_lock(stack: Stack, scop
     assert stack.resource(AOAI)["properties"]["publicNetworkAccess"] == "Enabled"  # only a person can open the lock
 
 
-def _exists(stack: Stack, name: str) -> bool:
-    from azure.core.exceptions import ResourceNotFoundError
-
-    try:
-        QueueClient.from_connection_string(stack.azurite.connection_string, name).get_queue_properties()
-        return True
-    except ResourceNotFoundError:
-        return False
-
-
 def _count(stack: Stack, name: str) -> int:
-    if not _exists(stack, name):
+    if not queue_exists(stack, name):
         return 0
     queue = QueueClient.from_connection_string(stack.azurite.connection_string, name)
     return len(queue.peek_messages(max_messages=32))
